@@ -1,0 +1,72 @@
+import type { Container } from '../api/types.js';
+
+/** Everything a runtime needs to run replicas of one revision. Immutable once deployed. */
+export interface RevisionWorkload {
+  /** `<namespace>/<revision>`: the key every component uses for a revision. */
+  key: string;
+  namespace: string;
+  service: string;
+  configuration: string;
+  revision: string;
+  container: Container;
+  /** Folder that relative `workingDir` (and the working directory when unset) resolve against. */
+  baseDir: string;
+  /** Drain budget on scale-down (the revision's timeoutSeconds). */
+  timeoutSeconds: number;
+}
+
+export interface ReplicaEndpoint {
+  id: string;
+  host: string;
+  port: number;
+}
+
+/** Why a revision cannot run, e.g. `{reason: 'ExitCode1', message: '...'}` or `ImageNotRunnableLocally`. */
+export interface RevisionFailure {
+  reason: string;
+  message: string;
+}
+
+export interface RevisionRuntimeStatus {
+  /** Replicas asked for by the last scale() call. */
+  desired: number;
+  /** Replicas that passed their readiness probe and are not draining. */
+  ready: ReplicaEndpoint[];
+  /** Replicas spawned but not ready yet (including restarting ones). */
+  starting: number;
+  /** Set while the revision cannot start (bad command, crash loop, image only); cleared when a replica becomes ready. */
+  failure?: RevisionFailure;
+  /** Total restarts of crashed replicas. */
+  restarts: number;
+}
+
+export interface LogLine {
+  /** ms since epoch */
+  time: number;
+  revision: string;
+  replica: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+/** The narrow interface the autoscaler needs. */
+export interface WorkloadScaler {
+  scale(key: string, replicas: number): void;
+}
+
+/** Local processes (embedded default) or Kubernetes Deployments. */
+export interface WorkloadRuntime extends WorkloadScaler {
+  /** Registers a revision with 0 replicas. Deploying an already-known key is a no-op. */
+  deploy(workload: RevisionWorkload): void;
+  /** Stops every replica of the revision (SIGTERM, drain, SIGKILL) and forgets it. */
+  remove(key: string): Promise<void>;
+  status(key: string): RevisionRuntimeStatus | undefined;
+  /** Called whenever a revision's status changes (replica ready, exited, failed, scaled). */
+  onChange(listener: (key: string, status: RevisionRuntimeStatus) => void): () => void;
+  /** Recent log lines of every revision of a service, oldest first. */
+  logs(namespace: string, service: string): LogLine[];
+  /** Live log lines of a service until the returned function is called. */
+  followLogs(namespace: string, service: string, listener: (line: LogLine) => void): () => void;
+  /** Stops every replica and releases resources. */
+  close(): Promise<void>;
+}
