@@ -1,0 +1,40 @@
+/** The contract between `wisp up` (src/cli) and the composition root (src/platform). */
+
+export type BrokerClass = 'Memory' | 'Redis' | 'Kafka';
+
+export interface PlatformOptions {
+  /** Where the store and replica records live (default `.wisp` in the working directory). */
+  stateDir: string;
+  /** Interface every port binds to (default 127.0.0.1). */
+  host: string;
+  /** Service ingress, the activator (default 8080). 0 = any free port. */
+  ingressPort: number;
+  /** Broker ingress (default 8081). */
+  brokerPort: number;
+  /** Control API (default 8090). */
+  apiPort: number;
+  /** Default broker class for Brokers without the class annotation. */
+  brokerClass: BrokerClass;
+  /** Manifests (files, directories) applied at start-up, as `wisp apply -f` would. */
+  manifests: string[];
+  /** Autoscaler tick (default 2000 ms). */
+  autoscalerTickMs?: number;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export interface ApplyOutcome {
+  /** `service.serving.knative.dev/hello` */
+  ref: string;
+  result: 'created' | 'configured' | 'unchanged';
+  warnings: string[];
+}
+
+export interface Platform {
+  readonly urls: { ingress: string; broker: string; api: string };
+  /** What was applied at start-up. */
+  readonly applied: ApplyOutcome[];
+  /** Drains in-flight requests, stops replicas, flushes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export type StartPlatform = (options: PlatformOptions) => Promise<Platform>;
