@@ -1,0 +1,34 @@
+/** Naming rules shared by the serving reconciler: revision names, hosts and URLs. */
+
+export const SERVICE_LABEL = 'serving.knative.dev/service';
+export const CONFIGURATION_LABEL = 'serving.knative.dev/configuration';
+export const CONFIGURATION_GENERATION_LABEL = 'serving.knative.dev/configurationGeneration';
+export const ROUTE_LABEL = 'serving.knative.dev/route';
+export const TEMPLATE_HASH_ANNOTATION = 'wisp.dev/template-hash';
+
+/** `hello-00001`: Knative's generated revision name for the n-th template. */
+export function revisionName(service: string, n: number): string {
+  return `${service}-${String(n).padStart(5, '0')}`;
+}
+
+/** The revision counter encoded in a generated name, or undefined for a user-chosen name. */
+export function revisionNumber(service: string, name: string): number | undefined {
+  const m = new RegExp(`^${service.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{5,})$`).exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function revisionKey(namespace: string, revision: string): string {
+  return `${namespace}/${revision}`;
+}
+
+/** The host names a Service (or one of its tags) answers on, lower-case, without port. */
+export function hostsFor(service: string, namespace: string, tag?: string): string[] {
+  const base = tag ? `${tag}-${service}.${namespace}` : `${service}.${namespace}`;
+  return [`${base}.localhost`, base];
+}
+
+/** `http://hello.default.localhost:8080` (the port is left out when it is 80). */
+export function urlFor(service: string, namespace: string, ingressPort: number, tag?: string): string {
+  const host = hostsFor(service, namespace, tag)[0];
+  return ingressPort === 80 ? `http://${host}` : `http://${host}:${ingressPort}`;
+}

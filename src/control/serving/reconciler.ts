@@ -1,0 +1,380 @@
+import { createHash } from 'node:crypto';
+import type { RouteEntry, RoutingSnapshot, RevisionState } from '../../../activator/types.js';
+import { kindByName } from '../../api/kinds.js';
+import type { KindInfo } from '../../api/kinds.js';
+import {
+  SOURCE_DIR_ANNOTATION,
+  type KObject,
+  type Revision,
+  type RevisionSpec,
+  type Route,
+  type Service,
+  type ServiceStatus,
+  type TrafficTarget,
+} from '../../api/types.js';
+import type { Clock } from '../../clock.js';
+import type { RevisionRuntimeStatus, WorkloadRuntime } from '../../runtime/types.js';
+import { type DesiredCondition, getCondition, isTrue, readyFrom, setConditions } from '../conditions.js';
+import { WorkQueue } from '../work-queue.js';
+import type { Store } from '../store.js';
+import {
+  CONFIGURATION_GENERATION_LABEL,
+  CONFIGURATION_LABEL,
+  ROUTE_LABEL,
+  SERVICE_LABEL,
+  TEMPLATE_HASH_ANNOTATION,
+  hostsFor,
+  revisionKey,
+  revisionName,
+  revisionNumber,
+  urlFor,
+} from './names.js';
+import { revisionStatus } from './revision-status.js';
+import { resolveTraffic, splitByRevision } from './traffic.js';
+
+/** What the serving reconciler needs of the autoscaler. */
+export interface RevisionAutoscaler {
+  upsert(key: string, opts: { annotations?: Record<string, string>; containerConcurrency: number }): void;
+  remove(key: string): void;
+  setReadyReplicas(key: string, n: number): void;
+}
+
+/** What the serving reconciler needs of the activator. */
+export interface RoutingSink {
+  setRouting(snapshot: RoutingSnapshot): void;
+  upsertRevision(state: RevisionState): void;
+  removeRevision(key: string): void;
+}
+
+export interface ServingReconcilerOptions {
+  store: Store;
+  runtime: WorkloadRuntime;
+  autoscaler: RevisionAutoscaler;
+  activator: RoutingSink;
+  clock: Clock;
+  ingressPort: number;
+  /** Working directory for revisions applied without a source-dir annotation. */
+  defaultBaseDir: string;
+  onError?: (what: string, err: unknown) => void;
+}
+
+const kind = (name: string): KindInfo => {
+  const k = kindByName(name);
+  if (!k) throw new Error(`unknown kind ${name}`);
+  return k;
+};
+const SERVICES = kind('services');
+const REVISIONS = kind('revisions');
+const ROUTES = kind('routes');
+
+const DEFAULT_TIMEOUT_SECONDS = 300;
+
+/**
+ * Service → immutable Revisions + a Route, as Knative's service, configuration and route reconcilers do
+ * together. Reacts to store events (a Service applied or deleted) and to runtime events (replicas ready,
+ * failed), and publishes the routing snapshot the activator serves from.
+ */
+export class ServingReconciler {
+  readonly #o: ServingReconcilerOptions;
+  readonly #queue: WorkQueue;
+  readonly #routes = new Map<string, Map<string, RouteEntry>>();
+  readonly #managed = new Set<string>();
+  readonly #unsubscribe: (() => void)[] = [];
+
+  constructor(options: ServingReconcilerOptions) {
+    this.#o = options;
+    this.#queue = new WorkQueue({
+      handler: (key) => this.#reconcile(key),
+      onError: (key, err) => options.onError?.(`reconcile service ${key}`, err),
+    });
+  }
+
+  /** Starts watching and reconciles everything already in the store (restart). */
+  start(): void {
+    this.#unsubscribe.push(
+      this.#o.store.watch((ev) => {
+        if (ev.kind.plural === 'services' && ev.kind.group === SERVICES.group) {
+          this.#queue.add(`${ev.object.metadata.namespace}/${ev.object.metadata.name}`);
+        }
+      }),
+      this.#o.runtime.onChange((key, status) => this.#onRuntimeChange(key, status)),
+    );
+    for (const svc of this.#o.store.list(SERVICES)) this.#queue.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
+  }
+
+  /** Resolves when the reconciler has caught up with every change so far. */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  stop(): void {
+    for (const u of this.#unsubscribe.splice(0)) u();
+    this.#queue.close();
+  }
+
+  async #reconcile(key: string): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    const svc = this.#o.store.get(SERVICES, namespace, name) as Service | undefined;
+    if (!svc?.spec) return this.#teardown(namespace, name);
+
+    const revisions = this.#revisionsOf(namespace, name);
+    const latestCreated = this.#ensureRevision(svc, revisions);
+    const all = this.#revisionsOf(namespace, name);
+    for (const rev of all) this.#deploy(rev);
+
+    const latestReady = [...all].reverse().find((r) => isTrue(r.status?.conditions, 'Ready'))?.metadata.name;
+    const traffic: TrafficTarget[] = svc.spec.traffic ?? [{ latestRevision: true, percent: 100 }];
+    const names = new Set(all.map((r) => r.metadata.name));
+    const resolution = resolveTraffic(traffic, names, latestCreated.name, latestReady);
+    const port = this.#o.ingressPort;
+
+    // Revisions that take traffic (and the newest, which must come up to become Ready) are autoscaled; others go to zero.
+    const routed = new Set(resolution.ok ? resolution.targets.map((t) => t.revisionName) : []);
+    routed.add(latestCreated.name);
+    for (const rev of all) {
+      const rkey = revisionKey(namespace, rev.metadata.name);
+      if (routed.has(rev.metadata.name)) {
+        if (!this.#managed.has(rkey)) {
+          this.#managed.add(rkey);
+          this.#o.autoscaler.upsert(rkey, {
+            annotations: rev.metadata.annotations ?? {},
+            containerConcurrency: rev.spec?.containerConcurrency ?? 0,
+          });
+          this.#o.autoscaler.setReadyReplicas(rkey, this.#o.runtime.status(rkey)?.ready.length ?? 0);
+        }
+      } else if (this.#managed.delete(rkey)) {
+        this.#o.autoscaler.remove(rkey);
+        this.#o.runtime.scale(rkey, 0);
+      }
+    }
+
+    // Routing: main hosts split by percent, one host per tag.
+    const statusTraffic: TrafficTarget[] = [];
+    const hosts = new Map<string, RouteEntry>();
+    let routeCond: DesiredCondition;
+    if (resolution.ok) {
+      const split = splitByRevision(resolution.targets);
+      const main: RouteEntry = {
+        namespace,
+        service: name,
+        targets: [...split].map(([rev, percent]) => ({ revision: revisionKey(namespace, rev), percent })),
+      };
+      if (main.targets.length > 0) for (const h of hostsFor(name, namespace)) hosts.set(h, main);
+      for (const t of resolution.targets) {
+        const entry: TrafficTarget = { revisionName: t.revisionName, latestRevision: t.latestRevision, percent: t.percent };
+        if (t.tag) {
+          entry.tag = t.tag;
+          entry.url = urlFor(name, namespace, port, t.tag);
+          const tagged: RouteEntry = { namespace, service: name, targets: [{ revision: revisionKey(namespace, t.revisionName), percent: 100 }] };
+          for (const h of hostsFor(name, namespace, t.tag)) hosts.set(h, tagged);
+        }
+        statusTraffic.push(entry);
+      }
+      routeCond = latestReady || resolution.targets.every((t) => !t.latestRevision)
+        ? { type: 'RoutesReady', status: 'True' }
+        : { type: 'RoutesReady', status: 'Unknown', reason: 'RevisionMissing', message: `Configuration "${name}" is waiting for a Revision to become ready.` };
+    } else {
+      routeCond = { type: 'RoutesReady', status: 'False', reason: resolution.reason, message: resolution.message };
+    }
+    this.#routes.set(key, hosts);
+    this.#publishRouting();
+
+    // Configuration readiness follows the latest created revision (Knative's ConfigurationsReady).
+    const latestRev = all.find((r) => r.metadata.name === latestCreated.name);
+    const revReady = getCondition(latestRev?.status?.conditions, 'Ready');
+    let configCond: DesiredCondition;
+    if (revReady?.status === 'True') configCond = { type: 'ConfigurationsReady', status: 'True' };
+    else if (revReady?.status === 'False') {
+      configCond = {
+        type: 'ConfigurationsReady',
+        status: 'False',
+        reason: 'RevisionFailed',
+        message: `Revision "${latestCreated.name}" failed with message: ${revReady.reason ?? ''}: ${revReady.message ?? ''}.`,
+      };
+    } else configCond = { type: 'ConfigurationsReady', status: 'Unknown', reason: 'RevisionMissing', message: `Configuration "${name}" is waiting for a Revision to become ready.` };
+
+    const now = this.#o.clock.now();
+    const url = urlFor(name, namespace, port);
+    const routeObj: Route = {
+      apiVersion: ROUTES.group + '/' + ROUTES.version,
+      kind: 'Route',
+      metadata: { name, namespace, labels: { [SERVICE_LABEL]: name }, ownerReferences: [owner(svc)] },
+      spec: { traffic },
+    };
+    this.#o.store.apply(routeObj);
+    const prevRoute = this.#o.store.get(ROUTES, namespace, name) as Route | undefined;
+    this.#o.store.updateStatus(ROUTES, namespace, name, {
+      observedGeneration: prevRoute?.metadata.generation ?? 1,
+      url,
+      traffic: statusTraffic,
+      conditions: setConditions(prevRoute?.status?.conditions, [readyFrom([routeCond]), { ...routeCond, type: 'AllTrafficAssigned' }], now),
+    });
+
+    const status: ServiceStatus = {
+      observedGeneration: svc.metadata.generation ?? 1,
+      url,
+      address: { url },
+      latestCreatedRevisionName: latestCreated.name,
+      traffic: statusTraffic,
+      conditions: setConditions(svc.status?.conditions, [readyFrom([configCond, routeCond]), configCond, routeCond], now),
+    };
+    if (latestReady) status.latestReadyRevisionName = latestReady;
+    this.#o.store.updateStatus(SERVICES, namespace, name, status);
+  }
+
+  /** Creates a Revision when the template changed since the newest one; returns the latest created. */
+  #ensureRevision(svc: Service, revisions: Revision[]): { name: string } {
+    const { namespace, name } = svc.metadata;
+    const template = svc.spec!.template;
+    const hash = templateHash(svc);
+    const newest = revisions.at(-1);
+    const wanted = template.metadata?.name;
+    if (newest && newest.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] === hash && (!wanted || wanted === newest.metadata.name)) {
+      return { name: newest.metadata.name };
+    }
+    const existing = wanted ? revisions.find((r) => r.metadata.name === wanted) : undefined;
+    if (existing) return { name: existing.metadata.name };
+    const generation = Math.max(0, ...revisions.map((r) => Number(r.metadata.labels?.[CONFIGURATION_GENERATION_LABEL] ?? 0))) + 1;
+    const revName = wanted ?? revisionName(name, Math.max(generation, ...revisions.map((r) => (revisionNumber(name, r.metadata.name) ?? 0) + 1)));
+    const spec: RevisionSpec = {
+      ...template.spec,
+      containerConcurrency: template.spec.containerConcurrency ?? 0,
+      timeoutSeconds: template.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    };
+    const annotations: Record<string, string> = { ...(template.metadata?.annotations ?? {}), [TEMPLATE_HASH_ANNOTATION]: hash };
+    const sourceDir = svc.metadata.annotations?.[SOURCE_DIR_ANNOTATION];
+    if (sourceDir) annotations[SOURCE_DIR_ANNOTATION] = sourceDir;
+    const rev: Revision = {
+      apiVersion: `${REVISIONS.group}/${REVISIONS.version}`,
+      kind: 'Revision',
+      metadata: {
+        name: revName,
+        namespace,
+        labels: {
+          ...(template.metadata?.labels ?? {}),
+          [SERVICE_LABEL]: name,
+          [CONFIGURATION_LABEL]: name,
+          [CONFIGURATION_GENERATION_LABEL]: String(generation),
+          [ROUTE_LABEL]: name,
+        },
+        annotations,
+        ownerReferences: [owner(svc)],
+      },
+      spec,
+    };
+    this.#o.store.apply(rev);
+    this.#o.store.updateStatus(REVISIONS, namespace, revName, revisionStatus(undefined, undefined, 1, this.#o.clock.now()));
+    return { name: revName };
+  }
+
+  #deploy(rev: Revision): void {
+    const { namespace, name } = rev.metadata;
+    const key = revisionKey(namespace, name);
+    const service = rev.metadata.labels?.[SERVICE_LABEL] ?? name;
+    const container = rev.spec?.containers[0] ?? {};
+    this.#o.runtime.deploy({
+      key,
+      namespace,
+      service,
+      configuration: rev.metadata.labels?.[CONFIGURATION_LABEL] ?? service,
+      revision: name,
+      container,
+      baseDir: rev.metadata.annotations?.[SOURCE_DIR_ANNOTATION] ?? this.#o.defaultBaseDir,
+      timeoutSeconds: rev.spec?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    });
+    this.#pushRevision(rev, this.#o.runtime.status(key));
+  }
+
+  #onRuntimeChange(key: string, status: RevisionRuntimeStatus): void {
+    const [namespace = '', name = ''] = key.split('/');
+    const rev = this.#o.store.get(REVISIONS, namespace, name) as Revision | undefined;
+    if (!rev) return;
+    this.#o.autoscaler.setReadyReplicas(key, status.ready.length);
+    this.#pushRevision(rev, status);
+    const before = getCondition(rev.status?.conditions, 'Ready')?.status;
+    const next = revisionStatus(rev.status, status, rev.metadata.generation ?? 1, this.#o.clock.now());
+    this.#o.store.updateStatus(REVISIONS, namespace, name, next);
+    if (getCondition(next.conditions, 'Ready')?.status !== before) {
+      const svc = rev.metadata.labels?.[SERVICE_LABEL];
+      if (svc) this.#queue.add(`${namespace}/${svc}`);
+    }
+  }
+
+  #pushRevision(rev: Revision, status: RevisionRuntimeStatus | undefined): void {
+    const { namespace, name } = rev.metadata;
+    const state: RevisionState = {
+      key: revisionKey(namespace, name),
+      namespace,
+      service: rev.metadata.labels?.[SERVICE_LABEL] ?? name,
+      revision: name,
+      containerConcurrency: rev.spec?.containerConcurrency ?? 0,
+      timeoutSeconds: rev.spec?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+      endpoints: status?.ready ?? [],
+    };
+    if (status?.failure) state.failure = status.failure;
+    this.#o.activator.upsertRevision(state);
+  }
+
+  async #teardown(namespace: string, name: string): Promise<void> {
+    this.#routes.delete(`${namespace}/${name}`);
+    this.#publishRouting();
+    for (const rev of this.#revisionsOf(namespace, name)) {
+      const key = revisionKey(namespace, rev.metadata.name);
+      this.#managed.delete(key);
+      this.#o.autoscaler.remove(key);
+      this.#o.activator.removeRevision(key);
+      this.#o.store.delete(REVISIONS, namespace, rev.metadata.name);
+      await this.#o.runtime.remove(key);
+    }
+    if (this.#o.store.get(ROUTES, namespace, name)) this.#o.store.delete(ROUTES, namespace, name);
+  }
+
+  /** The Service's revisions, oldest first. */
+  #revisionsOf(namespace: string, service: string): Revision[] {
+    return (this.#o.store.list(REVISIONS, namespace) as Revision[])
+      .filter((r) => r.metadata.labels?.[SERVICE_LABEL] === service)
+      .sort((a, b) => generationOf(a) - generationOf(b) || a.metadata.name.localeCompare(b.metadata.name));
+  }
+
+  #publishRouting(): void {
+    const hosts = new Map<string, RouteEntry>();
+    for (const entries of this.#routes.values()) for (const [h, e] of entries) hosts.set(h, e);
+    this.#o.activator.setRouting({ hosts });
+  }
+}
+
+function generationOf(r: KObject): number {
+  return Number(r.metadata.labels?.[CONFIGURATION_GENERATION_LABEL] ?? 0);
+}
+
+function owner(svc: Service): { apiVersion: string; kind: string; name: string; uid?: string; controller: boolean } {
+  const ref: { apiVersion: string; kind: string; name: string; uid?: string; controller: boolean } = {
+    apiVersion: svc.apiVersion,
+    kind: 'Service',
+    name: svc.metadata.name,
+    controller: true,
+  };
+  if (svc.metadata.uid) ref.uid = svc.metadata.uid;
+  return ref;
+}
+
+/** Identity of a template: a change of any of it (or of where its files live) cuts a new revision. */
+function templateHash(svc: Service): string {
+  const t = svc.spec!.template;
+  return createHash('sha256')
+    .update(stableJson({ template: t, sourceDir: svc.metadata.annotations?.[SOURCE_DIR_ANNOTATION] ?? '' }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
