@@ -1,0 +1,130 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Activator } from '../../activator/index.js';
+import { Autoscaler, DEFAULT_AUTOSCALER_CONFIG, parseAutoscalerConfigMap } from '../../autoscaler/index.js';
+import { kindByName } from '../api/kinds.js';
+import { loadManifests } from '../api/load.js';
+import { systemClock } from '../clock.js';
+import { buildApiServer } from '../control/api-server.js';
+import { ServingReconciler } from '../control/serving/reconciler.js';
+import { Store } from '../control/store.js';
+import { LocalRuntime } from '../runtime/index.js';
+import { createLogger } from './logger.js';
+import { applyAll } from './apply.js';
+import { PlatformMetrics } from './metrics.js';
+import type { Platform, PlatformOptions } from './types.js';
+
+export type { Platform, PlatformOptions, ApplyOutcome, BrokerClass, StartPlatform } from './types.js';
+
+const CONFIGMAPS = kindByName('configmaps')!;
+
+/**
+ * The composition root of `wisp up`: one process with the store, the control API, the serving
+ * reconciler, the local runtime, the autoscaler and the activator, wired through narrow interfaces.
+ */
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const clock = systemClock;
+  const log = createLogger(options.logLevel ?? 'info');
+  const stateDir = resolve(options.stateDir);
+  await mkdir(stateDir, { recursive: true });
+
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn(`shutdown: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  };
+
+  try {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry, prefix: 'wisp_process_' });
+
+    const store = await Store.open({ dir: stateDir });
+    closers.push(() => store.close());
+
+    const runtime = await LocalRuntime.create({ clock, stateDir, host: '127.0.0.1', logger: log });
+    closers.push(() => runtime.close());
+
+    const metrics = new PlatformMetrics(registry);
+    const autoscaler = new Autoscaler({
+      clock,
+      scaler: runtime,
+      config: autoscalerConfigFrom(store, log),
+      ...(options.autoscalerTickMs !== undefined ? { tickMs: options.autoscalerTickMs } : {}),
+      onDecision: (key, d) => metrics.decision(key, d),
+    });
+    closers.push(() => autoscaler.close());
+
+    // config-autoscaler applied like any resource: re-merge every revision's settings.
+    const stopConfigWatch = store.watch((ev) => {
+      if (ev.kind.plural !== CONFIGMAPS.plural || ev.object.metadata.namespace !== 'knative-serving' || ev.object.metadata.name !== 'config-autoscaler') return;
+      autoscaler.setConfig(ev.type === 'DELETED' ? DEFAULT_AUTOSCALER_CONFIG : autoscalerConfigFrom(store, log));
+    });
+    closers.push(stopConfigWatch);
+
+    const activator = new Activator({ clock, reporter: autoscaler, registry, logger: log });
+    const ingress = await activator.listen({ port: options.ingressPort, host: options.host });
+    closers.push(() => activator.close());
+
+    const reconciler = new ServingReconciler({
+      store,
+      runtime,
+      autoscaler,
+      activator,
+      clock,
+      ingressPort: ingress.port,
+      defaultBaseDir: process.cwd(),
+      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+    });
+    reconciler.start();
+    closers.push(() => reconciler.stop());
+    const stopReplicaMetrics = runtime.onChange((key, status) => metrics.replicas(key, status));
+    closers.push(stopReplicaMetrics);
+
+    let ready = false;
+    const api = buildApiServer({ store, registry, logs: runtime, ready: () => ready });
+    await api.listen({ port: options.apiPort, host: options.host });
+    closers.push(() => api.close());
+    const apiPort = portOf(api.server.address());
+
+    const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
+    const applied = applyAll(store, loaded.objects);
+    await reconciler.idle();
+    ready = true;
+
+    let closing: Promise<void> | undefined;
+    return {
+      urls: {
+        ingress: `http://${options.host}:${ingress.port}`,
+        broker: `http://${options.host}:${options.brokerPort}`,
+        api: `http://${options.host}:${apiPort}`,
+      },
+      applied,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function autoscalerConfigFrom(store: Store, log: { warn(m: string): void }): ReturnType<typeof parseAutoscalerConfigMap> {
+  const cm = store.get(CONFIGMAPS, 'knative-serving', 'config-autoscaler');
+  if (!cm?.data) return DEFAULT_AUTOSCALER_CONFIG;
+  try {
+    return parseAutoscalerConfigMap(cm.data);
+  } catch (err) {
+    // Validation refuses bad ConfigMaps at apply time; this only guards a hand-edited store.
+    log.warn(`config-autoscaler ignored: ${err instanceof Error ? err.message : String(err)}`);
+    return DEFAULT_AUTOSCALER_CONFIG;
+  }
+}
+
+function portOf(addr: ReturnType<import('node:net').Server['address']>): number {
+  return typeof addr === 'object' && addr ? addr.port : 0;
+}
