@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { resolve as resolvePath } from 'node:path';
 import type { RouteEntry, RoutingSnapshot, RevisionState } from '../../../activator/types.js';
 import { kindByName } from '../../api/kinds.js';
 import type { KindInfo } from '../../api/kinds.js';
@@ -358,11 +359,16 @@ function owner(svc: Service): { apiVersion: string; kind: string; name: string; 
   return ref;
 }
 
-/** Identity of a template: a change of any of it (or of where its files live) cuts a new revision. */
+/**
+ * Identity of a template: a change of any of it, or of the directory its process would run in
+ * (a relative `workingDir` applied from another folder), cuts a new revision.
+ */
 function templateHash(svc: Service): string {
   const t = svc.spec!.template;
+  const sourceDir = svc.metadata.annotations?.[SOURCE_DIR_ANNOTATION] ?? '';
+  const cwd = resolvePath(sourceDir, t.spec.containers[0]?.workingDir ?? '.');
   return createHash('sha256')
-    .update(stableJson({ template: t, sourceDir: svc.metadata.annotations?.[SOURCE_DIR_ANNOTATION] ?? '' }))
+    .update(stableJson({ template: t, cwd }))
     .digest('hex')
     .slice(0, 16);
 }
