@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { readyFrom, setConditions } from '../../../src/control/conditions.js';
+import { hostsFor, revisionName, revisionNumber, urlFor } from '../../../src/control/serving/names.js';
+import { revisionStatus } from '../../../src/control/serving/revision-status.js';
+import { resolveTraffic, splitByRevision } from '../../../src/control/serving/traffic.js';
+import { WorkQueue } from '../../../src/control/work-queue.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+describe('revision names and hosts', () => {
+  it('numbers revisions with five digits and reads them back', () => {
+    expect(revisionName('hello', 1)).toBe('hello-00001');
+    expect(revisionName('hello', 123456)).toBe('hello-123456');
+    expect(revisionNumber('hello', 'hello-00042')).toBe(42);
+    expect(revisionNumber('hello', 'hello-blue')).toBeUndefined();
+    expect(revisionNumber('hello', 'other-00001')).toBeUndefined();
+  });
+
+  it('builds Knative-style hosts and URLs, tags first', () => {
+    expect(hostsFor('hello', 'default')).toEqual(['hello.default.localhost', 'hello.default']);
+    expect(hostsFor('hello', 'default', 'canary')).toEqual(['canary-hello.default.localhost', 'canary-hello.default']);
+    expect(urlFor('hello', 'default', 8080)).toBe('http://hello.default.localhost:8080');
+    expect(urlFor('hello', 'default', 80, 'canary')).toBe('http://canary-hello.default.localhost');
+  });
+});
+
+describe('resolveTraffic', () => {
+  const revs = new Set(['hello-00001', 'hello-00002']);
+
+  it('sends latestRevision to the latest ready revision', () => {
+    const r = resolveTraffic([{ latestRevision: true, percent: 100 }], revs, 'hello-00002', 'hello-00001');
+    expect(r).toEqual({ ok: true, targets: [{ revisionName: 'hello-00001', percent: 100, latestRevision: true }] });
+  });
+
+  it('falls back to the latest created revision before any is ready', () => {
+    const r = resolveTraffic([{ latestRevision: true, percent: 100 }], revs, 'hello-00002', undefined);
+    expect(r.ok && r.targets[0]?.revisionName).toBe('hello-00002');
+  });
+
+  it('keeps pinned revisions and tags, and sums percents per revision', () => {
+    const r = resolveTraffic(
+      [
+        { revisionName: 'hello-00001', percent: 50 },
+        { latestRevision: true, percent: 50 },
+        { latestRevision: true, percent: 0, tag: 'canary' },
+      ],
+      revs,
+      'hello-00002',
+      'hello-00002',
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.targets[2]).toEqual({ revisionName: 'hello-00002', percent: 0, tag: 'canary', latestRevision: true });
+    expect([...splitByRevision(r.targets)]).toEqual([
+      ['hello-00001', 50],
+      ['hello-00002', 50],
+    ]);
+  });
+
+  it('reports RevisionMissing naming the entry', () => {
+    const r = resolveTraffic([{ revisionName: 'hello-00009', percent: 100 }], revs, 'hello-00002', 'hello-00002');
+    expect(r).toEqual({ ok: false, reason: 'RevisionMissing', message: 'Revision "hello-00009" referenced in traffic (spec.traffic[0]) not found.' });
+  });
+});
+
+describe('conditions', () => {
+  it('keeps lastTransitionTime while the status holds and puts Ready first', () => {
+    const first = setConditions(undefined, [{ type: 'RoutesReady', status: 'True' }, { type: 'Ready', status: 'True' }], T0);
+    expect(first.map((c) => c.type)).toEqual(['Ready', 'RoutesReady']);
+    const second = setConditions(first, [{ type: 'Ready', status: 'True' }, { type: 'RoutesReady', status: 'False', reason: 'RevisionMissing' }], T0 + 5000);
+    expect(second[0]?.lastTransitionTime).toBe(new Date(T0).toISOString());
+    expect(second[1]?.lastTransitionTime).toBe(new Date(T0 + 5000).toISOString());
+  });
+
+  it('derives Ready from the first False, then the first Unknown', () => {
+    expect(readyFrom([{ type: 'A', status: 'Unknown', reason: 'Wait' }, { type: 'B', status: 'False', reason: 'Broken', message: 'm' }])).toEqual({ type: 'Ready', status: 'False', reason: 'Broken', message: 'm' });
+    expect(readyFrom([{ type: 'A', status: 'True' }, { type: 'B', status: 'Unknown', reason: 'Wait' }])).toEqual({ type: 'Ready', status: 'Unknown', reason: 'Wait' });
+    expect(readyFrom([{ type: 'A', status: 'True' }])).toEqual({ type: 'Ready', status: 'True' });
+  });
+});
+
+describe('revisionStatus', () => {
+  const replica = { id: 'r1', host: '127.0.0.1', port: 1234 };
+  const cond = (s: ReturnType<typeof revisionStatus>, type: string) => s.conditions?.find((c) => c.type === type);
+
+  it('is Deploying until a replica is ready, then Ready and Active', () => {
+    const deploying = revisionStatus(undefined, { desired: 1, ready: [], starting: 1, restarts: 0 }, 1, T0);
+    expect(cond(deploying, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Deploying' });
+    const ready = revisionStatus(deploying, { desired: 1, ready: [replica], starting: 0, restarts: 0 }, 1, T0);
+    expect(cond(ready, 'Ready')?.status).toBe('True');
+    expect(cond(ready, 'Active')?.status).toBe('True');
+    expect(ready).toMatchObject({ actualReplicas: 1, desiredReplicas: 1 });
+  });
+
+  it('stays Ready at zero replicas with Active=False NoTraffic', () => {
+    const ready = revisionStatus(undefined, { desired: 1, ready: [replica], starting: 0, restarts: 0 }, 1, T0);
+    const zero = revisionStatus(ready, { desired: 0, ready: [], starting: 0, restarts: 0 }, 1, T0);
+    expect(cond(zero, 'Ready')?.status).toBe('True');
+    expect(cond(zero, 'Active')).toMatchObject({ status: 'False', reason: 'NoTraffic' });
+    expect(zero).toMatchObject({ actualReplicas: 0, desiredReplicas: 0 });
+  });
+
+  it('reports a start-up failure with the runtime reason', () => {
+    const failed = revisionStatus(undefined, { desired: 1, ready: [], starting: 1, restarts: 2, failure: { reason: 'ExitCode3', message: 'boom' } }, 1, T0);
+    expect(cond(failed, 'Ready')).toMatchObject({ status: 'False', reason: 'ExitCode3', message: 'Container failed with: boom' });
+    const image = revisionStatus(undefined, { desired: 0, ready: [], starting: 0, restarts: 0, failure: { reason: 'ImageNotRunnableLocally', message: 'add command' } }, 1, T0);
+    expect(cond(image, 'Ready')).toMatchObject({ status: 'False', reason: 'ImageNotRunnableLocally', message: 'add command' });
+  });
+});
+
+describe('WorkQueue', () => {
+  it('deduplicates keys, re-runs a key added while it runs, and reports errors', async () => {
+    const seen: string[] = [];
+    const errors: string[] = [];
+    const q: WorkQueue = new WorkQueue({
+      handler: (key) => {
+        seen.push(key);
+        if (key === 'a' && seen.filter((k) => k === 'a').length === 1) q.add('a');
+        if (key === 'bad') throw new Error('nope');
+      },
+      onError: (key, err) => errors.push(`${key}: ${(err as Error).message}`),
+    });
+    q.add('a');
+    q.add('b');
+    q.add('b');
+    q.add('bad');
+    await q.idle();
+    expect(seen).toEqual(['a', 'b', 'bad', 'a']);
+    expect(errors).toEqual(['bad: nope']);
+  });
+});
