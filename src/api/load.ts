@@ -1,0 +1,110 @@
+/** Reads manifests from files, folders and stdin: multi-document YAML (or JSON) into resource objects. */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseAllDocuments, YAMLError } from 'yaml';
+import { SERVING_DEFAULTS } from './defaults.js';
+import { ManifestError } from './errors.js';
+import { kindOf } from './kinds.js';
+import { SOURCE_DIR_ANNOTATION, type KObject } from './types.js';
+import { supportedKindsText } from './supported.js';
+
+export interface LoadedObject {
+  object: KObject;
+  /** `<file as given>#<document index>` (`-#0` for stdin). */
+  source: string;
+}
+
+export interface LoadOptions {
+  /** Text read from stdin, used for the path `-`. */
+  stdin?: string;
+  /** Folder stdin objects and relative paths resolve against; default `process.cwd()`. */
+  cwd?: string;
+}
+
+const MANIFEST_FILE = /\.(ya?ml|json)$/i;
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await filesUnder(p)));
+    else if (MANIFEST_FILE.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+/** `Nested mappings are not allowed ... at line 3, column 5:\n...` → `Nested mappings are not allowed ...` */
+function yamlReason(err: YAMLError): string {
+  const first = err.message.split('\n')[0] ?? err.message;
+  return first.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/** Parses manifest text; `file` names it in errors and sources, `baseDir` becomes each object's source-dir annotation. */
+export function parseManifests(text: string, file: string, baseDir: string): LoadedObject[] {
+  const docs = parseAllDocuments(text, { prettyErrors: true });
+  const out: LoadedObject[] = [];
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, index) => {
+    const err = doc.errors[0];
+    if (err) {
+      const pos = err.linePos?.[0];
+      const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+      throw new ManifestError({ file, message: `${where}: ${yamlReason(err)}`, line: pos?.line, column: pos?.col, cause: err });
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return; // an empty document, e.g. a trailing `---`
+    const where = `${file}#${index}`;
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw new ManifestError({ file, message: `${where}: document is not an object (got ${Array.isArray(value) ? 'a list' : typeof value})` });
+    }
+    const obj = value as Record<string, unknown>;
+    const missing: string[] = [];
+    if (typeof obj['apiVersion'] !== 'string' || !obj['apiVersion']) missing.push('apiVersion');
+    if (typeof obj['kind'] !== 'string' || !obj['kind']) missing.push('kind');
+    const meta = obj['metadata'];
+    const metaObj = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, unknown>) : undefined;
+    if (typeof metaObj?.['name'] !== 'string' || !metaObj['name']) missing.push('metadata.name');
+    if (missing.length > 0) throw new ManifestError({ file, message: `${where}: missing ${missing.join(', ')}` });
+    const apiVersion = obj['apiVersion'] as string;
+    const kind = obj['kind'] as string;
+    if (!kindOf(apiVersion, kind)) {
+      throw new ManifestError({ file, message: `${where}: unknown kind "${kind}" in apiVersion "${apiVersion}"; supported kinds: ${supportedKindsText()}` });
+    }
+    const metadata = metaObj as Record<string, unknown>;
+    if (typeof metadata['namespace'] !== 'string' || !metadata['namespace']) metadata['namespace'] = SERVING_DEFAULTS.defaultNamespace;
+    const annotations = metadata['annotations'];
+    const ann = typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations) ? (annotations as Record<string, unknown>) : {};
+    ann[SOURCE_DIR_ANNOTATION] = baseDir;
+    metadata['annotations'] = ann;
+    out.push({ object: obj as unknown as KObject, source: where });
+  });
+  return out;
+}
+
+/** Loads every object from `paths`: files, folders (recursively, `*.yaml|*.yml|*.json`, sorted) or `-` for stdin. */
+export async function loadManifests(paths: string[], opts: LoadOptions = {}): Promise<{ objects: LoadedObject[] }> {
+  const cwd = opts.cwd ?? process.cwd();
+  const objects: LoadedObject[] = [];
+  for (const p of paths) {
+    if (p === '-') {
+      objects.push(...parseManifests(opts.stdin ?? '', '-', resolve(cwd)));
+      continue;
+    }
+    const abs = resolve(cwd, p);
+    let isDir: boolean;
+    try {
+      isDir = (await stat(abs)).isDirectory();
+    } catch (err) {
+      throw new ManifestError({ file: p, message: `${p}: cannot read: ${err instanceof Error ? err.message : String(err)}`, cause: err });
+    }
+    const files = isDir ? await filesUnder(abs) : [abs];
+    if (isDir && files.length === 0) throw new ManifestError({ file: p, message: `${p}: no *.yaml, *.yml or *.json files in this folder` });
+    for (const f of files) {
+      const shown = isDir ? join(p, f.slice(abs.length + 1)) : p;
+      const text = await readFile(f, 'utf8');
+      objects.push(...parseManifests(text, shown, dirname(f)));
+    }
+  }
+  return { objects };
+}
