@@ -1,0 +1,87 @@
+/** Validation and defaulting of any resource kind: shape (ajv), unknown-field warnings, then each kind's semantic rules. Pure. */
+import { configMapErrors } from './configmap.js';
+import { SERVING_DEFAULTS } from './defaults.js';
+import type { FieldError } from './errors.js';
+import { kindOf, type KindInfo } from './kinds.js';
+import { dns1123LabelErrors } from './names.js';
+import { checkShape, unknownFields, unknownFieldWarning, type JsonSchema } from './schema.js';
+import { configMapSchema, genericSchema, serviceSchema } from './schemas.js';
+import { defaultService, serviceErrors } from './service.js';
+import { supportedKindsText } from './supported.js';
+import type { KObject, Service } from './types.js';
+
+export interface ValidationResult {
+  /** The defaulted object, present only when there are no errors. Unknown fields are kept in it. */
+  object?: KObject;
+  errors: FieldError[];
+  warnings: string[];
+}
+
+export interface ValidateOptions {
+  /** Accept platform-owned kinds (Revision, Route, Configuration); users may not apply them. */
+  allowReadOnly?: boolean;
+}
+
+export { supportedKindsText };
+
+function schemaFor(info: KindInfo): JsonSchema {
+  if (info.kind === 'Service' && info.group === 'serving.knative.dev') return serviceSchema;
+  if (info.kind === 'ConfigMap' && info.group === '') return configMapSchema;
+  return genericSchema;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Resolves an object's kind, or explains why it has none. */
+export function resolveKind(obj: Record<string, unknown>): { info?: KindInfo; errors: FieldError[] } {
+  const { apiVersion, kind } = obj;
+  const errors: FieldError[] = [];
+  if (typeof apiVersion !== 'string' || !apiVersion) errors.push({ field: 'apiVersion', message: 'missing field(s)' });
+  if (typeof kind !== 'string' || !kind) errors.push({ field: 'kind', message: 'missing field(s)' });
+  if (errors.length > 0 || typeof apiVersion !== 'string' || typeof kind !== 'string') return { errors };
+  const info = kindOf(apiVersion, kind);
+  if (!info) {
+    return { errors: [{ field: 'kind', message: `unknown kind "${kind}" in apiVersion "${apiVersion}"; supported kinds: ${supportedKindsText()}` }] };
+  }
+  return { info, errors };
+}
+
+/** Validates and defaults one resource object. Never throws on bad input. */
+export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationResult {
+  if (!isPlainObject(obj)) return { errors: [{ field: '', message: 'expected an object with apiVersion, kind and metadata' }], warnings: [] };
+  const { info, errors: kindErrors } = resolveKind(obj);
+  if (!info) return { errors: kindErrors, warnings: [] };
+  if (info.readOnly && !opts.allowReadOnly) {
+    return {
+      errors: [{ field: 'kind', message: `${info.kind} objects are created by the platform and cannot be applied; change the Service instead` }],
+      warnings: [],
+    };
+  }
+  const schema = schemaFor(info);
+  const warnings = unknownFields(schema, obj).map(unknownFieldWarning);
+  const shapeErrors = checkShape(schema, obj);
+  if (shapeErrors.length > 0) return { errors: shapeErrors, warnings };
+
+  let object = structuredClone(obj) as unknown as KObject;
+  object.metadata.namespace ??= SERVING_DEFAULTS.defaultNamespace;
+  const errors: FieldError[] = [];
+  if (!object.metadata.name) errors.push({ field: 'metadata.name', message: 'missing field(s)' });
+  for (const m of dns1123LabelErrors(object.metadata.namespace)) {
+    errors.push({ field: 'metadata.namespace', message: `invalid value "${object.metadata.namespace}": ${m}` });
+  }
+  if (info.kind === 'Service') {
+    object = defaultService(object as Service);
+    if (errors.length === 0) errors.push(...serviceErrors(object as Service));
+  } else if (info.kind === 'ConfigMap') {
+    errors.push(...configMapErrors(object));
+  }
+  return errors.length > 0 ? { errors, warnings } : { object, errors, warnings };
+}
+
+/** `Service "hello" is invalid: a: x; b: y` */
+export function formatInvalid(kind: string, name: string, errors: readonly FieldError[]): string {
+  const parts = errors.map((e) => (e.field ? `${e.field}: ${e.message}` : e.message));
+  return `${kind} "${name}" is invalid: ${parts.join('; ')}`;
+}
