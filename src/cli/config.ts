@@ -1,0 +1,102 @@
+/** Pure parsing and validation of CLI flag and environment values. No I/O. */
+import type { PlatformOptions } from '../platform/types.js';
+import { BROKER_CLASSES, CLI_DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js';
+import { UsageError } from './errors.js';
+
+/** Parses a TCP port (integer 0..65535); `what` names the flag or variable in the error. */
+export function parsePort(value: string, what: string): number {
+  const trimmed = value.trim();
+  const n = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new UsageError(`wisp: invalid value '${value}' for ${what}: a port must be an integer from 0 to 65535`);
+  }
+  return n;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a duration like `60s`, `1m30s`, `500ms`, `2h` or a bare number of seconds. */
+export function parseDuration(value: string, what: string): number {
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(trimmed); m; m = re.exec(trimmed)) {
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
+    consumed = re.lastIndex;
+  }
+  if (trimmed === '' || consumed !== trimmed.length) {
+    throw new UsageError(`wisp: invalid value '${value}' for ${what}: expected a duration like 60s, 2m or 500ms`);
+  }
+  return Math.round(total);
+}
+
+/** What `wisp up` was given on its command line (all optional). */
+export interface UpFlags {
+  file?: string[];
+  stateDir?: string;
+  host?: string;
+  ingressPort?: string;
+  brokerPort?: string;
+  apiPort?: string;
+  brokerClass?: string;
+  logLevel?: string;
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function port(flag: string | undefined, flagName: string, env: string | undefined, envName: string, dflt: number): number {
+  if (flag !== undefined) return parsePort(flag, flagName);
+  const fromEnv = nonEmpty(env);
+  if (fromEnv !== undefined) return parsePort(fromEnv, envName);
+  return dflt;
+}
+
+/** Flags override the environment, the environment overrides the defaults. Throws UsageError naming the bad flag or variable. */
+export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): PlatformOptions {
+  const brokerClassRaw = flags.brokerClass ?? nonEmpty(env.WISP_BROKER_CLASS);
+  let brokerClass = CLI_DEFAULTS.brokerClass;
+  if (brokerClassRaw !== undefined) {
+    const found = BROKER_CLASSES.find((c) => c.toLowerCase() === brokerClassRaw.toLowerCase());
+    if (!found) {
+      const what = flags.brokerClass !== undefined ? '--broker-class' : 'WISP_BROKER_CLASS';
+      throw new UsageError(`wisp: invalid value '${brokerClassRaw}' for ${what}: expected one of ${BROKER_CLASSES.join(', ')}`);
+    }
+    brokerClass = found;
+  }
+
+  const logLevelRaw = flags.logLevel ?? nonEmpty(env.WISP_LOG_LEVEL);
+  let logLevel: LogLevel | undefined;
+  if (logLevelRaw !== undefined) {
+    logLevel = LOG_LEVELS.find((l) => l === logLevelRaw.toLowerCase());
+    if (!logLevel) {
+      const what = flags.logLevel !== undefined ? '--log-level' : 'WISP_LOG_LEVEL';
+      throw new UsageError(`wisp: invalid value '${logLevelRaw}' for ${what}: expected one of ${LOG_LEVELS.join(', ')}`);
+    }
+  }
+
+  const tickRaw = nonEmpty(env.WISP_AUTOSCALER_TICK_MS);
+  let autoscalerTickMs: number | undefined;
+  if (tickRaw !== undefined) {
+    autoscalerTickMs = /^\d+$/.test(tickRaw.trim()) ? Number(tickRaw.trim()) : NaN;
+    if (!Number.isInteger(autoscalerTickMs) || autoscalerTickMs <= 0) {
+      throw new UsageError(`wisp: invalid value '${tickRaw}' for WISP_AUTOSCALER_TICK_MS: expected a positive integer number of milliseconds`);
+    }
+  }
+
+  const options: PlatformOptions = {
+    stateDir: flags.stateDir ?? nonEmpty(env.WISP_STATE_DIR) ?? CLI_DEFAULTS.stateDir,
+    host: flags.host ?? nonEmpty(env.WISP_HOST) ?? CLI_DEFAULTS.host,
+    ingressPort: port(flags.ingressPort, '--ingress-port', env.WISP_INGRESS_PORT, 'WISP_INGRESS_PORT', CLI_DEFAULTS.ingressPort),
+    brokerPort: port(flags.brokerPort, '--broker-port', env.WISP_BROKER_PORT, 'WISP_BROKER_PORT', CLI_DEFAULTS.brokerPort),
+    apiPort: port(flags.apiPort, '--api-port', env.WISP_API_PORT, 'WISP_API_PORT', CLI_DEFAULTS.apiPort),
+    brokerClass,
+    manifests: [...(flags.file ?? [])],
+  };
+  if (autoscalerTickMs !== undefined) options.autoscalerTickMs = autoscalerTickMs;
+  if (logLevel !== undefined) options.logLevel = logLevel;
+  return Object.freeze(options);
+}

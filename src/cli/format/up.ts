@@ -1,0 +1,46 @@
+/** What `wisp up` prints. Pure. */
+import type { Platform, PlatformOptions } from '../../platform/types.js';
+
+/** The start-up banner: what was applied, the endpoints, and commands to try. */
+export function formatUpBanner(platform: Pick<Platform, 'urls' | 'applied'>): string {
+  const lines: string[] = [];
+  for (const a of platform.applied) {
+    lines.push(`${a.ref} ${a.result}`);
+    for (const w of a.warnings) lines.push(`Warning: ${w}`);
+  }
+  const { ingress, broker, api } = platform.urls;
+  lines.push(
+    'Wisp is up.',
+    `  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost)`,
+    `  Broker ingress   ${broker}/<namespace>/<broker>`,
+    `  Control API      ${api}   (wisp --server, /healthz, /metrics)`,
+    'Try:',
+  );
+  const services = platform.applied.filter((a) => a.ref.startsWith('service.serving.knative.dev/'));
+  for (const s of services) {
+    const name = s.ref.slice('service.serving.knative.dev/'.length);
+    lines.push(`  curl -H 'Host: ${name}.default.localhost' ${ingress}`);
+  }
+  const serverFlag = api.replace(/\/+$/, '') === 'http://127.0.0.1:8090' ? '' : ` --server ${api}`;
+  lines.push(`  npx wisp get ksvc${serverFlag}`);
+  return lines.join('\n') + '\n';
+}
+
+const PORT_FLAGS = [
+  ['ingressPort', '--ingress-port'],
+  ['brokerPort', '--broker-port'],
+  ['apiPort', '--api-port'],
+] as const;
+
+/** One clear line for a start-up failure, naming the flag of a port that is taken. */
+export function describeStartError(err: unknown, options: PlatformOptions): string {
+  const e = err as { code?: unknown; port?: unknown; address?: unknown; message?: unknown };
+  if (typeof err === 'object' && err !== null && (e.code === 'EADDRINUSE' || e.code === 'EACCES')) {
+    const port = typeof e.port === 'number' ? e.port : Number(/:(\d+)\s*$/.exec(String(e.message))?.[1]);
+    const flag = PORT_FLAGS.find(([key]) => options[key] === port)?.[1];
+    const why = e.code === 'EADDRINUSE' ? 'is in use' : 'needs privileges to bind';
+    if (Number.isFinite(port)) return `wisp up: port ${port} ${why}${flag ? ` (${flag})` : ''}`;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return `wisp up: ${message.split('\n')[0] ?? message}`;
+}

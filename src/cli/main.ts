@@ -1,0 +1,148 @@
+/** The `wisp` command line: commander wiring, exit codes (0 ok, 1 failure, 2 misuse). */
+import { Command, CommanderError, Option } from 'commander';
+import { systemClock } from '../clock.js';
+import { ControlApiClient } from './client.js';
+import { runApply } from './commands/apply.js';
+import { runDelete } from './commands/delete.js';
+import { runDescribe } from './commands/describe.js';
+import { runGet } from './commands/get.js';
+import { runLogs } from './commands/logs.js';
+import { runUp, type UpDeps } from './commands/up.js';
+import { CLI_DEFAULTS } from './defaults.js';
+import { errorLines, exitCodeOf, UsageError } from './errors.js';
+import type { OutputFormat } from './format/output.js';
+import { writeLine, type CliIo, type CommandContext } from './io.js';
+
+export type { CliIo } from './io.js';
+
+/** Test seams for commands that would otherwise start the platform or end the process. */
+export interface MainDeps {
+  up?: UpDeps;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function serverOf(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const server = flag ?? (env.WISP_SERVER !== undefined && env.WISP_SERVER !== '' ? env.WISP_SERVER : CLI_DEFAULTS.server);
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new UsageError(`wisp: invalid value '${server}' for --server: expected a URL like ${CLI_DEFAULTS.server}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`wisp: invalid value '${server}' for --server: expected an http:// or https:// URL`);
+  }
+  return server.replace(/\/+$/, '');
+}
+
+function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void): Command {
+  const program = new Command('wisp');
+  const configure = (cmd: Command): Command =>
+    cmd
+      .exitOverride()
+      .showSuggestionAfterError(true)
+      .configureOutput({
+        writeOut: (s) => io.stdout.write(s),
+        writeErr: (s) => io.stderr.write(s),
+        outputError: (s, write) => write(`wisp${cmd === program ? '' : ` ${cmd.name()}`}: ${s.replace(/^error: /, '')}`),
+      });
+  configure(program)
+    .description('Wisp: a Knative-style serverless platform on your machine')
+    .option('--server <url>', `Wisp control API (env WISP_SERVER, default ${CLI_DEFAULTS.server})`);
+
+  const context = (): CommandContext => {
+    const server = serverOf(program.opts<{ server?: string }>().server, io.env);
+    return {
+      io,
+      clock: io.clock ?? systemClock,
+      client: new ControlApiClient({ server }),
+      out: (text) => writeLine(io.stdout, text),
+      err: (text) => writeLine(io.stderr, text),
+    };
+  };
+  const sub = (name: string): Command => configure(program.command(name));
+
+  sub('up')
+    .description('run the platform in the foreground (Ctrl-C drains and stops)')
+    .option('-f, --file <path>', 'manifest file or folder to apply at start-up (repeatable)', collect)
+    .option('--state-dir <dir>', 'where the store lives (env WISP_STATE_DIR, default .wisp)')
+    .option('--host <host>', 'interface to bind (env WISP_HOST, default 127.0.0.1)')
+    .option('--ingress-port <n>', 'service ingress port (env WISP_INGRESS_PORT, default 8080)')
+    .option('--broker-port <n>', 'broker ingress port (env WISP_BROKER_PORT, default 8081)')
+    .option('--api-port <n>', 'control API port (env WISP_API_PORT, default 8090)')
+    .option('--broker-class <class>', 'default broker class: Memory, Redis or Kafka')
+    .option('--log-level <level>', 'debug, info, warn, error or silent (env WISP_LOG_LEVEL)')
+    .action(async (flags: Record<string, string | string[] | undefined>) => {
+      setExit(await runUp(io, flags, deps.up));
+    });
+
+  sub('apply')
+    .description('create or update resources from YAML files, folders or stdin (-f -)')
+    .requiredOption('-f, --file <path>', 'file, folder or - for stdin (repeatable)', collect)
+    .option('--wait', 'wait until every Service, Broker and Trigger is Ready')
+    .option('--timeout <duration>', 'how long --wait waits (e.g. 60s, 2m)', '60s')
+    .action(async (flags: { file: string[]; wait?: boolean; timeout: string }) => {
+      setExit(await runApply(context(), flags));
+    });
+
+  sub('get')
+    .description('list resources, or show one')
+    .argument('<kind>', 'services|ksvc, revisions, routes, configmaps, brokers, triggers, pingsources, ...')
+    .argument('[name]', 'one resource')
+    .option('-n, --namespace <ns>', 'namespace', CLI_DEFAULTS.namespace)
+    .option('-A, --all-namespaces', 'list across all namespaces')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .action(async (kind: string, name: string | undefined, flags: { namespace: string; allNamespaces?: boolean; output: OutputFormat }) => {
+      setExit(await runGet(context(), kind, name, flags));
+    });
+
+  sub('describe')
+    .description('show one resource in detail')
+    .argument('<kind>', 'resource type')
+    .argument('<name>', 'resource name')
+    .option('-n, --namespace <ns>', 'namespace', CLI_DEFAULTS.namespace)
+    .action(async (kind: string, name: string, flags: { namespace: string }) => {
+      setExit(await runDescribe(context(), kind, name, flags));
+    });
+
+  sub('delete')
+    .description('delete resources named in files (-f) or by KIND NAME')
+    .argument('[args...]', 'KIND NAME...')
+    .option('-f, --file <path>', 'file, folder or - for stdin (repeatable)', collect)
+    .option('-n, --namespace <ns>', 'namespace', CLI_DEFAULTS.namespace)
+    .action(async (args: string[], flags: { file?: string[]; namespace: string }) => {
+      setExit(await runDelete(context(), args, flags));
+    });
+
+  sub('logs')
+    .description("print a Service's replica logs")
+    .argument('<service>', 'service name')
+    .option('-n, --namespace <ns>', 'namespace', CLI_DEFAULTS.namespace)
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .action(async (service: string, flags: { namespace: string; follow?: boolean }) => {
+      setExit(await runLogs(context(), service, flags));
+    });
+
+  return program;
+}
+
+/** Runs `wisp` with `argv` (without node and script); resolves to the exit code. */
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env },
+  deps: MainDeps = {},
+): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(io, deps, (code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+    }
+    for (const line of errorLines(err)) writeLine(io.stderr, line);
+    return exitCodeOf(err);
+  }
+}
