@@ -61,12 +61,12 @@ export class LogStore {
   readonly #followers = new Map<string, Set<(line: LogLine) => void>>();
   #seq = 0;
 
+  readonly #onListenerError: ((err: unknown) => void) | undefined;
+
   constructor(opts: { capacity: number; onListenerError?: (err: unknown) => void }) {
     this.#capacity = opts.capacity;
     this.#onListenerError = opts.onListenerError;
   }
-
-  readonly #onListenerError: ((err: unknown) => void) | undefined;
 
   static serviceKey(namespace: string, service: string): string {
     return `${namespace}/${service}`;

@@ -16,7 +16,7 @@ export interface ReplicaEvents {
   failed(r: Replica, failure: RevisionFailure): void;
   restarting(r: Replica): void;
   log(r: Replica, stream: LogLine['stream'], line: string): void;
-  spawned(r: Replica, pid: number): void;
+  spawned(r: Replica, pid: number, port: number): void;
   exited(r: Replica, pid: number): void;
 }
 
@@ -81,7 +81,14 @@ export class Replica {
 
   /** Starts the first process (phase pending). */
   start(): void {
-    void this.#launch();
+    this.#launchSafely();
+  }
+
+  /** A bug in launching must not become an unhandled rejection: it is reported as the revision's failure. */
+  #launchSafely(): void {
+    this.#launch().catch((err: unknown) => {
+      this.#o.events.failed(this, { reason: 'SpawnError', message: err instanceof Error ? err.message : String(err) });
+    });
   }
 
   /** Stops this replica: SIGTERM to its process group, SIGKILL after `drainMs`. Resolves when no process is left. */
@@ -153,7 +160,7 @@ export class Replica {
     }
     this.#pid = child.pid;
     this.#to('starting');
-    if (child.pid !== undefined) this.#o.events.spawned(this, child.pid);
+    if (child.pid !== undefined) this.#o.events.spawned(this, child.pid, port);
     this.#watch(child, plan.file);
     this.#startProbing(port);
   }
@@ -234,7 +241,7 @@ export class Replica {
       this.#restartAt = undefined;
       if (this.#phase !== 'backoff') return;
       this.#to('pending');
-      void this.#launch();
+      this.#launchSafely();
     });
   }
 

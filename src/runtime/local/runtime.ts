@@ -237,7 +237,8 @@ export class LocalRuntime implements WorkloadRuntime {
       log: (r, stream, line) => {
         this.#logs.add(key, rev.serviceKey, { time: this.#clock.now(), revision: rev.workload.revision, replica: r.id, stream, line });
       },
-      spawned: (r, pid) => {
+      spawned: (r, pid, port) => {
+        this.#logger.info(`replica ${r.id} of ${key} started: pid ${pid}, port ${port}`);
         const state = this.#state;
         if (!state) return;
         void processStartTime(pid).then((startTime) => {

@@ -156,6 +156,34 @@ describe('LocalRuntime: contract, readiness, failures, logs', () => {
     await rm(marker, { force: true });
   });
 
+  it('reports a signal death as Signal<NAME>', async () => {
+    rt = new LocalRuntime({ clock });
+    const w = workload({ command: [process.execPath], args: ['-e', "console.error('about to die'); process.kill(process.pid, 'SIGKILL')"] });
+    rt.deploy(w);
+    rt.scale(w.key, 1);
+    expect(await waitFor(() => rt?.status(w.key)?.failure)).toEqual({ reason: 'SignalSIGKILL', message: 'about to die' });
+  });
+
+  it('restarts a ready replica that crashes, reporting the exit until the new one is ready', async () => {
+    rt = new LocalRuntime({ clock, backoff: { initialMs: 10 } });
+    const w = workload(node('hello.js'));
+    const reasons: (string | undefined)[] = [];
+    rt.onChange((k, s) => k === w.key && reasons.push(s.failure?.reason));
+    rt.deploy(w);
+    rt.scale(w.key, 1);
+    const first = await waitFor(() => rt?.status(w.key)?.ready[0]);
+    const pid = rt.inspect(w.key)[0]?.pid;
+    process.kill(pid!, 'SIGTERM'); // hello.js exits 0 on SIGTERM: from the runtime's view, a crash
+    const second = await waitFor(() => {
+      const ep = rt?.status(w.key)?.ready[0];
+      return ep && rt?.inspect(w.key)[0]?.pid !== pid ? ep : undefined;
+    });
+    expect(second.id).toBe(first.id);
+    expect(rt.status(w.key)).toMatchObject({ restarts: 1, starting: 0 });
+    expect(rt.status(w.key)?.failure).toBeUndefined();
+    expect(reasons).toContain('ExitCode0');
+  });
+
   it('captures stdout and stderr lines of every revision of a service and streams new ones', async () => {
     rt = new LocalRuntime({ clock, logLines: 50 });
     const a = workload(node('hello.js'), { service: `logsvc-${process.pid}`, revision: `logsvc-${process.pid}-00001` });
