@@ -245,6 +245,11 @@ export class Store {
     };
   }
 
+  /** How many watch listeners are subscribed (watch streams must unsubscribe when their client leaves). */
+  get watcherCount(): number {
+    return this.#listeners.size;
+  }
+
   #changed(type: WatchEventType, kind: KindInfo, object: KObject): void {
     this.#scheduleFlush();
     if (this.#listeners.size === 0) return;

@@ -1,0 +1,281 @@
+/**
+ * The control API: Kubernetes-shaped paths over the store (get, list, watch, create, apply, delete), service logs,
+ * health and metrics. Errors become Kubernetes `Status` objects only here, in the error handler.
+ */
+import type { ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import { parseDocument } from 'yaml';
+import { KINDS, apiVersionOf, type KindInfo } from '../api/kinds.js';
+import type { KObject } from '../api/types.js';
+import { formatInvalid, validate } from '../api/validate.js';
+import type { LogLine } from '../runtime/types.js';
+import { admit } from './admission.js';
+import { AlreadyExistsError, BadRequestError, ControlError, InvalidError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError } from './errors.js';
+import type { Store } from './store.js';
+
+/** Where service logs come from (the workload runtime fits). */
+export interface LogSource {
+  logs(namespace: string, service: string): LogLine[];
+  followLogs(namespace: string, service: string, listener: (line: LogLine) => void): () => void;
+}
+
+export interface ApiServerOptions {
+  store: Store;
+  /** Served at /metrics. */
+  registry: Registry;
+  logs?: LogSource;
+  /** /readyz answers 200 while this returns true; default always ready. */
+  ready?: () => boolean;
+}
+
+/** Kubernetes `Status` as the API returns it on failure. */
+export interface KubeStatus {
+  apiVersion: 'v1';
+  kind: 'Status';
+  status: 'Failure';
+  message: string;
+  reason: string;
+  details: { name?: string; kind?: string; causes: { field: string; message: string }[] };
+  code: number;
+}
+
+interface PathParams {
+  group?: string;
+  version: string;
+  ns?: string;
+  plural: string;
+  name?: string;
+}
+
+const SERVICE_KIND = KINDS.find((k) => k.kind === 'Service' && k.group === 'serving.knative.dev') as KindInfo;
+
+function statusOf(input: unknown): KubeStatus {
+  let err = input;
+  if ((input as { code?: unknown }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    err = new UnsupportedMediaTypeError({ message: `${(input as Error).message}; send application/json or application/yaml`, cause: input });
+  }
+  if (err instanceof ControlError) {
+    return {
+      apiVersion: 'v1',
+      kind: 'Status',
+      status: 'Failure',
+      message: err.message,
+      reason: err.reason,
+      details: { ...(err.objectName !== undefined && { name: err.objectName }), ...(err.kind !== undefined && { kind: err.kind }), causes: err.causes },
+      code: err.statusCode,
+    };
+  }
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown; validation?: unknown };
+  const code = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+  const reason = code === 415 ? 'UnsupportedMediaType' : code === 413 ? 'RequestEntityTooLarge' : code === 404 ? 'NotFound' : code === 500 ? 'InternalError' : 'BadRequest';
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  return { apiVersion: 'v1', kind: 'Status', status: 'Failure', message, reason, details: { causes: [] }, code };
+}
+
+function notFoundPath(url: string): NotFoundError {
+  return new NotFoundError({ message: `the server could not find the requested resource: ${url}` });
+}
+
+function kindFromParams(p: PathParams, url: string): KindInfo {
+  const group = p.group ?? '';
+  const info = KINDS.find((k) => k.group === group && k.version === p.version && k.plural === p.plural);
+  if (!info) throw notFoundPath(url);
+  return info;
+}
+
+function objectNotFound(info: KindInfo, name: string): NotFoundError {
+  return new NotFoundError({ message: `${info.plural}${info.group ? `.${info.group}` : ''} "${name}" not found`, kind: info.kind, name });
+}
+
+/** `Warning: 299 - "<text>"` as Kubernetes sends it. */
+function warningHeader(text: string): string {
+  return `299 - "${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks the body against the URL and fills the namespace from it. */
+function bodyForPath(info: KindInfo, ns: string, urlName: string | undefined, body: unknown): KObject {
+  if (!isRecord(body)) throw new BadRequestError({ message: 'request body must be a JSON or YAML object', kind: info.kind });
+  const meta = isRecord(body['metadata']) ? body['metadata'] : undefined;
+  const name = meta?.['name'];
+  if (typeof name !== 'string' || !name) {
+    throw new InvalidError({ message: `${info.kind} "" is invalid: metadata.name: missing field(s)`, kind: info.kind, causes: [{ field: 'metadata.name', message: 'missing field(s)' }] });
+  }
+  if (urlName !== undefined && name !== urlName) {
+    throw new BadRequestError({ message: `the name of the object (${name}) does not match the name on the URL (${urlName})`, kind: info.kind, name });
+  }
+  const bodyNs = meta?.['namespace'];
+  if (bodyNs !== undefined && bodyNs !== ns) {
+    throw new BadRequestError({ message: `the namespace of the object (${String(bodyNs)}) does not match the namespace on the URL (${ns})`, kind: info.kind, name });
+  }
+  if (body['apiVersion'] !== apiVersionOf(info) || body['kind'] !== info.kind) {
+    throw new BadRequestError({
+      message: `the object's apiVersion/kind (${String(body['apiVersion'])}/${String(body['kind'])}) does not match the URL (${apiVersionOf(info)}/${info.kind})`,
+      kind: info.kind,
+      name,
+    });
+  }
+  const obj = structuredClone(body) as unknown as KObject;
+  obj.metadata.namespace = ns;
+  return obj;
+}
+
+/** Starts an NDJSON stream on a hijacked reply; the returned function writes one value. */
+function openStream(reply: FastifyReply, streams: Set<ServerResponse>): (value: unknown) => void {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+  raw.flushHeaders();
+  streams.add(raw);
+  raw.on('close', () => streams.delete(raw));
+  return (value) => {
+    if (!raw.writableEnded && !raw.destroyed) raw.write(`${JSON.stringify(value)}\n`);
+  };
+}
+
+/** The control API routes as a Fastify plugin (not encapsulated: it sets the error and not-found handlers). */
+export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app, opts) => {
+  const { store, registry } = opts;
+  const ready = opts.ready ?? (() => true);
+  const streams = new Set<ServerResponse>();
+
+  // Only JSON and YAML bodies: everything else (including Fastify's default text/plain) is a 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new BadRequestError({ message: `malformed JSON body: ${err instanceof Error ? err.message : String(err)}`, cause: err }), undefined);
+    }
+  });
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => {
+    const doc = parseDocument(body as string, { prettyErrors: true });
+    const err = doc.errors[0];
+    if (err) {
+      const pos = err.linePos?.[0];
+      const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+      done(new BadRequestError({ message: `malformed YAML body${where}: ${err.message.split('\n')[0] ?? ''}`, cause: err }), undefined);
+      return;
+    }
+    done(null, doc.toJS());
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const status = statusOf(err);
+    if (status.code >= 500) req.log.error({ err }, 'control API error');
+    void reply.code(status.code).type('application/json').send(status);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const status = statusOf(notFoundPath(req.url));
+    void reply.code(404).send(status);
+  });
+  app.addHook('preClose', async () => {
+    for (const s of streams) s.end();
+  });
+
+  app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok'));
+  app.get('/readyz', async (_req, reply) => (ready() ? reply.type('text/plain').send('ok') : reply.code(503).type('text/plain').send('not ready')));
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+
+  const getOne = async (req: FastifyRequest<{ Params: PathParams }>): Promise<KObject> => {
+    const info = kindFromParams(req.params, req.url);
+    const { ns, name } = req.params as Required<PathParams>;
+    const obj = store.get(info, ns, name);
+    if (!obj) throw objectNotFound(info, name);
+    return obj;
+  };
+
+  const putOne = async (req: FastifyRequest<{ Params: PathParams }>, reply: FastifyReply, create: boolean): Promise<KObject> => {
+    const info = kindFromParams(req.params, req.url);
+    const ns = req.params.ns as string;
+    if (info.readOnly) {
+      throw new MethodNotAllowedError({
+        message: `${info.plural}.${info.group} are created by the platform and cannot be ${create ? 'created' : 'applied'}; apply a Service instead`,
+        kind: info.kind,
+        ...(req.params.name !== undefined && { name: req.params.name }),
+      });
+    }
+    if (req.body === undefined || req.body === null) throw new BadRequestError({ message: 'request body is required', kind: info.kind });
+    const input = bodyForPath(info, ns, req.params.name, req.body);
+    const name = input.metadata.name;
+    if (create && store.get(info, ns, name)) {
+      throw new AlreadyExistsError({ message: `${info.plural}.${info.group || 'core'} "${name}" already exists`, kind: info.kind, name });
+    }
+    const { object, errors, warnings } = validate(input);
+    const admissionErrors = object ? admit(store, object) : [];
+    const all = [...errors, ...admissionErrors];
+    if (!object || all.length > 0) throw new InvalidError({ message: formatInvalid(info.kind, name, all), kind: info.kind, name, causes: all });
+    const applied = store.apply(object);
+    if (warnings.length > 0) void reply.header('warning', warnings.map(warningHeader));
+    void reply.header('x-wisp-apply', applied.result);
+    void reply.code(applied.result === 'created' ? 201 : 200);
+    return applied.object;
+  };
+
+  const deleteOne = async (req: FastifyRequest<{ Params: PathParams }>): Promise<KObject> => {
+    const info = kindFromParams(req.params, req.url);
+    const { ns, name } = req.params as Required<PathParams>;
+    const gone = store.delete(info, ns, name);
+    if (!gone) throw objectNotFound(info, name);
+    return gone;
+  };
+
+  const listOrWatch = async (req: FastifyRequest<{ Params: PathParams; Querystring: { watch?: string } }>, reply: FastifyReply): Promise<unknown> => {
+    const info = kindFromParams(req.params, req.url);
+    const ns = req.params.ns;
+    const watch = req.query.watch === 'true' || req.query.watch === '1';
+    if (!watch) {
+      return { apiVersion: apiVersionOf(info), kind: `${info.kind}List`, metadata: { resourceVersion: store.resourceVersion }, items: store.list(info, ns) };
+    }
+    const send = openStream(reply, streams);
+    for (const object of store.list(info, ns)) send({ type: 'ADDED', object });
+    const stop = store.watch((ev) => {
+      if (ev.kind.group !== info.group || ev.kind.kind !== info.kind) return;
+      if (ns !== undefined && ev.object.metadata.namespace !== ns) return;
+      send({ type: ev.type, object: ev.object });
+    });
+    reply.raw.on('close', stop);
+    return reply;
+  };
+
+  const watchQuery = { type: 'object', properties: { watch: { type: 'string' } } } as const;
+  for (const root of ['/apis/:group/:version', '/api/:version']) {
+    app.get(`${root}/namespaces/:ns/:plural/:name`, getOne);
+    app.put(`${root}/namespaces/:ns/:plural/:name`, (req: FastifyRequest<{ Params: PathParams }>, reply) => putOne(req, reply, false));
+    app.delete(`${root}/namespaces/:ns/:plural/:name`, deleteOne);
+    app.get(`${root}/namespaces/:ns/:plural`, { schema: { querystring: watchQuery } }, listOrWatch);
+    app.post(`${root}/namespaces/:ns/:plural`, (req: FastifyRequest<{ Params: PathParams }>, reply) => putOne(req, reply, true));
+    app.get(`${root}/:plural`, { schema: { querystring: watchQuery } }, listOrWatch);
+  }
+
+  app.get(
+    '/apis/serving.knative.dev/v1/namespaces/:ns/services/:name/log',
+    { schema: { querystring: { type: 'object', properties: { follow: { type: 'string' } } } } },
+    async (req: FastifyRequest<{ Params: { ns: string; name: string }; Querystring: { follow?: string } }>, reply) => {
+      const { ns, name } = req.params;
+      if (!store.get(SERVICE_KIND, ns, name)) throw objectNotFound(SERVICE_KIND, name);
+      const lines = opts.logs?.logs(ns, name) ?? [];
+      if (req.query.follow !== 'true' && req.query.follow !== '1') {
+        return reply.type('application/x-ndjson').send(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+      }
+      const send = openStream(reply, streams);
+      for (const l of lines) send(l);
+      const stop = opts.logs?.followLogs(ns, name, send);
+      if (stop) reply.raw.on('close', stop);
+      return reply;
+    },
+  );
+};
+(controlApiPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+/** A ready-to-listen Fastify app serving the control API. */
+export function buildApiServer(opts: ApiServerOptions & { logger?: boolean }): FastifyInstance {
+  const { logger, ...pluginOpts } = opts;
+  const app = Fastify({ logger: logger ?? false });
+  void app.register(controlApiPlugin, pluginOpts);
+  return app;
+}
