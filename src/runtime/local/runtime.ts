@@ -97,7 +97,7 @@ export class LocalRuntime implements WorkloadRuntime {
     this.#state = opts.stateDir === undefined ? undefined : new ReplicaStateFile({ path: join(opts.stateDir, 'replicas.json'), logger: this.#logger });
   }
 
-  /** Builds a runtime and first reaps replicas a killed previous run left behind in `stateDir`. */
+  /** Builds a runtime and first reaps replicas a killed previous run left behind in `stateDir` (see state-file.ts for why and how). */
   static async create(opts: LocalRuntimeOptions): Promise<LocalRuntime> {
     const rt = new LocalRuntime(opts);
     await rt.reapOrphans();
@@ -136,7 +136,7 @@ export class LocalRuntime implements WorkloadRuntime {
 
   scale(key: string, replicas: number): void {
     const rev = this.#revisions.get(key);
-    if (!rev || rev.unrunnable || rev.removing || this.#closed) return;
+    if (!rev || rev.unrunnable || rev.removing || this.#closed || !Number.isFinite(replicas)) return;
     const n = Math.max(0, Math.floor(replicas));
     rev.desired = n;
     const live = [...rev.replicas.values()].filter((r) => r.phase !== 'draining' && r.phase !== 'stopped');
