@@ -332,6 +332,14 @@ describe('misuse and failures', () => {
     expect(t.stderr).toMatch(/--timeout/);
   });
 
+  it('no command prints usage on stderr and exits 2; a bad --server URL is misuse', async () => {
+    const none = await run([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/Usage: wisp/);
+    const bad = await run(['get', 'ksvc', '--server', 'not a url']);
+    expect(bad).toMatchObject({ code: 2, stderr: "wisp: invalid value 'not a url' for --server: expected a URL like http://127.0.0.1:8090\n" });
+  });
+
   it('--help prints usage on stdout and exits 0', async () => {
     const top = await run(['--help']);
     expect(top.code).toBe(0);
@@ -340,6 +348,9 @@ describe('misuse and failures', () => {
     const get = await run(['get', '--help']);
     expect(get.code).toBe(0);
     expect(get.stdout).toMatch(/--all-namespaces/);
+    const up = await run(['up', '--help']);
+    expect(up.code).toBe(0);
+    expect(up.stdout).toMatch(/--ingress-port <n>/);
   });
 
   it('an unreachable control API → one clear line and exit 1', async () => {
