@@ -1,0 +1,290 @@
+/**
+ * Activator benchmark: one hello replica, loaded directly, through the Activator (standalone process, cc 0)
+ * and through nginx (upstream keepalive pool), with the same generators for all three:
+ *  - max throughput: wrk, 1 thread, 50 connections, 10 s (see THREADS below for why one thread);
+ *  - latency at a fixed 1 000 req/s: an open-loop generator in this process (node:http keep-alive agent),
+ *    latency measured from each request's scheduled send time so queueing is not hidden.
+ * Every process this bench starts is stopped in a finally block (and on SIGINT/SIGTERM).
+ *
+ * Run: npm run bench:activator
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { Agent, createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from 'node:net';
+import { Registry } from 'prom-client';
+import { Activator } from '../../activator/index.js';
+import { systemClock } from '../../src/clock.js';
+import { freePort } from '../support/wait.js';
+
+const HOST = 'hello.default.localhost';
+const WRK = '/usr/bin/wrk';
+const NGINX = '/usr/sbin/nginx';
+/** wrk threads: the machine has 2 cores shared by wrk, the proxy and the replica. One wrk thread drives
+ * well over 50k req/s, more than a single-threaded Node replica serves, and leaves the second core to the
+ * system under test. Two threads would only steal CPU from the processes being measured. */
+const THREADS = 1;
+const CONNECTIONS = 50;
+const WRK_SECONDS = 10;
+const RATE = 1000;
+const RATE_SECONDS = 10;
+
+const mode = process.argv[2];
+if (mode === '--replica') runReplica(Number(process.argv[3]));
+else if (mode === '--activator') void runActivator(Number(process.argv[3]), Number(process.argv[4]));
+else void main();
+
+function runReplica(port: number): void {
+  const body = Buffer.from('hello world\n');
+  createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
+    res.end(body);
+  }).listen(port, '127.0.0.1');
+}
+
+async function runActivator(port: number, replicaPort: number): Promise<void> {
+  const key = 'default/hello-00001';
+  const activator = new Activator({ clock: systemClock, registry: new Registry(), reporter: { report() {}, poke() {} } });
+  activator.setRouting({ hosts: new Map([[HOST, { namespace: 'default', service: 'hello', targets: [{ revision: key, percent: 100 }] }]]) });
+  activator.upsertRevision({
+    key,
+    namespace: 'default',
+    service: 'hello',
+    revision: 'hello-00001',
+    containerConcurrency: 0,
+    timeoutSeconds: 300,
+    endpoints: [{ id: 'hello-00001-1', host: '127.0.0.1', port: replicaPort }],
+  });
+  await activator.listen({ port });
+  const stop = (): void => void activator.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+interface Column {
+  name: string;
+  port: number;
+  rps?: number;
+  wrkP50?: number;
+  wrkP99?: number;
+  p50?: number;
+  p99?: number;
+  errors?: number;
+}
+
+const children = new Set<ChildProcess>();
+
+function start(cmd: string, args: string[]): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(
+    [...children].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          const kill = setTimeout(() => c.kill('SIGKILL'), 3000);
+          c.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          c.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+async function waitPort(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      children.delete(child);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} exited with ${code}: ${out}`));
+    });
+  });
+}
+
+function parseDuration(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+async function wrk(col: Column): Promise<void> {
+  const out = await run(WRK, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${WRK_SECONDS}s`, '--latency', '-H', `Host: ${HOST}`, `http://127.0.0.1:${col.port}/`]);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const p50 = /\s50%\s+(\S+)/.exec(out);
+  const p99 = /\s99%\s+(\S+)/.exec(out);
+  const errs = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  col.rps = rps ? Number(rps[1]) : NaN;
+  col.wrkP50 = p50 ? parseDuration(p50[1]!) : NaN;
+  col.wrkP99 = p99 ? parseDuration(p99[1]!) : NaN;
+  if (errs) col.errors = (col.errors ?? 0) + Number(errs[1]);
+}
+
+/** Open loop at RATE req/s for RATE_SECONDS; latency from the scheduled send time to the end of the body. */
+async function fixedRate(col: Column): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const total = RATE * RATE_SECONDS;
+  const lat = new Float64Array(total);
+  let done = 0;
+  let errors = 0;
+  const t0 = performance.now() + 50;
+  const interval = 1000 / RATE;
+  await new Promise<void>((resolve) => {
+    let sent = 0;
+    const fire = (i: number, scheduled: number): void => {
+      const req = request({ agent, host: '127.0.0.1', port: col.port, path: '/', headers: { host: HOST } }, (res) => {
+        if (res.statusCode !== 200) errors++;
+        res.on('data', () => {});
+        res.on('end', () => {
+          lat[i] = performance.now() - scheduled;
+          if (++done === total) resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        lat[i] = NaN;
+        if (++done === total) resolve();
+      });
+      req.end();
+    };
+    const tick = (): void => {
+      const now = performance.now();
+      while (sent < total && t0 + sent * interval <= now) {
+        fire(sent, t0 + sent * interval);
+        sent++;
+      }
+      if (sent < total) setImmediate(tick);
+    };
+    setTimeout(tick, 50);
+  });
+  agent.destroy();
+  const sorted = Array.from(lat).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+  col.p50 = q(0.5);
+  col.p99 = q(0.99);
+  col.errors = (col.errors ?? 0) + errors;
+}
+
+function nginxConfig(dir: string, port: number, replicaPort: number): string {
+  return `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream replica {
+    server 127.0.0.1:${replicaPort};
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://replica;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }
+  }
+}
+`;
+}
+
+const f = (v: number | undefined, digits = 2): string => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(digits));
+
+async function main(): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-bench-'));
+  const onSignal = (): void => void stopAll().then(() => process.exit(130));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const replicaPort = await freePort();
+    start(process.execPath, [self, '--replica', String(replicaPort)]);
+    await waitPort(replicaPort);
+    const cols: Column[] = [{ name: 'direct', port: replicaPort }];
+
+    const activatorPort = await freePort();
+    start(process.execPath, [self, '--activator', String(activatorPort), String(replicaPort)]);
+    await waitPort(activatorPort);
+    cols.push({ name: 'activator', port: activatorPort });
+
+    let nginx: Column | undefined;
+    if (existsSync(NGINX)) {
+      const nginxPort = await freePort();
+      const conf = join(dir, 'nginx.conf');
+      writeFileSync(conf, nginxConfig(dir, nginxPort, replicaPort));
+      start(NGINX, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf]);
+      await waitPort(nginxPort);
+      nginx = { name: 'nginx', port: nginxPort };
+      cols.push(nginx);
+    } else {
+      console.log(`note: ${NGINX} not found; skipping the nginx column`);
+    }
+
+    for (const col of cols) {
+      await wrk({ ...col, port: col.port }); // warm-up (connections, JIT)
+      await wrk(col);
+      await fixedRate(col);
+      console.log(`${col.name}: done`);
+    }
+
+    console.log('');
+    console.log(`wrk -t${THREADS} -c${CONNECTIONS} -d${WRK_SECONDS}s; fixed rate ${RATE} req/s for ${RATE_SECONDS} s (open loop, node:http keep-alive)`);
+    console.log('column      req/s(wrk)  wrk p50 ms  wrk p99 ms  @1000/s p50 ms  @1000/s p99 ms  errors');
+    for (const c of cols) {
+      console.log(
+        `${c.name.padEnd(10)}  ${f(c.rps, 0).padStart(10)}  ${f(c.wrkP50).padStart(10)}  ${f(c.wrkP99).padStart(10)}  ${f(c.p50, 3).padStart(14)}  ${f(c.p99, 3).padStart(14)}  ${String(c.errors ?? 0).padStart(6)}`,
+      );
+    }
+    const direct = cols[0]!;
+    const act = cols[1]!;
+    console.log('');
+    console.log(`activator/direct throughput: ${f((act.rps ?? NaN) / (direct.rps ?? NaN))}`);
+    if (nginx) console.log(`activator/nginx  throughput: ${f((act.rps ?? NaN) / (nginx.rps ?? NaN))}  (target >= 0.90)`);
+    console.log(`added p99 at ${RATE} req/s (activator - direct): ${f((act.p99 ?? NaN) - (direct.p99 ?? NaN), 3)} ms  (target <= 1 ms)`);
+    if (nginx) console.log(`added p99 at ${RATE} req/s (nginx - direct):     ${f((nginx.p99 ?? NaN) - (direct.p99 ?? NaN), 3)} ms`);
+  } finally {
+    await stopAll();
+    rmSync(dir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
