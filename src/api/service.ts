@@ -1,5 +1,5 @@
 /** Knative Service defaulting and semantic validation (what Knative's webhooks do). Pure. */
-import { validateScalingAnnotations } from '../../autoscaler/index.js';
+import { validateScalingAnnotations, type AutoscalerConfig } from '../../autoscaler/index.js';
 import { SERVING_DEFAULTS } from './defaults.js';
 import { joinField, outOfBounds, type FieldError } from './errors.js';
 import { dns1035LabelErrors, isEnvVarName, RESERVED_ENV_NAMES } from './names.js';
@@ -93,8 +93,13 @@ function trafficErrors(svcName: string, traffic: TrafficTarget[]): FieldError[] 
   return errs;
 }
 
+export interface ServiceRuleOptions {
+  /** The platform's `config-autoscaler` (limits such as max-scale-limit); the autoscaler's defaults when absent. */
+  autoscalerConfig?: AutoscalerConfig;
+}
+
 /** Knative's semantic rules for a (defaulted, shape-checked) Service. */
-export function serviceErrors(svc: Service): FieldError[] {
+export function serviceErrors(svc: Service, opts: ServiceRuleOptions = {}): FieldError[] {
   const errs: FieldError[] = [];
   const name = svc.metadata.name;
   for (const m of dns1035LabelErrors(name, SERVING_DEFAULTS.maxServiceNameLength)) {
@@ -125,7 +130,7 @@ export function serviceErrors(svc: Service): FieldError[] {
       errs.push({ field: 'spec.template.metadata.name', message: `"${revName}" must have prefix "${name}-"` });
     }
   }
-  for (const e of validateScalingAnnotations(template?.metadata?.annotations)) {
+  for (const e of validateScalingAnnotations(template?.metadata?.annotations, opts.autoscalerConfig)) {
     // The autoscaler names fields relative to the revision template (`metadata.annotations[<key>]`) or by key alone.
     const field = e.field.startsWith('metadata.') ? `spec.template.${e.field}` : joinField('spec.template.metadata.annotations', e.field);
     errs.push({ field, message: e.message });

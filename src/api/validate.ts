@@ -1,5 +1,6 @@
 /** Validation and defaulting of any resource kind: shape (ajv), unknown-field warnings, then each kind's semantic rules. Pure. */
-import { configMapErrors } from './configmap.js';
+import type { AutoscalerConfig } from '../../autoscaler/index.js';
+import { configMapErrors, configMapWarnings } from './configmap.js';
 import { SERVING_DEFAULTS } from './defaults.js';
 import type { FieldError } from './errors.js';
 import { kindOf, type KindInfo } from './kinds.js';
@@ -20,6 +21,8 @@ export interface ValidationResult {
 export interface ValidateOptions {
   /** Accept platform-owned kinds (Revision, Route, Configuration); users may not apply them. */
   allowReadOnly?: boolean;
+  /** The platform's `config-autoscaler`, for the limits it puts on scaling annotations; the autoscaler's defaults when absent. */
+  autoscalerConfig?: AutoscalerConfig;
 }
 
 export { supportedKindsText };
@@ -73,9 +76,10 @@ export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationRe
   }
   if (info.kind === 'Service') {
     object = defaultService(object as Service);
-    if (errors.length === 0) errors.push(...serviceErrors(object as Service));
+    if (errors.length === 0) errors.push(...serviceErrors(object as Service, opts.autoscalerConfig ? { autoscalerConfig: opts.autoscalerConfig } : {}));
   } else if (info.kind === 'ConfigMap') {
     errors.push(...configMapErrors(object));
+    warnings.push(...configMapWarnings(object));
   }
   return errors.length > 0 ? { errors, warnings } : { object, errors, warnings };
 }

@@ -227,6 +227,23 @@ describe('control API', () => {
     expect((await app.inject({ method: 'GET', url: '/api/v1/namespaces/knative-serving/configmaps' })).json().items).toHaveLength(1);
   });
 
+  it('checks scaling annotations against the stored config-autoscaler', async () => {
+    const zeroInitial = service('hello', (s) => (s.spec.template.metadata = { annotations: { 'autoscaling.knative.dev/initial-scale': '0' } }));
+    const refused = await put('hello', zeroInitial);
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json().details.causes[0].field).toMatch(/^spec\.template\.metadata\.annotations.*initial-scale/);
+    const cm = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'config-autoscaler', namespace: 'knative-serving' },
+      data: { 'allow-zero-initial-scale': 'true', 'no-such-key': 'x' },
+    };
+    const applied = await app.inject({ method: 'PUT', url: '/api/v1/namespaces/knative-serving/configmaps/config-autoscaler', payload: cm });
+    expect(applied.statusCode).toBe(201);
+    expect(applied.headers['warning']).toEqual(['299 - "unknown field \\"data.no-such-key\\" (config-autoscaler does not read it)"']);
+    expect((await put('hello', zeroInitial)).statusCode).toBe(201);
+  });
+
   it('serves healthz, readyz and metrics', async () => {
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
