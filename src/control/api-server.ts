@@ -6,13 +6,10 @@ import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { parseDocument } from 'yaml';
-import { parseAutoscalerConfigMap, type AutoscalerConfig } from '../../autoscaler/index.js';
 import { KINDS, apiVersionOf, type KindInfo } from '../api/kinds.js';
-import { AUTOSCALER_CONFIGMAP } from '../api/labels.js';
 import type { KObject } from '../api/types.js';
-import { formatInvalid, validate } from '../api/validate.js';
 import type { LogLine } from '../runtime/types.js';
-import { admit } from './admission.js';
+import { applyObject } from './apply.js';
 import { AlreadyExistsError, BadRequestError, ControlError, InvalidError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError } from './errors.js';
 import type { Store } from './store.js';
 
@@ -51,19 +48,7 @@ interface PathParams {
 }
 
 const SERVICE_KIND = KINDS.find((k) => k.kind === 'Service' && k.group === 'serving.knative.dev') as KindInfo;
-const CONFIGMAP_KIND = KINDS.find((k) => k.kind === 'ConfigMap' && k.group === '') as KindInfo;
 
-/** The stored `config-autoscaler` (it was validated when applied), so annotation limits follow the platform's config. */
-function storedAutoscalerConfig(store: Store): AutoscalerConfig | undefined {
-  const cm = store.get(CONFIGMAP_KIND, AUTOSCALER_CONFIGMAP.namespace, AUTOSCALER_CONFIGMAP.name);
-  if (!cm) return undefined;
-  try {
-    return parseAutoscalerConfigMap(cm.data ?? {});
-  } catch {
-    // Stored before a stricter parser: fall back to the autoscaler's defaults rather than refuse every Service.
-    return undefined;
-  }
-}
 
 function statusOf(input: unknown): KubeStatus {
   let err = input;
@@ -220,16 +205,11 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
     if (create && store.get(info, ns, name)) {
       throw new AlreadyExistsError({ message: `${info.plural}.${info.group || 'core'} "${name}" already exists`, kind: info.kind, name });
     }
-    const autoscalerConfig = info === SERVICE_KIND ? storedAutoscalerConfig(store) : undefined;
-    const { object, errors, warnings } = validate(input, autoscalerConfig ? { autoscalerConfig } : {});
-    const admissionErrors = object ? admit(store, object) : [];
-    const all = [...errors, ...admissionErrors];
-    if (!object || all.length > 0) throw new InvalidError({ message: formatInvalid(info.kind, name, all), kind: info.kind, name, causes: all });
-    const applied = store.apply(object);
+    const { object, result, warnings } = applyObject(store, input);
     if (warnings.length > 0) void reply.header('warning', warnings.map(warningHeader));
-    void reply.header('x-wisp-apply', applied.result);
-    void reply.code(applied.result === 'created' ? 201 : 200);
-    return applied.object;
+    void reply.header('x-wisp-apply', result);
+    void reply.code(result === 'created' ? 201 : 200);
+    return object;
   };
 
   const deleteOne = async (req: FastifyRequest<{ Params: PathParams }>): Promise<KObject> => {

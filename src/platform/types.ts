@@ -25,6 +25,7 @@ export interface PlatformOptions {
 export interface ApplyOutcome {
   /** `service.serving.knative.dev/hello` */
   ref: string;
+  namespace: string;
   result: 'created' | 'configured' | 'unchanged';
   warnings: string[];
 }

@@ -8,18 +8,17 @@ export function formatUpBanner(platform: Pick<Platform, 'urls' | 'applied'>): st
     lines.push(`${a.ref} ${a.result}`);
     for (const w of a.warnings) lines.push(`Warning: ${w}`);
   }
-  const { ingress, broker, api } = platform.urls;
+  const { ingress, api } = platform.urls;
   lines.push(
     'Wisp is up.',
     `  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost)`,
-    `  Broker ingress   ${broker}/<namespace>/<broker>`,
     `  Control API      ${api}   (wisp --server, /healthz, /metrics)`,
     'Try:',
   );
   const services = platform.applied.filter((a) => a.ref.startsWith('service.serving.knative.dev/'));
   for (const s of services) {
     const name = s.ref.slice('service.serving.knative.dev/'.length);
-    lines.push(`  curl -H 'Host: ${name}.default.localhost' ${ingress}`);
+    lines.push(`  curl -H 'Host: ${name}.${s.namespace}.localhost' ${ingress}`);
   }
   const serverFlag = api.replace(/\/+$/, '') === 'http://127.0.0.1:8090' ? '' : ` --server ${api}`;
   lines.push(`  npx wisp get ksvc${serverFlag}`);
@@ -42,5 +41,7 @@ export function describeStartError(err: unknown, options: PlatformOptions): stri
     if (Number.isFinite(port)) return `wisp up: port ${port} ${why}${flag ? ` (${flag})` : ''}`;
   }
   const message = err instanceof Error ? err.message : String(err);
+  // Invalid start-up manifests list one line per object; anything else is one line.
+  if (e.code === 'WISP_ERR_STARTUP_MANIFEST') return `wisp up: ${message}`;
   return `wisp up: ${message.split('\n')[0] ?? message}`;
 }

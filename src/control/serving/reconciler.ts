@@ -27,7 +27,6 @@ import {
   hostsFor,
   revisionKey,
   revisionName,
-  revisionNumber,
   urlFor,
 } from './names.js';
 import { revisionStatus } from './revision-status.js';
@@ -235,8 +234,9 @@ export class ServingReconciler {
     }
     const existing = wanted ? revisions.find((r) => r.metadata.name === wanted) : undefined;
     if (existing) return { name: existing.metadata.name };
-    const generation = Math.max(0, ...revisions.map((r) => Number(r.metadata.labels?.[CONFIGURATION_GENERATION_LABEL] ?? 0))) + 1;
-    const revName = wanted ?? revisionName(name, Math.max(generation, ...revisions.map((r) => (revisionNumber(name, r.metadata.name) ?? 0) + 1)));
+    // The counter is persisted in the store: names never repeat, across restarts or delete + re-create.
+    const generation = this.#o.store.nextRevisionNumber(namespace, name);
+    const revName = wanted ?? revisionName(name, generation);
     const spec: RevisionSpec = {
       ...template.spec,
       containerConcurrency: template.spec.containerConcurrency ?? 0,

@@ -206,8 +206,8 @@ describe('wisp up output', () => {
     const text = formatUpBanner({
       urls: { ingress: 'http://127.0.0.1:8080', broker: 'http://127.0.0.1:8081', api: 'http://127.0.0.1:8090' },
       applied: [
-        { ref: 'service.serving.knative.dev/hello', result: 'created', warnings: ['unknown field "spec.foo"'] },
-        { ref: 'broker.eventing.knative.dev/default', result: 'unchanged', warnings: [] },
+        { ref: 'service.serving.knative.dev/hello', namespace: 'default', result: 'created', warnings: ['unknown field "spec.foo"'] },
+        { ref: 'broker.eventing.knative.dev/default', namespace: 'default', result: 'unchanged', warnings: [] },
       ],
     });
     expect(text).toBe(
@@ -217,7 +217,6 @@ describe('wisp up output', () => {
         'broker.eventing.knative.dev/default unchanged',
         'Wisp is up.',
         '  Service ingress  http://127.0.0.1:8080   (route by Host: <service>.<namespace>.localhost)',
-        '  Broker ingress   http://127.0.0.1:8081/<namespace>/<broker>',
         '  Control API      http://127.0.0.1:8090   (wisp --server, /healthz, /metrics)',
         'Try:',
         "  curl -H 'Host: hello.default.localhost' http://127.0.0.1:8080",

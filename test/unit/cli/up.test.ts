@@ -24,7 +24,7 @@ function platformFor(options: PlatformOptions, onClose: () => Promise<void>): Pl
   const host = `http://${options.host}`;
   return {
     urls: { ingress: `${host}:${options.ingressPort}`, broker: `${host}:${options.brokerPort}`, api: `${host}:${options.apiPort}` },
-    applied: [{ ref: 'service.serving.knative.dev/hello', result: 'created', warnings: [] }],
+    applied: [{ ref: 'service.serving.knative.dev/hello', namespace: 'default', result: 'created', warnings: [] }],
     close: onClose,
   };
 }

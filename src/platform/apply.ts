@@ -1,0 +1,34 @@
+import { qualifiedSingular } from '../api/kinds.js';
+import type { LoadedObject } from '../api/load.js';
+import { applyObject } from '../control/apply.js';
+import type { Store } from '../control/store.js';
+import type { ApplyOutcome } from './types.js';
+
+/** Raised when manifests given to `wisp up -f` are invalid; it lists every one of them. */
+export class StartupManifestError extends Error {
+  readonly code = 'WISP_ERR_STARTUP_MANIFEST';
+}
+
+/**
+ * Applies the manifests given to `wisp up -f` in order, as `wisp apply -f` would. Valid objects are
+ * stored; if any object is invalid, start-up fails with every error (file, document, field, reason).
+ */
+export function applyAll(store: Store, objects: readonly LoadedObject[]): ApplyOutcome[] {
+  const problems: string[] = [];
+  const outcomes: ApplyOutcome[] = [];
+  for (const { object, source } of objects) {
+    try {
+      const applied = applyObject(store, object);
+      outcomes.push({
+        ref: `${qualifiedSingular(applied.info)}/${applied.object.metadata.name}`,
+        namespace: applied.object.metadata.namespace,
+        result: applied.result,
+        warnings: applied.warnings,
+      });
+    } catch (err) {
+      problems.push(`${source}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (problems.length > 0) throw new StartupManifestError(`invalid manifests:\n${problems.join('\n')}`);
+  return outcomes;
+}
