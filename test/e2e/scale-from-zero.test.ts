@@ -45,7 +45,7 @@ describe('a Service applied while Wisp runs (e2e)', () => {
       { timeoutMs: 40_000, intervalMs: 250, what: 'hello-00001 at zero replicas' },
     );
     const atZero = await wisp.cli(['get', 'revisions']);
-    expect(atZero.stdout).toMatch(/hello-00001\s.*\s0\s+0\s*$/m);
+    expect(atZero.stdout).toMatch(/^hello-00001\s.*\s0\s+0\s+\d+s\s*$/m); // ACTUAL 0, DESIRED 0, AGE
 
     const res = await httpRequest({ port: wisp.ports.ingress, host: 'hello.default.localhost' });
     expect(res.status).toBe(200);
