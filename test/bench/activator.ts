@@ -245,7 +245,9 @@ async function main(): Promise<void> {
     const cols: Column[] = [{ name: 'direct', port: replicaPort }];
 
     const activatorPort = await freePort();
-    start(process.execPath, [self, '--activator', String(activatorPort), String(replicaPort)]);
+    // WISP_BENCH_ACTIVATOR_FLAGS: extra node flags for the activator process (e.g. --max-semi-space-size=32).
+    const flags = (process.env['WISP_BENCH_ACTIVATOR_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+    start(process.execPath, [...flags, self, '--activator', String(activatorPort), String(replicaPort)]);
     await waitPort(activatorPort);
     cols.push({ name: 'activator', port: activatorPort });
 

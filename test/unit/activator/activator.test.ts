@@ -298,4 +298,18 @@ describe('Activator over HTTP', () => {
     expect((await send(port, 'hello.default.localhost')).status).toBe(200);
     await waitFor(() => a.inFlight('default/hello-00001') === 0);
   });
+
+  it('close() lets an in-flight request finish and fails queued ones with 503', async () => {
+    const r1 = await replica('one', { delayMs: 100 });
+    const { a, port } = await activator();
+    a.upsertRevision(rev('default/hello-00001', [r1]));
+    const inflight = send(port, 'hello.default.localhost');
+    const queued = send(port, 'canary-hello.default.localhost');
+    await waitFor(() => r1.hits === 1 && a.inFlight('default/hello-00002') === 1);
+    await a.close();
+    expect((await inflight).status).toBe(200);
+    const q = await queued;
+    expect(q.status).toBe(503);
+    expect(q.body).toContain('shutting down');
+  });
 });
