@@ -39,7 +39,7 @@ data: {scale-to-zero-grace-period: "6s"}
         const d = rev.status?.desiredReplicas ?? -1;
         if (desired.at(-1) !== d) desired.push(d);
         const metrics = await (await fetch(`${wisp!.server}/metrics`)).text();
-        if (/wisp_autoscaler_panic_mode\{[^}]*revision="slow-00001"[^}]*\} 1/.test(metrics)) panicSeen = true;
+        if (/wisp_autoscaler_panic_mode\{[^}]*revision="default\/slow-00001"[^}]*\} 1/.test(metrics)) panicSeen = true;
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
