@@ -78,6 +78,11 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
     }
   }
 
+  const formatRaw = nonEmpty(env.WISP_LOG_FORMAT);
+  if (formatRaw !== undefined && formatRaw !== 'text' && formatRaw !== 'json') {
+    throw new UsageError(`wisp: invalid value '${formatRaw}' for WISP_LOG_FORMAT: expected text or json`);
+  }
+
   const tickRaw = nonEmpty(env.WISP_AUTOSCALER_TICK_MS);
   let autoscalerTickMs: number | undefined;
   if (tickRaw !== undefined) {
@@ -98,5 +103,6 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
   };
   if (autoscalerTickMs !== undefined) options.autoscalerTickMs = autoscalerTickMs;
   if (logLevel !== undefined) options.logLevel = logLevel;
+  if (formatRaw !== undefined) options.logFormat = formatRaw;
   return Object.freeze(options);
 }

@@ -25,7 +25,7 @@ const CONFIGMAPS = kindByName('configmaps')!;
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const clock = systemClock;
-  const log = createLogger(options.logLevel ?? 'info');
+  const log = createLogger({ level: options.logLevel ?? 'info', format: options.logFormat ?? 'text' });
   const stateDir = resolve(options.stateDir);
   await mkdir(stateDir, { recursive: true });
 

@@ -20,6 +20,8 @@ export interface PlatformOptions {
   /** Autoscaler tick (default 2000 ms). */
   autoscalerTickMs?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** `text` (default): one readable line per event; `json`: pino's JSON lines, for log collectors. */
+  logFormat?: 'text' | 'json';
 }
 
 export interface ApplyOutcome {
