@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 
 /**
@@ -57,4 +57,38 @@ export function freePort(host: string): Promise<number> {
       srv.close(() => (port > 0 ? resolve(port) : reject(new Error(`no free port on ${host}`))));
     });
   });
+}
+
+/**
+ * Resolves once no live (non-zombie) process is left in any of the given process groups, or after `maxMs`.
+ * SIGKILL is delivered asynchronously, so a group signalled a moment ago may still have running members.
+ * Polls /proc with real timers: this waits on the kernel, not on anything a clock decides.
+ */
+export async function waitForGroupsGone(pgids: readonly number[], maxMs: number): Promise<void> {
+  if (pgids.length === 0) return;
+  const wanted = new Set(pgids);
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline && (await liveGroupMembers(wanted)) > 0) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function liveGroupMembers(pgids: ReadonlySet<number>): Promise<number> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return 0; // no /proc: nothing to check
+  }
+  let live = 0;
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    const close = stat.lastIndexOf(')');
+    if (close < 0) continue;
+    const fields = stat.slice(close + 2).split(' ');
+    // fields[0] is the state (Z = zombie, already dead), fields[2] the process group.
+    if (fields[0] !== 'Z' && pgids.has(Number(fields[2]))) live++;
+  }
+  return live;
 }

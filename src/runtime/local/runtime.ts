@@ -11,7 +11,7 @@ import type {
 import type { BackoffConfig } from './backoff.js';
 import { LocalRuntimeError, RuntimeClosedError } from './errors.js';
 import { LogStore } from './logs.js';
-import { processStartTime } from './proc.js';
+import { processStartTime, waitForGroupsGone } from './proc.js';
 import { Replica, type ReplicaEvents } from './replica.js';
 import { isStarting, pickVictims, type ReplicaPhase } from './replica-state.js';
 import { checkRunnable } from './spawn-plan.js';
@@ -64,6 +64,9 @@ interface RevisionEntry {
   nextSeq: number;
   lastEmitted: string;
 }
+
+/** Bound on waiting for SIGKILLed process groups to disappear after their leader exited. */
+const GROUP_EXIT_WAIT_MS = 2_000;
 
 const NOOP_LOGGER: LocalRuntimeLogger = { info: () => undefined, warn: () => undefined };
 
@@ -154,7 +157,10 @@ export class LocalRuntime implements WorkloadRuntime {
     rev.removing = true;
     rev.desired = 0;
     const drainMs = rev.workload.timeoutSeconds * 1000;
+    const groups = [...rev.replicas.values()].flatMap((r) => (r.pid !== undefined ? [r.pid] : []));
     await Promise.all([...rev.replicas.values()].map((r) => r.stop(drainMs)));
+    // The group got SIGKILL when its leader exited; wait (bounded) until the kernel has really ended its members.
+    await waitForGroupsGone(groups, GROUP_EXIT_WAIT_MS);
     this.#emit(key, rev);
     if (this.#revisions.get(key) === rev) this.#revisions.delete(key);
     this.#logs.forget(key);
