@@ -121,3 +121,23 @@ export function stripResponseHeaders(headers: Record<string, string | string[] |
   }
   for (const k in headers) if (HOP_BY_HOP.has(k)) delete headers[k];
 }
+
+/**
+ * The upstream response headers as a flat [name, value, ...] list for `writeHead`, without hop-by-hop
+ * headers (and those named in Connection), plus `extraName: extraValue` when the value is given.
+ */
+export function responseHeaderList(headers: Record<string, string | string[] | undefined>, extraName: string, extraValue: string | undefined): string[] {
+  const out: string[] = [];
+  const conn = headers['connection'];
+  const named = conn === undefined ? undefined : connectionTokens(Array.isArray(conn) ? conn.join(',') : conn);
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined || HOP_BY_HOP.has(k)) continue;
+    if (named !== undefined && named.length > 0 && named.includes(k)) continue;
+    if (extraValue !== undefined && k === extraName) continue;
+    if (typeof v === 'string') out.push(k, v);
+    else for (const one of v) out.push(k, one);
+  }
+  if (extraValue !== undefined) out.push(extraName, extraValue);
+  return out;
+}

@@ -2,31 +2,48 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { ReplicaEndpoint } from '../src/runtime/types.js';
 import { RequestAbortedError, ResponseTimeoutError, UpstreamError } from './errors.js';
-import { stripResponseHeaders } from './headers.js';
+import { responseHeaderList } from './headers.js';
+import type { Lease, QueuedRequest, ThrottledRequest } from './throttler.js';
 
 type Controller = Dispatcher.DispatchController;
 type ResponseHeaders = Record<string, string | string[] | undefined>;
 
 export const COLD_START_HEADER = 'x-wisp-cold-start';
 
+/** What a ProxyCall needs from the activator (one shared object, no per-request closures). */
+export interface CallOwner {
+  /** The connection pool for a replica. */
+  poolFor(dest: ReplicaEndpoint): Dispatcher;
+  /** The request waited `coldMs` for a revision with no ready replica. */
+  coldStart(call: ProxyCall, coldMs: number): void;
+  /** Called exactly once per call: `err` undefined when the response was fully handed to the client. */
+  finished(call: ProxyCall, err: unknown): void;
+  /** The client went away: cancel the queued request or abort the upstream exchange. */
+  cancel(call: ProxyCall): void;
+}
+
 /**
- * One proxied request: the undici dispatch handler that streams the replica's response into `res`.
- * Created once per request by the server; settles its promise when the response has been fully written.
+ * One proxied request: the throttler's callback target and the undici dispatch handler that streams the
+ * replica's response into `res`. Settles (owner.finished) once, when the response has been fully written
+ * or the exchange failed.
  */
-export class ProxyCall implements Dispatcher.DispatchHandler {
+export class ProxyCall implements Dispatcher.DispatchHandler, ThrottledRequest {
   /** Status sent to the client (0 until the response started). */
   status = 0;
   replica = '';
+  /** The held replica slot, while dispatched. */
+  lease: Lease | undefined;
+  /** The queue entry, while waiting for a replica. */
+  queued: QueuedRequest | undefined;
   #controller: Controller | undefined;
   #aborted = false;
   #settled = false;
-  #resolve: (() => void) | undefined;
-  #reject: ((err: unknown) => void) | undefined;
   #coldMs = -1;
   #timeoutMs = 0;
   #paused = false;
 
   constructor(
+    readonly owner: CallOwner,
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     readonly revision: string,
@@ -34,6 +51,8 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     readonly path: string,
     readonly headers: string[],
     readonly hasBody: boolean,
+    /** performance.now() at arrival. */
+    readonly t0: number,
   ) {}
 
   /** Client went away: stop the upstream exchange. */
@@ -47,30 +66,43 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     return this.#aborted;
   }
 
-  start(pool: Dispatcher, dest: ReplicaEndpoint, remainingMs: number, coldMs: number): Promise<void> {
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** ThrottledRequest: a replica slot is held. */
+  start(lease: Lease, remainingMs: number, coldMs: number): void {
+    this.queued = undefined;
+    this.lease = lease;
+    const dest = lease.endpoint;
     this.replica = dest.id;
     this.#coldMs = coldMs;
     this.#timeoutMs = remainingMs;
-    return new Promise<void>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-      if (this.#aborted) return this.#fail(new RequestAbortedError(this.revision));
-      try {
-        pool.dispatch(
-          {
-            path: this.path,
-            method: this.method,
-            headers: this.headers,
-            body: this.hasBody ? this.req : null,
-            headersTimeout: remainingMs,
-            bodyTimeout: remainingMs,
-          },
-          this,
-        );
-      } catch (err) {
-        this.#fail(err);
-      }
-    });
+    if (coldMs >= 0) this.owner.coldStart(this, coldMs);
+    if (this.#aborted) return this.#fail(new RequestAbortedError(this.revision));
+    try {
+      this.owner.poolFor(dest).dispatch(
+        {
+          path: this.path,
+          method: this.method,
+          headers: this.headers,
+          body: this.hasBody ? this.req : null,
+          headersTimeout: remainingMs,
+          bodyTimeout: remainingMs,
+        },
+        this,
+      );
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  /** ThrottledRequest: never dispatched. */
+  reject(err: unknown): void {
+    this.queued = undefined;
+    if (this.#settled) return;
+    this.#settled = true;
+    this.owner.finished(this, err);
   }
 
   onRequestStart(controller: Controller): void {
@@ -84,11 +116,10 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
       controller.abort(new RequestAbortedError(this.revision));
       return;
     }
-    stripResponseHeaders(headers);
-    if (this.#coldMs >= 0) headers[COLD_START_HEADER] = String(Math.round(this.#coldMs));
+    const list = responseHeaderList(headers, COLD_START_HEADER, this.#coldMs >= 0 ? String(Math.round(this.#coldMs)) : undefined);
     try {
-      if (statusMessage) res.writeHead(statusCode, statusMessage, headers);
-      else res.writeHead(statusCode, headers);
+      if (statusMessage) res.writeHead(statusCode, statusMessage, list);
+      else res.writeHead(statusCode, list);
       this.status = statusCode;
     } catch (err) {
       controller.abort(new UpstreamError(this.revision, this.replica, { cause: err }));
@@ -110,7 +141,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     this.res.end();
     if (this.#settled) return;
     this.#settled = true;
-    this.#resolve?.();
+    this.owner.finished(this, undefined);
   }
 
   onResponseError(_controller: Controller, err: Error): void {
@@ -120,7 +151,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
   #fail(err: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#reject?.(this.#mapError(err));
+    this.owner.finished(this, this.#mapError(err));
   }
 
   #mapError(err: unknown): unknown {

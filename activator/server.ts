@@ -7,7 +7,7 @@ import { ConcurrencyAccounting } from './concurrency.js';
 import { ActivatorError, QueueFullError, RequestAbortedError, ShuttingDownError } from './errors.js';
 import { upstreamRequestHead, type UpstreamRequestHead } from './headers.js';
 import { ActivatorMetrics } from './metrics.js';
-import { addressOf, ProxyCall, ReplicaPools } from './proxy.js';
+import { addressOf, ProxyCall, ReplicaPools, type CallOwner } from './proxy.js';
 import { Router, unknownHostMessage } from './router.js';
 import { Throttler } from './throttler.js';
 import type { ConcurrencyReporter, RevisionState, RoutingSnapshot } from './types.js';
@@ -118,25 +118,27 @@ export class Activator {
     if (this.#closing) return this.#fail(res, new ShuttingDownError(), key, t0, false);
     this.#accounting.arrive(key, this.#clock.now());
     this.#active++;
-    const call = new ProxyCall(req, res, key, req.method ?? 'GET', path, head.headers, head.hasBody);
-    const ac = new AbortController();
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      call.abort();
-      ac.abort();
-    });
-    this.#throttler
-      .run(key, ac.signal, (dest, remainingMs, coldMs) => {
-        if (coldMs >= 0) this.#metrics.observeColdStart(key, coldMs);
-        return call.start(this.#pools.get(dest), dest, remainingMs, coldMs);
-      })
-      .then(
-        () => this.#done(key, call.status, t0),
-        (err: unknown) => {
-          this.#fail(res, err, key, t0, call.status !== 0);
-          this.#done(key, -1, t0);
-        },
-      );
+    const call = new ProxyCall(this.#owner, req, res, key, req.method ?? 'GET', path, head.headers, head.hasBody, t0);
+    (res as CallResponse)[CALL] = call;
+    res.once('close', onResponseClose);
+    const queued = this.#throttler.submit(key, call);
+    if (queued !== undefined && !call.settled) call.queued = queued;
+  };
+
+  /** The one CallOwner every ProxyCall reports to. */
+  readonly #owner: CallOwner = {
+    poolFor: (dest) => this.#pools.get(dest),
+    coldStart: (call, coldMs) => this.#metrics.observeColdStart(call.revision, coldMs),
+    finished: (call, err) => {
+      if (call.lease !== undefined) this.#throttler.release(call.lease, err !== undefined);
+      if (err === undefined) return this.#done(call.revision, call.status, call.t0);
+      this.#fail(call.res, err, call.revision, call.t0, call.status !== 0);
+      this.#done(call.revision, -1, call.t0);
+    },
+    cancel: (call) => {
+      if (call.queued !== undefined) this.#throttler.cancel(call.revision, call.queued);
+      else call.abort();
+    },
   };
 
   /** Starts the HTTP server (default host 127.0.0.1); resolves with the bound port. */
@@ -243,6 +245,16 @@ export class Activator {
     for (const s of this.#states.values()) for (const ep of s.endpoints) live.add(addressOf(ep));
     this.#pools.retain(live);
   }
+}
+
+const CALL = Symbol('wisp.activator.call');
+type CallResponse = ServerResponse & { [CALL]?: ProxyCall };
+
+/** `close` on a response: the client went away before the response finished. */
+function onResponseClose(this: ServerResponse): void {
+  const call = (this as CallResponse)[CALL];
+  if (call === undefined || this.writableFinished) return;
+  call.owner.cancel(call);
 }
 
 function isEncrypted(socket: Socket): boolean {

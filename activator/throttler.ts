@@ -13,6 +13,48 @@ import {
 } from './errors.js';
 import { pickerFor, type ReplicaPicker } from './lb-policy.js';
 import type { RevisionState } from './types.js';
+import type { ReplicaEndpoint } from '../src/runtime/types.js';
+
+/**
+ * A request handed to the throttler by callback (the activator's hot path: no promise, no AbortSignal).
+ * Exactly one of `start` / `reject` is called, at most once.
+ */
+export interface ThrottledRequest {
+  /** A slot on `lease.endpoint` is held: proxy, then call `Throttler.release(lease)` exactly once. */
+  start(lease: Lease, remainingMs: number, coldStartMs: number): void;
+  /** The request was never dispatched (queue full, timeout, failure, removal, shutdown, cancel). */
+  reject(err: ActivatorError): void;
+}
+
+/** A held replica slot; give it back with `Throttler.release`. */
+export class Lease {
+  released = false;
+  constructor(
+    readonly rev: RevisionEntry,
+    readonly tracker: ReplicaTracker,
+    /** Set when the request waited in the queue (its state machine moves to done/rejected on release). */
+    readonly queued: QueuedRequest | undefined,
+  ) {}
+
+  get endpoint(): ReplicaEndpoint {
+    return this.tracker.endpoint;
+  }
+}
+
+const noWork: DispatchWork<void> = () => Promise.resolve();
+const noop = (): void => {};
+
+/** A queued callback request: the BufferedRequest state machine plus the request to start or reject. */
+export class QueuedRequest extends BufferedRequest<void> {
+  constructor(
+    readonly target: ThrottledRequest,
+    enqueuedAt: number,
+    coldStart: boolean,
+    signal: AbortSignal | undefined,
+  ) {
+    super(noWork, noop, noop, enqueuedAt, coldStart, signal);
+  }
+}
 
 export const DEFAULT_QUEUE_DEPTH = 10_000;
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -28,14 +70,14 @@ export interface ThrottlerOptions {
   onColdStart?: (key: string) => void;
 }
 
-interface RevisionEntry {
+export interface RevisionEntry {
   key: string;
   cc: number;
   timeoutMs: number;
   trackers: ReplicaTracker[];
   picker: ReplicaPicker;
   failure: RevisionFailure | undefined;
-  queue: (BufferedRequest<any> | undefined)[];
+  queue: (QueuedRequest | undefined)[];
   head: number;
   /** Requests in state `queued`. */
   waiting: number;
@@ -69,30 +111,86 @@ export class Throttler {
    * as `work` does. The replica's slot is held until `work` settles.
    */
   run<T>(key: string, signal: AbortSignal | undefined, work: DispatchWork<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new ShuttingDownError());
+    return new Promise<T>((resolve, reject) => {
+      this.submit(
+        key,
+        {
+          start: (lease, remainingMs, coldMs) => {
+            let p: Promise<T>;
+            try {
+              p = work(lease.endpoint, remainingMs, coldMs);
+            } catch (err) {
+              p = Promise.reject(err);
+            }
+            p.then(
+              (v) => {
+                this.release(lease, false);
+                resolve(v);
+              },
+              (err: unknown) => {
+                this.release(lease, true);
+                reject(err);
+              },
+            );
+          },
+          reject,
+        },
+        signal,
+      );
+    });
+  }
+
+  /**
+   * Callback form of `run`: `req.start` runs (synchronously when a replica has a free slot and nothing
+   * waits) with a held slot, or `req.reject` once it cannot be. Returns the queue entry when the request
+   * waits (pass it to `cancel` when the client goes away), undefined otherwise.
+   */
+  submit(key: string, req: ThrottledRequest, signal?: AbortSignal): QueuedRequest | undefined {
+    if (this.#closed) return void req.reject(new ShuttingDownError());
     const rev = this.#revs.get(key) ?? this.#create(key);
-    if (rev.failure !== undefined) return Promise.reject(failedError(rev));
-    if (signal?.aborted) return Promise.reject(new RequestAbortedError(key));
+    if (rev.failure !== undefined) return void req.reject(failedError(rev));
+    if (signal?.aborted) return void req.reject(new RequestAbortedError(key));
     if (rev.waiting === 0) {
       const t = rev.picker.pick(rev.trackers);
-      if (t !== undefined) return this.#dispatch(rev, t, work, rev.timeoutMs, -1);
+      if (t !== undefined) return void this.#dispatch(rev, t, req, undefined, rev.timeoutMs, -1);
     }
-    if (rev.waiting >= this.#depth) return Promise.reject(new QueueFullError(key, this.#depth));
+    if (rev.waiting >= this.#depth) return void req.reject(new QueueFullError(key, this.#depth));
     const cold = rev.trackers.length === 0;
     if (cold && !rev.coldPending) {
       rev.coldPending = true;
       this.#onColdStart(key);
     }
-    return new Promise<T>((resolve, reject) => {
-      const br = new BufferedRequest<T>(work, resolve, reject, this.#clock.now(), cold, signal);
-      rev.queue.push(br);
-      rev.waiting++;
-      br.timer = this.#clock.setTimeout(() => this.#expire(rev, br), rev.timeoutMs);
-      if (signal !== undefined) {
-        br.onAbort = () => this.#abandon(rev, br, new RequestAbortedError(key));
-        signal.addEventListener('abort', br.onAbort, { once: true });
-      }
-    });
+    const br = new QueuedRequest(req, this.#clock.now(), cold, signal);
+    rev.queue.push(br);
+    rev.waiting++;
+    br.timer = this.#clock.setTimeout(() => this.#expire(rev, br), rev.timeoutMs);
+    if (signal !== undefined) {
+      br.onAbort = () => this.#abandon(rev, br, new RequestAbortedError(key));
+      signal.addEventListener('abort', br.onAbort, { once: true });
+    }
+    return br;
+  }
+
+  /** The client of a waiting request went away: it rejects with RequestAbortedError (no-op once dispatched). */
+  cancel(key: string, queued: QueuedRequest): void {
+    const rev = this.#revs.get(key);
+    if (rev !== undefined) this.#abandon(rev, queued, new RequestAbortedError(key));
+    else if (queued.state === 'queued') {
+      queued.transition('rejected');
+      this.#detach(queued);
+      queued.target.reject(new RequestAbortedError(key));
+    }
+  }
+
+  /** Gives a slot back (once); `failed` marks a queued request's state machine rejected instead of done. */
+  release(lease: Lease, failed = false): void {
+    if (lease.released) return;
+    lease.released = true;
+    lease.queued?.transition(failed ? 'rejected' : 'done');
+    lease.tracker.breaker.release();
+    const rev = lease.rev;
+    rev.inFlight--;
+    if (rev.waiting > 0) this.#drain(rev);
   }
 
   /** New endpoints, settings or failure for a revision; dispatches waiting requests to new capacity. */
@@ -182,20 +280,10 @@ export class Throttler {
     return rev;
   }
 
-  #dispatch<T>(rev: RevisionEntry, t: ReplicaTracker, work: DispatchWork<T>, remainingMs: number, coldMs: number): Promise<T> {
+  #dispatch(rev: RevisionEntry, t: ReplicaTracker, req: ThrottledRequest, queued: QueuedRequest | undefined, remainingMs: number, coldMs: number): void {
     t.breaker.tryAcquire();
     rev.inFlight++;
-    let p: Promise<T>;
-    try {
-      p = work(t.endpoint, remainingMs, coldMs);
-    } catch (err) {
-      p = Promise.reject(err);
-    }
-    return p.finally(() => {
-      t.breaker.release();
-      rev.inFlight--;
-      if (rev.waiting > 0) this.#drain(rev);
-    });
+    req.start(new Lease(rev, t, queued), remainingMs, coldMs);
   }
 
   #drain(rev: RevisionEntry): void {
@@ -209,20 +297,11 @@ export class Throttler {
       this.#detach(br);
       const waited = Math.max(0, this.#clock.now() - br.enqueuedAt);
       const remaining = Math.max(1, rev.timeoutMs - waited);
-      this.#dispatch(rev, t, br.work, remaining, br.coldStart ? waited : -1).then(
-        (v) => {
-          br.transition('done');
-          br.resolve(v);
-        },
-        (err: unknown) => {
-          br.transition('rejected');
-          br.reject(err);
-        },
-      );
+      this.#dispatch(rev, t, br.target, br, remaining, br.coldStart ? waited : -1);
     }
   }
 
-  #shift(rev: RevisionEntry): BufferedRequest<any> | undefined {
+  #shift(rev: RevisionEntry): QueuedRequest | undefined {
     while (rev.head < rev.queue.length) {
       const br = rev.queue[rev.head];
       rev.queue[rev.head] = undefined;
@@ -247,21 +326,21 @@ export class Throttler {
     }
   }
 
-  #expire(rev: RevisionEntry, br: BufferedRequest<any>): void {
+  #expire(rev: RevisionEntry, br: QueuedRequest): void {
     if (br.state !== 'queued') return;
     br.timer = undefined;
     this.#abandon(rev, br, new QueueTimeoutError(rev.key, Math.max(0, this.#clock.now() - br.enqueuedAt)));
   }
 
-  #abandon(rev: RevisionEntry, br: BufferedRequest<any>, err: ActivatorError): void {
+  #abandon(rev: RevisionEntry, br: QueuedRequest, err: ActivatorError): void {
     if (br.state !== 'queued') return;
     br.transition('rejected');
     rev.waiting--;
     this.#detach(br);
-    br.reject(err);
+    br.target.reject(err);
   }
 
-  #detach(br: BufferedRequest<any>): void {
+  #detach(br: QueuedRequest): void {
     br.timer?.cancel();
     br.timer = undefined;
     if (br.onAbort !== undefined) br.signal?.removeEventListener('abort', br.onAbort);
