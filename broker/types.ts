@@ -1,0 +1,138 @@
+/**
+ * Eventing contracts shared by the broker ingress, the backends (Memory now; Redis and Kafka next), the
+ * dispatcher and the control plane. Pure types: no I/O here.
+ */
+import type { CloudEvent } from 'cloudevents';
+
+/** A broker's identity. */
+export interface BrokerRef {
+  namespace: string;
+  name: string;
+}
+
+/** Knative's Destination (duckv1.Destination): a `ref` to an addressable, or a `uri`, or both (`ref` + relative `uri`). */
+export interface Destination {
+  ref?: { apiVersion?: string; kind: string; name: string; namespace?: string };
+  uri?: string;
+}
+
+/** Knative's DeliverySpec as written in YAML (durations are ISO-8601, e.g. `PT0.2S`). */
+export interface DeliverySpec {
+  retry?: number;
+  backoffPolicy?: 'exponential' | 'linear';
+  backoffDelay?: string;
+  timeout?: string;
+  retryAfterMax?: string;
+  deadLetterSink?: Destination;
+}
+
+/** A DeliverySpec with defaults applied and durations in milliseconds; what the dispatcher runs with. */
+export interface ResolvedDelivery {
+  /** Retries after the first attempt (Knative's default broker config: 10). */
+  retry: number;
+  backoffPolicy: 'exponential' | 'linear';
+  backoffDelayMs: number;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /** Cap on honoured `Retry-After` (429/503); default 60 000. */
+  retryAfterMaxMs: number;
+  /** Resolved dead-letter sink URL, if any. */
+  deadLetterUri?: string;
+}
+
+/** `filter.attributes`, or one element of `filters` (exactly one dialect set). */
+export interface SubscriptionsAPIFilter {
+  exact?: Record<string, string>;
+  prefix?: Record<string, string>;
+  suffix?: Record<string, string>;
+  all?: SubscriptionsAPIFilter[];
+  any?: SubscriptionsAPIFilter[];
+  not?: SubscriptionsAPIFilter;
+  cesql?: string;
+}
+
+export interface TriggerSpec {
+  broker: string;
+  filter?: { attributes?: Record<string, string> };
+  filters?: SubscriptionsAPIFilter[];
+  subscriber: Destination;
+  delivery?: DeliverySpec;
+}
+
+export interface BrokerSpec {
+  config?: { apiVersion?: string; kind: string; name: string; namespace?: string };
+  delivery?: DeliverySpec;
+}
+
+/** A predicate over an event, compiled once when the Trigger is applied. An evaluation error means "no match". */
+export type EventFilter = (event: CloudEvent) => boolean;
+
+/** Everything the dispatcher needs to run one Trigger, published by the eventing reconciler. */
+export interface TriggerRuntime {
+  /** `<namespace>/<trigger>` */
+  key: string;
+  namespace: string;
+  name: string;
+  broker: string;
+  filter: EventFilter;
+  subscriberUri: string;
+  delivery: ResolvedDelivery;
+  /** Annotation `wisp.dev/max-in-flight` (default 100); 1 gives arrival-order delivery. */
+  maxInFlight: number;
+}
+
+/** One event as a backend hands it to a consumer. The event is immutable (use `cloneWith` to change it). */
+export interface StoredEvent {
+  event: CloudEvent;
+  /** Attempts already made for this trigger (0 on first delivery). */
+  attempt: number;
+}
+
+/**
+ * What the consumer decided for one event:
+ * `done` — delivered, dead-lettered, dropped or filtered out: the backend forgets it (acks / commits);
+ * `retry` — deliver again after `delayMs` with `attempt + 1`.
+ */
+export type HandleOutcome = { kind: 'done' } | { kind: 'retry'; delayMs: number };
+
+export type EventHandler = (stored: StoredEvent) => Promise<HandleOutcome>;
+
+export interface TriggerSubscription {
+  broker: BrokerRef;
+  /** `<namespace>/<trigger>`: names the consumer (queue, consumer group). */
+  trigger: string;
+  /** At most this many handler calls at once; with 1, events are handled one at a time in arrival order (retries included). */
+  maxInFlight: number;
+}
+
+export interface Consumer {
+  /** Stops taking events; resolves when handlers in flight have finished (bounded). */
+  close(): Promise<void>;
+}
+
+/**
+ * Where a broker keeps its events: in memory (Memory, MTChannelBasedBroker), BullMQ on Redis, or Kafka.
+ * Every implementation passes the same contract suite (test/contract/event-backend.ts).
+ */
+export interface EventBackend {
+  /** The broker classes this backend serves, e.g. `['MTChannelBasedBroker', 'Memory']`. */
+  readonly classes: readonly string[];
+  /** Creates the broker's storage (queues, topic) if needed. Idempotent. */
+  ensureBroker(broker: BrokerRef): Promise<void>;
+  /** Removes the broker's storage and stops its consumers. */
+  deleteBroker(broker: BrokerRef): Promise<void>;
+  /**
+   * Stores one event for every current subscription of the broker. Resolves once stored (durably for durable
+   * classes); rejects with a retriable error when it cannot store (the ingress answers 503).
+   */
+  publish(broker: BrokerRef, event: CloudEvent): Promise<void>;
+  /** Starts one consumer for a trigger. Events published after this call are delivered to `handle`. */
+  subscribe(sub: TriggerSubscription, handle: EventHandler): Promise<Consumer>;
+  /** Stops every consumer and releases connections. */
+  close(): Promise<void>;
+}
+
+export { BROKER_CLASS_ANNOTATION } from '../src/api/labels.js';
+/** Annotation bounding a Trigger's concurrent deliveries. */
+export const MAX_IN_FLIGHT_ANNOTATION = 'wisp.dev/max-in-flight';
+export const DEFAULT_MAX_IN_FLIGHT = 100;
