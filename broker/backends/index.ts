@@ -1,0 +1,9 @@
+import type { EventBackend } from '../types.js';
+
+export { MemoryBackend, DEFAULT_MAX_QUEUED, DEFAULT_CLOSE_TIMEOUT_MS } from './memory.js';
+export type { MemoryBackendOptions, MemorySubscriptionStats } from './memory.js';
+
+/** The backend serving a broker class (`eventing.knative.dev/broker.class`), or undefined if none does. */
+export function backendForClass(backends: readonly EventBackend[], cls: string): EventBackend | undefined {
+  return backends.find((b) => b.classes.includes(cls));
+}

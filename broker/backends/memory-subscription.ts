@@ -1,0 +1,169 @@
+/**
+ * One Trigger's in-memory queue and its consumer loop: at most `maxInFlight` slots, each slot running one
+ * event from first attempt to `done` (a `retry` keeps the slot during its back-off, so with one slot the
+ * arrival order holds across retries). Time is read only through the injected Clock.
+ */
+import type { Clock, Timer } from '../../src/clock.js';
+import type { CloudEvent } from 'cloudevents';
+import type { Consumer, EventHandler, HandleOutcome, StoredEvent, TriggerSubscription } from '../types.js';
+import { HandlerFailedError } from '../errors.js';
+
+export interface MemorySubscriptionOptions {
+  clock: Clock;
+  maxQueued: number;
+  closeTimeoutMs: number;
+  onError: (err: HandlerFailedError) => void;
+  /** Called once when close() starts, so the backend stops fanning out to this subscription. */
+  onClose: (sub: MemorySubscription) => void;
+}
+
+const DONE: HandleOutcome = Object.freeze({ kind: 'done' });
+
+export class MemorySubscription implements Consumer {
+  readonly maxInFlight: number;
+  readonly #handle: EventHandler;
+  readonly #opts: MemorySubscriptionOptions;
+  #items: StoredEvent[] = [];
+  #head = 0;
+  #inFlight = 0;
+  #closing: Promise<void> | undefined;
+  readonly #backoffs = new Map<Timer, (continued: boolean) => void>();
+  readonly #idleWaiters: Array<() => void> = [];
+
+  constructor(readonly sub: TriggerSubscription, handle: EventHandler, opts: MemorySubscriptionOptions) {
+    this.maxInFlight = Number.isFinite(sub.maxInFlight) ? Math.max(1, Math.floor(sub.maxInFlight)) : 1;
+    this.#handle = handle;
+    this.#opts = opts;
+  }
+
+  get trigger(): string {
+    return this.sub.trigger;
+  }
+
+  /** Events waiting for a slot. */
+  get queued(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Slots in use: handler calls running plus events waiting out a retry back-off. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  hasRoom(): boolean {
+    return this.queued < this.#opts.maxQueued;
+  }
+
+  enqueue(event: CloudEvent): void {
+    if (this.closed) return;
+    this.#items.push({ event, attempt: 0 });
+    this.#pump();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#opts.onClose(this);
+    this.#items = [];
+    this.#head = 0;
+    for (const [timer, resume] of this.#backoffs) {
+      timer.cancel();
+      resume(false);
+    }
+    this.#backoffs.clear();
+    if (this.#inFlight === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = this.#opts.clock.setTimeout(resolve, this.#opts.closeTimeoutMs);
+      this.#idleWaiters.push(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
+  }
+
+  #pump(): void {
+    while (!this.closed && this.#inFlight < this.maxInFlight && this.queued > 0) {
+      const item = this.#items[this.#head] as StoredEvent;
+      this.#head++;
+      if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+        this.#items = this.#items.slice(this.#head);
+        this.#head = 0;
+      }
+      this.#inFlight++;
+      void this.#run(item);
+    }
+  }
+
+  async #run(first: StoredEvent): Promise<void> {
+    let current = first;
+    for (;;) {
+      const outcome = await this.#call(current);
+      if (outcome.kind === 'done' || this.closed) break;
+      if (!(await this.#backoff(outcome.delayMs))) break;
+      current = { event: current.event, attempt: current.attempt + 1 };
+    }
+    this.#inFlight--;
+    if (this.closed) {
+      if (this.#inFlight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+      return;
+    }
+    this.#pump();
+  }
+
+  /** Runs the handler off the caller's stack; a throw or a malformed outcome is a bug: reported, counted as done. */
+  async #call(stored: StoredEvent): Promise<HandleOutcome> {
+    let outcome: unknown;
+    try {
+      outcome = await Promise.resolve().then(() => this.#handle(stored));
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.#report(new HandlerFailedError(this.trigger, stored.event.id, `threw: ${why}`, { cause: err }));
+      return DONE;
+    }
+    if (isOutcome(outcome)) return outcome;
+    this.#report(new HandlerFailedError(this.trigger, stored.event.id, `returned an invalid outcome ${safeJson(outcome)}`));
+    return DONE;
+  }
+
+  #report(err: HandlerFailedError): void {
+    try {
+      this.#opts.onError(err);
+    } catch {
+      // A broken error reporter must not take the consumer loop down.
+    }
+  }
+
+  /** Resolves true after `delayMs` on the clock, or false if the subscription closes first. */
+  #backoff(delayMs: number): Promise<boolean> {
+    const ms = Number.isFinite(delayMs) ? Math.max(0, delayMs) : 0;
+    return new Promise<boolean>((resolve) => {
+      const timer = this.#opts.clock.setTimeout(() => {
+        this.#backoffs.delete(timer);
+        resolve(true);
+      }, ms);
+      this.#backoffs.set(timer, resolve);
+    });
+  }
+}
+
+function isOutcome(v: unknown): v is HandleOutcome {
+  if (typeof v !== 'object' || v === null) return false;
+  const kind = (v as { kind?: unknown }).kind;
+  if (kind === 'done') return true;
+  return kind === 'retry' && typeof (v as { delayMs?: unknown }).delayMs === 'number';
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Typed errors of the broker (ingress and backends). The core throws these; only the HTTP edge (the
+ * ingress's Fastify error handler) turns them into status codes, using `statusCode`.
+ */
+export type BrokerErrorCode =
+  | 'WISP_ERR_BROKER_NOT_FOUND'
+  | 'WISP_ERR_INVALID_EVENT'
+  | 'WISP_ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'WISP_ERR_PAYLOAD_TOO_LARGE'
+  | 'WISP_ERR_METHOD_NOT_ALLOWED'
+  | 'WISP_ERR_BACKEND_FULL'
+  | 'WISP_ERR_BACKEND_CLOSED'
+  | 'WISP_ERR_HANDLER_FAILED'
+  | 'WISP_ERR_INVALID_INGRESS_CONFIG';
+
+/** Every code with what it means; a test checks each code is documented here. */
+export const ERROR_CODES: Readonly<Record<BrokerErrorCode, string>> = Object.freeze({
+  WISP_ERR_BROKER_NOT_FOUND: 'no broker with that namespace and name exists (or its storage was deleted) (404)',
+  WISP_ERR_INVALID_EVENT: 'the request is not a valid CloudEvent: unparsable body, missing or invalid attribute, bad specversion (400)',
+  WISP_ERR_UNSUPPORTED_MEDIA_TYPE: 'the content mode is not supported, e.g. application/cloudevents+xml (415)',
+  WISP_ERR_PAYLOAD_TOO_LARGE: 'the request body is over the ingress size limit (default 1 MiB) (413)',
+  WISP_ERR_METHOD_NOT_ALLOWED: 'the broker ingress only accepts POST (and OPTIONS) (405, Allow: POST, OPTIONS)',
+  WISP_ERR_BACKEND_FULL: 'a subscription queue of the broker is at its limit; retry later (503, Retry-After: 1)',
+  WISP_ERR_BACKEND_CLOSED: 'the backend is closing and stores no new events; retry later (503, Retry-After: 1)',
+  WISP_ERR_HANDLER_FAILED: 'an event handler threw or returned an invalid outcome (a bug); the event counts as done',
+  WISP_ERR_INVALID_INGRESS_CONFIG: 'an ingress option is out of range, e.g. maxBodyBytes below 64 KiB',
+});
+
+export interface BrokerErrorOptions {
+  cause?: unknown;
+}
+
+export abstract class BrokerError extends Error {
+  abstract readonly code: BrokerErrorCode;
+  abstract readonly statusCode: number;
+  abstract readonly retriable: boolean;
+
+  constructor(message: string, opts: BrokerErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+  }
+}
+
+export class BrokerNotFoundError extends BrokerError {
+  readonly code = 'WISP_ERR_BROKER_NOT_FOUND' as const;
+  readonly statusCode = 404;
+  readonly retriable = false;
+  constructor(readonly namespace: string, readonly broker: string) {
+    super(`broker ${namespace}/${broker} not found`);
+  }
+}
+
+export class InvalidEventError extends BrokerError {
+  readonly code = 'WISP_ERR_INVALID_EVENT' as const;
+  readonly statusCode = 400;
+  readonly retriable = false;
+}
+
+export class UnsupportedMediaTypeError extends BrokerError {
+  readonly code = 'WISP_ERR_UNSUPPORTED_MEDIA_TYPE' as const;
+  readonly statusCode = 415;
+  readonly retriable = false;
+  constructor(readonly contentType: string) {
+    super(
+      `unsupported content type "${contentType}": use binary mode (ce-* headers), ` +
+        'application/cloudevents+json or application/cloudevents-batch+json',
+    );
+  }
+}
+
+export class PayloadTooLargeError extends BrokerError {
+  readonly code = 'WISP_ERR_PAYLOAD_TOO_LARGE' as const;
+  readonly statusCode = 413;
+  readonly retriable = false;
+  constructor(readonly limitBytes: number) {
+    super(`request body is larger than the limit of ${limitBytes} bytes`);
+  }
+}
+
+export class MethodNotAllowedError extends BrokerError {
+  readonly code = 'WISP_ERR_METHOD_NOT_ALLOWED' as const;
+  readonly statusCode = 405;
+  readonly retriable = false;
+  constructor(readonly method: string) {
+    super(`method ${method} not allowed: the broker ingress accepts POST and OPTIONS`);
+  }
+}
+
+export class BackendFullError extends BrokerError {
+  readonly code = 'WISP_ERR_BACKEND_FULL' as const;
+  readonly statusCode = 503;
+  readonly retriable = true;
+  constructor(readonly broker: string, readonly trigger: string, readonly limit: number) {
+    super(`broker ${broker}: queue of trigger ${trigger} is full (${limit} events waiting)`);
+  }
+}
+
+export class BackendClosedError extends BrokerError {
+  readonly code = 'WISP_ERR_BACKEND_CLOSED' as const;
+  readonly statusCode = 503;
+  readonly retriable = true;
+  constructor(readonly broker: string) {
+    super(`broker ${broker}: the event backend is closed`);
+  }
+}
+
+export class HandlerFailedError extends BrokerError {
+  readonly code = 'WISP_ERR_HANDLER_FAILED' as const;
+  readonly statusCode = 500;
+  readonly retriable = false;
+  constructor(readonly trigger: string, readonly eventId: string, why: string, opts: BrokerErrorOptions = {}) {
+    super(`trigger ${trigger}: handler for event ${eventId} ${why}; the event counts as done`, opts);
+  }
+}
+
+export class InvalidIngressConfigError extends BrokerError {
+  readonly code = 'WISP_ERR_INVALID_INGRESS_CONFIG' as const;
+  readonly statusCode = 500;
+  readonly retriable = false;
+}
+
+/** True for an error a caller may retry later (the ingress answers 503 with Retry-After). */
+export function isRetriable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'retriable' in err && (err as { retriable: unknown }).retriable === true;
+}
