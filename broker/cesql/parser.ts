@@ -1,0 +1,293 @@
+/**
+ * CESQL parser: recursive descent over the token list, one function per precedence level.
+ *
+ * Precedence, lowest first: OR; XOR; AND; NOT (prefix); = != <>; < <= > >= [NOT] LIKE [NOT] IN; + -;
+ * * / %; unary - (and NOT in operand position, e.g. `x = NOT y`). Binary operators are left-associative.
+ * `NOT a = b` reads as `NOT (a = b)`, as in SQL.
+ */
+import type { BinaryOp, CesqlExpression, CesqlNode, LikeNode, Position } from './ast.js';
+import { INT32_MAX } from './casting.js';
+import { CesqlParseError } from './errors.js';
+import { resolveFunction } from './functions.js';
+import { describeToken, tokenize, type Token, type TokenKind } from './lexer.js';
+
+/** Compiles a LIKE pattern: `%` any run, `_` one character, `\%` and `\_` literal; anchored, whole value. */
+export function compileLikePattern(pattern: string): RegExp {
+  let re = '^';
+  const cs = Array.from(pattern);
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i] as string;
+    if (c === '\\' && (cs[i + 1] === '%' || cs[i + 1] === '_')) {
+      re += cs[i + 1];
+      i++;
+    } else if (c === '%') {
+      re += '.*';
+    } else if (c === '_') {
+      re += '.';
+    } else {
+      re += c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    }
+  }
+  return new RegExp(`${re}$`, 'su');
+}
+
+class Parser {
+  private pos = 0;
+
+  constructor(private readonly tokens: Token[]) {}
+
+  private peek(): Token {
+    return this.tokens[this.pos] as Token;
+  }
+
+  private peekAt(offset: number): Token {
+    return (this.tokens[this.pos + offset] ?? this.tokens[this.tokens.length - 1]) as Token;
+  }
+
+  private next(): Token {
+    const t = this.peek();
+    if (t.kind !== 'eof') this.pos++;
+    return t;
+  }
+
+  private isKeyword(word: string, t: Token = this.peek()): boolean {
+    return t.kind === 'keyword' && t.text === word;
+  }
+
+  private fail(t: Token, expected?: string): never {
+    const what = `unexpected ${describeToken(t)}`;
+    const msg = expected === undefined ? what : `${what}, expected ${expected}`;
+    throw new CesqlParseError(`${msg} at line ${t.line}, column ${t.column}`, { line: t.line, column: t.column });
+  }
+
+  private expect(kind: TokenKind, expected: string): Token {
+    const t = this.peek();
+    if (t.kind !== kind) this.fail(t, expected);
+    return this.next();
+  }
+
+  parse(): CesqlNode {
+    const root = this.parseOr();
+    const t = this.peek();
+    if (t.kind !== 'eof') this.fail(t);
+    return root;
+  }
+
+  private binary(op: BinaryOp, left: CesqlNode, right: CesqlNode, at: Position): CesqlNode {
+    return { kind: 'binary', op, left, right, line: at.line, column: at.column };
+  }
+
+  private parseOr(): CesqlNode {
+    let left = this.parseXor();
+    while (this.isKeyword('OR')) {
+      const t = this.next();
+      left = this.binary('OR', left, this.parseXor(), t);
+    }
+    return left;
+  }
+
+  private parseXor(): CesqlNode {
+    let left = this.parseAnd();
+    while (this.isKeyword('XOR')) {
+      const t = this.next();
+      left = this.binary('XOR', left, this.parseAnd(), t);
+    }
+    return left;
+  }
+
+  private parseAnd(): CesqlNode {
+    let left = this.parseNot();
+    while (this.isKeyword('AND')) {
+      const t = this.next();
+      left = this.binary('AND', left, this.parseNot(), t);
+    }
+    return left;
+  }
+
+  private parseNot(): CesqlNode {
+    if (this.isKeyword('NOT')) {
+      const t = this.next();
+      return { kind: 'not', operand: this.parseNot(), line: t.line, column: t.column };
+    }
+    return this.parseEquality();
+  }
+
+  private parseEquality(): CesqlNode {
+    let left = this.parseRelational();
+    for (;;) {
+      const t = this.peek();
+      if (t.kind === '=') {
+        this.next();
+        left = this.binary('=', left, this.parseRelational(), t);
+      } else if (t.kind === '!=' || t.kind === '<>') {
+        this.next();
+        left = this.binary('!=', left, this.parseRelational(), t);
+      } else {
+        return left;
+      }
+    }
+  }
+
+  private parseRelational(): CesqlNode {
+    let left = this.parseAdditive();
+    for (;;) {
+      const t = this.peek();
+      if (t.kind === '<' || t.kind === '<=' || t.kind === '>' || t.kind === '>=') {
+        this.next();
+        left = this.binary(t.kind, left, this.parseAdditive(), t);
+        continue;
+      }
+      const negated = this.isKeyword('NOT', t) && (this.isKeyword('LIKE', this.peekAt(1)) || this.isKeyword('IN', this.peekAt(1)));
+      const op = negated ? this.peekAt(1) : t;
+      if (this.isKeyword('LIKE', op)) {
+        if (negated) this.next();
+        this.next();
+        left = this.parseLikeRest(left, negated, op);
+      } else if (this.isKeyword('IN', op)) {
+        if (negated) this.next();
+        this.next();
+        left = this.parseInRest(left, negated, op);
+      } else {
+        return left;
+      }
+    }
+  }
+
+  private parseLikeRest(operand: CesqlNode, negated: boolean, at: Token): LikeNode {
+    const p = this.expect('string', 'a string literal pattern after LIKE');
+    return {
+      kind: 'like',
+      operand,
+      pattern: p.text,
+      matcher: compileLikePattern(p.text),
+      negated,
+      line: at.line,
+      column: at.column,
+    };
+  }
+
+  private parseInRest(operand: CesqlNode, negated: boolean, at: Token): CesqlNode {
+    this.expect('(', "'(' after IN");
+    const items = [this.parseOr()];
+    while (this.peek().kind === ',') {
+      this.next();
+      items.push(this.parseOr());
+    }
+    this.expect(')', "',' or ')'");
+    return { kind: 'in', operand, items, negated, line: at.line, column: at.column };
+  }
+
+  private parseAdditive(): CesqlNode {
+    let left = this.parseMultiplicative();
+    for (;;) {
+      const t = this.peek();
+      if (t.kind !== '+' && t.kind !== '-') return left;
+      this.next();
+      left = this.binary(t.kind, left, this.parseMultiplicative(), t);
+    }
+  }
+
+  private parseMultiplicative(): CesqlNode {
+    let left = this.parseUnary();
+    for (;;) {
+      const t = this.peek();
+      if (t.kind !== '*' && t.kind !== '/' && t.kind !== '%') return left;
+      this.next();
+      left = this.binary(t.kind, left, this.parseUnary(), t);
+    }
+  }
+
+  private parseUnary(): CesqlNode {
+    const t = this.peek();
+    if (t.kind === '-') {
+      this.next();
+      const operand = this.peek();
+      // `-2147483648` is a literal: the minus belongs to the integer literal (CESQL §2.2).
+      if (operand.kind === 'integer') {
+        this.next();
+        return { kind: 'literal', value: this.integerValue(operand, true), line: t.line, column: t.column };
+      }
+      return { kind: 'negate', operand: this.parseUnary(), line: t.line, column: t.column };
+    }
+    if (this.isKeyword('NOT', t)) {
+      this.next();
+      return { kind: 'not', operand: this.parseUnary(), line: t.line, column: t.column };
+    }
+    return this.parsePrimary();
+  }
+
+  private integerValue(t: Token, negative: boolean): number {
+    const digits = t.text.replace(/^0+(?=\d)/, '');
+    const limit = negative ? '2147483648' : String(INT32_MAX);
+    const tooBig = digits.length > limit.length || (digits.length === limit.length && digits > limit);
+    if (tooBig) {
+      throw new CesqlParseError(
+        `integer literal ${negative ? '-' : ''}${t.text} is outside the 32-bit range at line ${t.line}, column ${t.column}`,
+        { line: t.line, column: t.column },
+      );
+    }
+    const v = Number(digits);
+    return negative ? -v : v;
+  }
+
+  private parsePrimary(): CesqlNode {
+    const t = this.next();
+    switch (t.kind) {
+      case 'integer':
+        return { kind: 'literal', value: this.integerValue(t, false), line: t.line, column: t.column };
+      case 'string':
+        return { kind: 'literal', value: t.text, line: t.line, column: t.column };
+      case '(': {
+        const inner = this.parseOr();
+        this.expect(')', "')'");
+        return inner;
+      }
+      case 'keyword':
+        if (t.text === 'TRUE' || t.text === 'FALSE') {
+          return { kind: 'literal', value: t.text === 'TRUE', line: t.line, column: t.column };
+        }
+        if (t.text === 'EXISTS') {
+          const id = this.next();
+          if (id.kind !== 'word' && id.kind !== 'integer') this.fail(id, 'an attribute name after EXISTS');
+          return { kind: 'exists', name: id.text.toLowerCase(), line: t.line, column: t.column };
+        }
+        return this.fail(t);
+      case 'word': {
+        if (this.peek().kind === '(') return this.parseCallRest(t);
+        if (!/^[a-zA-Z0-9]+$/.test(t.text)) this.fail(t, 'an attribute name');
+        return { kind: 'attribute', name: t.text.toLowerCase(), line: t.line, column: t.column };
+      }
+      default:
+        return this.fail(t);
+    }
+  }
+
+  private parseCallRest(nameToken: Token): CesqlNode {
+    if (!/^[a-zA-Z][a-zA-Z_]*$/.test(nameToken.text)) this.fail(nameToken, 'a function name');
+    this.next(); // '('
+    const args: CesqlNode[] = [];
+    if (this.peek().kind !== ')') {
+      args.push(this.parseOr());
+      while (this.peek().kind === ',') {
+        this.next();
+        args.push(this.parseOr());
+      }
+    }
+    this.expect(')', "',' or ')'");
+    const name = nameToken.text.toUpperCase();
+    return {
+      kind: 'call',
+      name,
+      args,
+      fn: resolveFunction(name, args.length),
+      line: nameToken.line,
+      column: nameToken.column,
+    };
+  }
+}
+
+/** Parses a CESQL v1.0 expression. Throws `CesqlParseError` with the line and column of the problem. */
+export function parseCesql(source: string): CesqlExpression {
+  const root = new Parser(tokenize(source)).parse();
+  return Object.freeze({ source, root });
+}
