@@ -1,5 +1,6 @@
 /** Validation and defaulting of any resource kind: shape (ajv), unknown-field warnings, then each kind's semantic rules. Pure. */
 import type { AutoscalerConfig } from '../../autoscaler/index.js';
+import { brokerErrors, brokerSchema } from './broker.js';
 import { configMapErrors, configMapWarnings } from './configmap.js';
 import { SERVING_DEFAULTS } from './defaults.js';
 import type { FieldError } from './errors.js';
@@ -9,6 +10,7 @@ import { checkShape, unknownFields, unknownFieldWarning, type JsonSchema } from 
 import { configMapSchema, genericSchema, serviceSchema } from './schemas.js';
 import { defaultService, serviceErrors } from './service.js';
 import { supportedKindsText } from './supported.js';
+import { triggerErrors, triggerSchema } from './trigger.js';
 import type { KObject, Service } from './types.js';
 
 export interface ValidationResult {
@@ -30,6 +32,8 @@ export { supportedKindsText };
 function schemaFor(info: KindInfo): JsonSchema {
   if (info.kind === 'Service' && info.group === 'serving.knative.dev') return serviceSchema;
   if (info.kind === 'ConfigMap' && info.group === '') return configMapSchema;
+  if (info.kind === 'Broker' && info.group === 'eventing.knative.dev') return brokerSchema;
+  if (info.kind === 'Trigger' && info.group === 'eventing.knative.dev') return triggerSchema;
   return genericSchema;
 }
 
@@ -80,6 +84,10 @@ export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationRe
   } else if (info.kind === 'ConfigMap') {
     errors.push(...configMapErrors(object));
     warnings.push(...configMapWarnings(object));
+  } else if (info.kind === 'Broker') {
+    errors.push(...brokerErrors(object));
+  } else if (info.kind === 'Trigger') {
+    errors.push(...triggerErrors(object));
   }
   return errors.length > 0 ? { errors, warnings } : { object, errors, warnings };
 }

@@ -57,9 +57,25 @@ function brokerClassErrors(reader: AdmissionReader, broker: KObject): FieldError
   ];
 }
 
+/** Knative's Trigger webhook makes `spec.broker` immutable: the Trigger's consumer belongs to that broker's storage. */
+function triggerBrokerErrors(reader: AdmissionReader, trigger: KObject): FieldError[] {
+  const old = reader.get(kind('Trigger'), trigger.metadata.namespace, trigger.metadata.name);
+  if (!old) return [];
+  const was = (old.spec as { broker?: unknown } | undefined)?.broker;
+  const now = (trigger.spec as { broker?: unknown } | undefined)?.broker;
+  if (was === now) return [];
+  return [
+    {
+      field: 'spec.broker',
+      message: `field is immutable: was "${String(was)}", now "${String(now)}"; delete and re-create the Trigger to move it to another Broker`,
+    },
+  ];
+}
+
 /** Store-aware rules for a validated, defaulted object about to be applied. Empty list = admitted. */
 export function admit(reader: AdmissionReader, obj: KObject): FieldError[] {
   if (obj.apiVersion === 'serving.knative.dev/v1' && obj.kind === 'Service') return serviceTrafficErrors(reader, obj as Service);
   if (obj.apiVersion === 'eventing.knative.dev/v1' && obj.kind === 'Broker') return brokerClassErrors(reader, obj);
+  if (obj.apiVersion === 'eventing.knative.dev/v1' && obj.kind === 'Trigger') return triggerBrokerErrors(reader, obj);
   return [];
 }
