@@ -25,7 +25,7 @@ export function compileLikePattern(pattern: string): RegExp {
     } else if (c === '_') {
       re += '.';
     } else {
-      re += c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+      re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     }
   }
   return new RegExp(`${re}$`, 'su');
