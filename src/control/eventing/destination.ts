@@ -1,0 +1,84 @@
+/** Resolving a Knative Destination (`ref`, `uri`, or `ref` + relative `uri`) to a URL, as Knative's URIResolver does. Pure. */
+import type { Destination } from '../../../broker/types.js';
+import type { KObject } from '../../api/types.js';
+
+/** What resolution reads: Services and Brokers by namespace and name. */
+export interface AddressableLookup {
+  service(namespace: string, name: string): KObject | undefined;
+  broker(namespace: string, name: string): KObject | undefined;
+}
+
+export type Resolution = { ok: true; uri: string } | { ok: false; message: string };
+
+const SERVING_GROUP = 'serving.knative.dev';
+const EVENTING_GROUP = 'eventing.knative.dev';
+
+function record(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function groupOf(apiVersion: string | undefined): string | undefined {
+  if (apiVersion === undefined || apiVersion === '') return undefined;
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** The URL an addressable object publishes: `status.address.url`, else `status.url`. */
+export function addressOf(obj: KObject): string | undefined {
+  const status = record(obj.status);
+  const address = record(status.address).url;
+  if (typeof address === 'string' && address !== '') return address;
+  return typeof status.url === 'string' && status.url !== '' ? status.url : undefined;
+}
+
+/** Does `dest.ref` point at this object (kind, name, namespace defaulting to `namespace`)? */
+export function refersTo(dest: Destination | undefined, namespace: string, target: { kind: string; namespace: string; name: string }): boolean {
+  const ref = dest?.ref;
+  if (!ref) return false;
+  return ref.kind === target.kind && ref.name === target.name && (ref.namespace ?? namespace) === target.namespace;
+}
+
+function resolveRef(ref: NonNullable<Destination['ref']>, namespace: string, lookup: AddressableLookup): Resolution {
+  const ns = ref.namespace ?? namespace;
+  const group = groupOf(ref.apiVersion);
+  const describe = `${ref.kind} ${ns}/${ref.name}`;
+  if (ref.kind === 'Service' && (group === undefined || group === SERVING_GROUP)) {
+    const svc = lookup.service(ns, ref.name);
+    if (!svc) return { ok: false, message: `failed to get object ${ns}/${ref.name}: services.${SERVING_GROUP} "${ref.name}" not found` };
+    const url = addressOf(svc);
+    return url ? { ok: true, uri: url } : { ok: false, message: `URL missing in address of ${describe} (the Service has not been reconciled yet)` };
+  }
+  if (ref.kind === 'Broker' && (group === undefined || group === EVENTING_GROUP)) {
+    const broker = lookup.broker(ns, ref.name);
+    if (!broker) return { ok: false, message: `failed to get object ${ns}/${ref.name}: brokers.${EVENTING_GROUP} "${ref.name}" not found` };
+    const url = addressOf(broker);
+    return url ? { ok: true, uri: url } : { ok: false, message: `address not set for ${describe}` };
+  }
+  return {
+    ok: false,
+    message: `unsupported ref ${ref.apiVersion ?? '<no apiVersion>'} ${ref.kind} "${ref.name}": Wisp resolves ${SERVING_GROUP}/v1 Service and ${EVENTING_GROUP}/v1 Broker`,
+  };
+}
+
+/** Resolves a destination in `namespace` (the namespace of the object that holds it). */
+export function resolveDestination(dest: Destination, namespace: string, lookup: AddressableLookup): Resolution {
+  if (dest.ref) {
+    const base = resolveRef(dest.ref, namespace, lookup);
+    if (!base.ok || dest.uri === undefined || dest.uri === '') return base;
+    try {
+      return { ok: true, uri: new URL(dest.uri, base.uri).toString() };
+    } catch {
+      return { ok: false, message: `cannot join "${dest.uri}" to ${base.uri}` };
+    }
+  }
+  if (dest.uri !== undefined && dest.uri !== '') {
+    try {
+      const u = new URL(dest.uri);
+      if (u.host === '') return { ok: false, message: `URI "${dest.uri}" has no host` };
+      return { ok: true, uri: dest.uri };
+    } catch {
+      return { ok: false, message: `URI "${dest.uri}" is not an absolute URL` };
+    }
+  }
+  return { ok: false, message: 'destination has neither ref nor uri' };
+}

@@ -1,0 +1,360 @@
+/**
+ * Brokers and Triggers, as Knative's MT broker and trigger reconcilers do together: a Broker gets its storage in the
+ * backend serving its class and an address on the broker ingress; a Trigger gets its broker, subscriber and dead-letter
+ * sink resolved, its filter compiled, and is handed to the dispatcher. Reacts to Broker, Trigger and Service changes.
+ */
+import { effectiveDelivery, resolveDelivery } from '../../../broker/delivery/index.js';
+import { compileTriggerFilter } from '../../../broker/filters/index.js';
+import {
+  BROKER_CLASS_ANNOTATION,
+  DEFAULT_MAX_IN_FLIGHT,
+  MAX_IN_FLIGHT_ANNOTATION,
+  type BrokerRef,
+  type BrokerSpec,
+  type Destination,
+  type EventBackend,
+  type ResolvedDelivery,
+  type TriggerRuntime,
+  type TriggerSpec,
+} from '../../../broker/types.js';
+import { kindByName, type KindInfo } from '../../api/kinds.js';
+import type { Condition, KObject } from '../../api/types.js';
+import type { Clock, Timer } from '../../clock.js';
+import { getCondition, type DesiredCondition } from '../conditions.js';
+import type { Store, WatchEvent } from '../store.js';
+import { WorkQueue } from '../work-queue.js';
+import { refersTo, resolveDestination, type AddressableLookup } from './destination.js';
+import { brokerStatus, deadLetterCondition, triggerStatus, type BrokerBackendState, type DeadLetterState, type TriggerConditionInput } from './status.js';
+
+/** What the eventing reconciler needs of the dispatcher. */
+export interface TriggerDispatcher {
+  upsertTrigger(trigger: TriggerRuntime, backend: EventBackend): Promise<void>;
+  removeTrigger(key: string): Promise<void>;
+}
+
+export interface EventingReconcilerOptions {
+  store: Store;
+  clock: Clock;
+  /** Base URL of the broker ingress, e.g. `http://127.0.0.1:8081`; a Broker's address is `<base>/<ns>/<name>`. */
+  brokerIngressUrl: string;
+  backends: readonly EventBackend[];
+  /** Class of Brokers without the class annotation, e.g. `Memory`. */
+  defaultBrokerClass: string;
+  dispatcher: TriggerDispatcher;
+  onError?: (what: string, err: unknown) => void;
+  /** After a failed dispatcher or backend call the object is reconciled again this much later. Default 1000 ms. */
+  retryDelayMs?: number;
+}
+
+const kind = (name: string): KindInfo => {
+  const k = kindByName(name);
+  if (!k) throw new Error(`unknown kind ${name}`);
+  return k;
+};
+const BROKERS = kind('brokers.eventing.knative.dev');
+const TRIGGERS = kind('triggers.eventing.knative.dev');
+const SERVICES = kind('services.serving.knative.dev');
+
+const SUBSCRIBER_FAILED = "Unable to get the Subscriber's URI";
+const DLS_FAILED = "Unable to get the dead letter sink's URI";
+
+function isKind(ev: WatchEvent, info: KindInfo): boolean {
+  return ev.kind.group === info.group && ev.kind.kind === info.kind;
+}
+
+/** `wisp.dev/max-in-flight`, or the default when absent or invalid (admission rejects invalid values). */
+export function maxInFlightOf(annotations: Record<string, string> | undefined): number {
+  const raw = annotations?.[MAX_IN_FLIGHT_ANNOTATION]?.trim();
+  if (raw === undefined || !/^\d+$/.test(raw)) return DEFAULT_MAX_IN_FLIGHT;
+  const n = Number(raw);
+  return n >= 1 && n <= 10_000 ? n : DEFAULT_MAX_IN_FLIGHT;
+}
+
+export class EventingReconciler {
+  readonly #o: EventingReconcilerOptions;
+  readonly #queue: WorkQueue;
+  readonly #lookup: AddressableLookup;
+  /** Ready brokers by `<ns>/<name>`: the snapshot the ingress reads. */
+  readonly #ready = new Map<string, { broker: BrokerRef; backend: EventBackend }>();
+  /** Brokers whose storage was created, by `<ns>/<name>`, to delete it when the Broker goes. */
+  readonly #ensured = new Map<string, EventBackend>();
+  /** Triggers handed to the dispatcher, by `<ns>/<name>`, with what they were handed with. */
+  readonly #published = new Map<string, string>();
+  readonly #retries = new Map<string, Timer>();
+  readonly #unsubscribe: (() => void)[] = [];
+  /** The queue key whose status this reconciler is writing: its own write does not queue it again. */
+  #writing: string | undefined;
+
+  constructor(options: EventingReconcilerOptions) {
+    this.#o = options;
+    this.#queue = new WorkQueue({
+      handler: (key) => this.#reconcile(key),
+      onError: (key, err) => options.onError?.(`reconcile ${key.replace(':', ' ')}`, err),
+    });
+    this.#lookup = {
+      service: (ns, name) => options.store.get(SERVICES, ns, name),
+      broker: (ns, name) => options.store.get(BROKERS, ns, name),
+    };
+  }
+
+  /** Starts watching and reconciles every Broker and Trigger already in the store. */
+  start(): void {
+    this.#unsubscribe.push(this.#o.store.watch((ev) => this.#onEvent(ev)));
+    for (const b of this.#o.store.list(BROKERS)) this.#queue.add(`broker:${b.metadata.namespace}/${b.metadata.name}`);
+    for (const t of this.#o.store.list(TRIGGERS)) this.#queue.add(`trigger:${t.metadata.namespace}/${t.metadata.name}`);
+  }
+
+  /** Resolves when every change so far has been reconciled. */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  stop(): void {
+    for (const u of this.#unsubscribe.splice(0)) u();
+    for (const t of this.#retries.values()) t.cancel();
+    this.#retries.clear();
+    this.#queue.close();
+  }
+
+  /** A Ready broker and the backend that stores its events; undefined when unknown or not Ready (the ingress answers 404). */
+  lookupBroker(namespace: string, name: string): { broker: BrokerRef; backend: EventBackend } | undefined {
+    return this.#ready.get(`${namespace}/${name}`);
+  }
+
+  #onEvent(ev: WatchEvent): void {
+    const { namespace, name } = ev.object.metadata;
+    if (isKind(ev, BROKERS)) {
+      if (this.#writing !== `broker:${namespace}/${name}`) this.#queue.add(`broker:${namespace}/${name}`);
+      this.#requeueTriggersOf(namespace, name);
+      this.#requeueReferrers({ kind: 'Broker', namespace, name });
+    } else if (isKind(ev, TRIGGERS)) {
+      if (this.#writing !== `trigger:${namespace}/${name}`) this.#queue.add(`trigger:${namespace}/${name}`);
+    } else if (isKind(ev, SERVICES)) {
+      this.#requeueReferrers({ kind: 'Service', namespace, name });
+    }
+  }
+
+  #requeueTriggersOf(namespace: string, broker: string): void {
+    for (const t of this.#o.store.list(TRIGGERS, namespace)) {
+      if ((t.spec as Partial<TriggerSpec> | undefined)?.broker === broker) this.#queue.add(`trigger:${namespace}/${t.metadata.name}`);
+    }
+  }
+
+  /** Triggers and Brokers whose subscriber or dead-letter sink points at `target`. */
+  #requeueReferrers(target: { kind: string; namespace: string; name: string }): void {
+    for (const t of this.#o.store.list(TRIGGERS)) {
+      const spec = t.spec as Partial<TriggerSpec> | undefined;
+      const ns = t.metadata.namespace;
+      if (refersTo(spec?.subscriber, ns, target) || refersTo(spec?.delivery?.deadLetterSink, ns, target)) {
+        this.#queue.add(`trigger:${ns}/${t.metadata.name}`);
+      }
+    }
+    for (const b of this.#o.store.list(BROKERS)) {
+      const ns = b.metadata.namespace;
+      if (refersTo((b.spec as BrokerSpec | undefined)?.delivery?.deadLetterSink, ns, target)) this.#queue.add(`broker:${ns}/${b.metadata.name}`);
+    }
+  }
+
+  #retryLater(queueKey: string): void {
+    if (this.#retries.has(queueKey)) return;
+    this.#retries.set(
+      queueKey,
+      this.#o.clock.setTimeout(() => {
+        this.#retries.delete(queueKey);
+        this.#queue.add(queueKey);
+      }, this.#o.retryDelayMs ?? 1000),
+    );
+  }
+
+  async #reconcile(queueKey: string): Promise<void> {
+    const colon = queueKey.indexOf(':');
+    const what = queueKey.slice(0, colon);
+    const [namespace = '', name = ''] = queueKey.slice(colon + 1).split('/');
+    if (what === 'broker') await this.#reconcileBroker(namespace, name);
+    else await this.#reconcileTrigger(namespace, name);
+  }
+
+  #resolveDeadLetter(dest: Destination | undefined, namespace: string): DeadLetterState {
+    if (!dest) return { kind: 'none' };
+    const r = resolveDestination(dest, namespace, this.#lookup);
+    return r.ok ? { kind: 'resolved', uri: r.uri } : { kind: 'failed', reason: DLS_FAILED, message: r.message };
+  }
+
+  async #reconcileBroker(namespace: string, name: string): Promise<void> {
+    const key = `${namespace}/${name}`;
+    const ref: BrokerRef = { namespace, name };
+    const broker = this.#o.store.get(BROKERS, namespace, name);
+    if (!broker) {
+      this.#ready.delete(key);
+      const backend = this.#ensured.get(key);
+      if (backend) {
+        await backend.deleteBroker(ref);
+        this.#ensured.delete(key);
+      }
+      this.#requeueTriggersOf(namespace, name);
+      return;
+    }
+    const brokerClass = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? this.#o.defaultBrokerClass;
+    const backend = this.#o.backends.find((b) => b.classes.includes(brokerClass));
+    let state: BrokerBackendState;
+    if (!backend) {
+      const available = [...new Set(this.#o.backends.flatMap((b) => b.classes))];
+      state = { kind: 'class-not-available', brokerClass, available };
+    } else {
+      try {
+        await backend.ensureBroker(ref);
+        this.#ensured.set(key, backend);
+        state = { kind: 'ready', url: `${this.#o.brokerIngressUrl.replace(/\/+$/, '')}/${namespace}/${name}` };
+      } catch (err) {
+        state = { kind: 'backend-failed', brokerClass, message: err instanceof Error ? err.message : String(err) };
+        this.#retryLater(`broker:${key}`);
+      }
+    }
+    const deadLetter = this.#resolveDeadLetter((broker.spec as BrokerSpec | undefined)?.delivery?.deadLetterSink, namespace);
+    const status = brokerStatus({
+      generation: broker.metadata.generation ?? 1,
+      backend: state,
+      deadLetter,
+      previous: (broker.status as { conditions?: Condition[] } | undefined)?.conditions,
+      now: this.#o.clock.now(),
+    });
+    const wasReady = this.#ready.has(key);
+    const isReady = backend !== undefined && getCondition(status.conditions, 'Ready')?.status === 'True';
+    if (isReady) this.#ready.set(key, { broker: ref, backend });
+    else this.#ready.delete(key);
+    // Still there? A delete may have raced with the backend call.
+    if (!this.#o.store.get(BROKERS, namespace, name)) return this.#reconcileBroker(namespace, name);
+    this.#writeStatus(BROKERS, `broker:${key}`, namespace, name, status);
+    if (wasReady !== isReady) this.#requeueTriggersOf(namespace, name);
+  }
+
+  #writeStatus(info: KindInfo, queueKey: string, namespace: string, name: string, status: unknown): void {
+    this.#writing = queueKey;
+    try {
+      this.#o.store.updateStatus(info, namespace, name, status);
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  async #unpublish(key: string): Promise<void> {
+    if (!this.#published.has(key)) return;
+    this.#published.delete(key);
+    await this.#o.dispatcher.removeTrigger(key);
+  }
+
+  async #reconcileTrigger(namespace: string, name: string): Promise<void> {
+    const key = `${namespace}/${name}`;
+    const trigger = this.#o.store.get(TRIGGERS, namespace, name);
+    if (!trigger) return this.#unpublish(key);
+    const spec = (trigger.spec ?? {}) as Partial<TriggerSpec>;
+    const outcome = await this.#triggerOutcome(key, trigger, spec);
+    if (!outcome.published) await this.#unpublish(key);
+    if (!this.#o.store.get(TRIGGERS, namespace, name)) return this.#unpublish(key);
+    const status = triggerStatus({
+      generation: trigger.metadata.generation ?? 1,
+      conditions: outcome.conditions,
+      ...(outcome.subscriberUri !== undefined ? { subscriberUri: outcome.subscriberUri } : {}),
+      ...(outcome.deadLetterSinkUri !== undefined ? { deadLetterSinkUri: outcome.deadLetterSinkUri } : {}),
+      previous: (trigger.status as { conditions?: Condition[] } | undefined)?.conditions,
+      now: this.#o.clock.now(),
+    });
+    this.#writeStatus(TRIGGERS, `trigger:${key}`, namespace, name, status);
+  }
+
+  /** Resolves everything a Trigger needs and hands it to the dispatcher; reports the conditions on the way. */
+  async #triggerOutcome(
+    key: string,
+    trigger: KObject,
+    spec: Partial<TriggerSpec>,
+  ): Promise<{ conditions: TriggerConditionInput; published: boolean; subscriberUri?: string; deadLetterSinkUri?: string }> {
+    const namespace = trigger.metadata.namespace;
+    const brokerName = spec.broker ?? '';
+    const broker = this.#o.store.get(BROKERS, namespace, brokerName);
+    if (!broker) {
+      return {
+        published: false,
+        conditions: { broker: { type: 'BrokerReady', status: 'False', reason: 'BrokerDoesNotExist', message: `Broker "${brokerName}" does not exist` } },
+      };
+    }
+    const entry = this.#ready.get(`${namespace}/${brokerName}`);
+    const brokerReady = getCondition((broker.status as { conditions?: Condition[] } | undefined)?.conditions, 'Ready');
+    if (!entry || brokerReady?.status !== 'True') {
+      // Ready in the store but not served yet (a restart before the Broker's own reconcile): not configured yet.
+      const stale = !entry && brokerReady?.status === 'True';
+      return { published: false, conditions: { broker: propagateBroker(stale ? undefined : brokerReady) } };
+    }
+    const conditions: TriggerConditionInput = { broker: { type: 'BrokerReady', status: 'True' } };
+
+    const sub = spec.subscriber ? resolveDestination(spec.subscriber, namespace, this.#lookup) : { ok: false as const, message: 'spec.subscriber is not set' };
+    if (!sub.ok) {
+      conditions.subscriber = { type: 'SubscriberResolved', status: 'False', reason: SUBSCRIBER_FAILED, message: sub.message };
+      return { published: false, conditions };
+    }
+    conditions.subscriber = { type: 'SubscriberResolved', status: 'True' };
+
+    const delivery = effectiveDelivery((broker.spec as BrokerSpec | undefined)?.delivery, spec.delivery);
+    const deadLetter = this.#resolveDeadLetter(delivery?.deadLetterSink, namespace);
+    conditions.deadLetter = deadLetterCondition(deadLetter);
+    const deadLetterUri = deadLetter.kind === 'resolved' ? deadLetter.uri : undefined;
+    const base = { subscriberUri: sub.uri, ...(deadLetterUri !== undefined ? { deadLetterSinkUri: deadLetterUri } : {}) };
+    if (deadLetter.kind === 'failed') return { published: false, conditions, ...base };
+
+    let resolved: ResolvedDelivery;
+    try {
+      resolved = resolveDelivery(delivery, deadLetterUri);
+    } catch (err) {
+      conditions.subscription = { type: 'SubscriptionReady', status: 'False', reason: 'DeliveryInvalid', message: err instanceof Error ? err.message : String(err) };
+      return { published: false, conditions, ...base };
+    }
+    const maxInFlight = maxInFlightOf(trigger.metadata.annotations);
+    const signature = JSON.stringify({
+      backend: this.#o.backends.indexOf(entry.backend),
+      broker: brokerName,
+      subscriberUri: sub.uri,
+      delivery: resolved,
+      maxInFlight,
+      filter: spec.filter ?? null,
+      filters: spec.filters ?? null,
+    });
+    if (this.#published.get(key) !== signature) {
+      let filter: TriggerRuntime['filter'];
+      try {
+        filter = compileTriggerFilter({ ...(spec.filter ? { filter: spec.filter } : {}), ...(spec.filters ? { filters: spec.filters } : {}) });
+      } catch (err) {
+        conditions.subscription = { type: 'SubscriptionReady', status: 'False', reason: 'FilterInvalid', message: err instanceof Error ? err.message : String(err) };
+        return { published: false, conditions, ...base };
+      }
+      const runtime: TriggerRuntime = {
+        key,
+        namespace,
+        name: trigger.metadata.name,
+        broker: brokerName,
+        filter,
+        subscriberUri: sub.uri,
+        delivery: resolved,
+        maxInFlight,
+      };
+      try {
+        await this.#o.dispatcher.upsertTrigger(runtime, entry.backend);
+        this.#published.set(key, signature);
+      } catch (err) {
+        this.#o.onError?.(`subscribe trigger ${key}`, err);
+        this.#retryLater(`trigger:${key}`);
+        conditions.subscription = { type: 'SubscriptionReady', status: 'False', reason: 'NotSubscribed', message: err instanceof Error ? err.message : String(err) };
+        return { published: false, conditions, ...base };
+      }
+    }
+    conditions.subscription = { type: 'SubscriptionReady', status: 'True' };
+    return { published: true, conditions, ...base };
+  }
+}
+
+/** Knative's PropagateBrokerCondition: the broker's Ready condition becomes the trigger's BrokerReady. */
+function propagateBroker(ready: Condition | undefined): DesiredCondition {
+  if (!ready) return { type: 'BrokerReady', status: 'Unknown', reason: 'BrokerNotConfigured', message: 'Broker has not yet been reconciled.' };
+  const out: DesiredCondition = { type: 'BrokerReady', status: ready.status };
+  if (ready.reason) out.reason = ready.reason;
+  if (ready.message) out.message = ready.message;
+  return out;
+}
