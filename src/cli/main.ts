@@ -5,6 +5,7 @@ import { ControlApiClient } from './client.js';
 import { runApply } from './commands/apply.js';
 import { runDelete } from './commands/delete.js';
 import { runDescribe } from './commands/describe.js';
+import { EVENT_SEND_TIMEOUT, runEventSend, type EventSendFlags } from './commands/event.js';
 import { runGet } from './commands/get.js';
 import { runLogs } from './commands/logs.js';
 import { runUp, type UpDeps } from './commands/up.js';
@@ -36,6 +37,13 @@ function serverOf(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   return server.replace(/\/+$/, '');
 }
 
+/** `wisp event send`: the names from the program down to `cmd`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void): Command {
   const program = new Command('wisp');
   const configure = (cmd: Command): Command =>
@@ -45,7 +53,7 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
       .configureOutput({
         writeOut: (s) => io.stdout.write(s),
         writeErr: (s) => io.stderr.write(s),
-        outputError: (s, write) => write(`wisp${cmd === program ? '' : ` ${cmd.name()}`}: ${s.replace(/^error: /, '')}`),
+        outputError: (s, write) => write(`${commandPath(cmd)}: ${s.replace(/^error: /, '')}`),
       });
   configure(program)
     .description('Wisp: a Knative-style serverless platform on your machine')
@@ -122,6 +130,22 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .action(async (service: string, flags: { namespace: string; follow?: boolean }) => {
       setExit(await runLogs(context(), service, flags));
+    });
+
+  const event = sub('event').description('work with CloudEvents');
+  configure(event.command('send'))
+    .description('send one CloudEvent to a Broker')
+    .requiredOption('--broker <name>', 'Broker to send to')
+    .option('-n, --namespace <ns>', 'namespace of the Broker', CLI_DEFAULTS.namespace)
+    .requiredOption('--type <type>', 'the event type, e.g. dev.example.order.created')
+    .requiredOption('--source <source>', 'the event source, e.g. /orders')
+    .option('--id <id>', 'the event id (default: a random UUID)')
+    .option('--data <json|@file>', 'the event data: JSON (application/json), other text (text/plain), or @file to read it')
+    .option('--extension <name=value>', 'an extension attribute (repeatable)', collect)
+    .addOption(new Option('--mode <mode>', 'HTTP content mode').choices(['binary', 'structured']).default('binary'))
+    .option('--timeout <duration>', 'how long the broker may take to answer', EVENT_SEND_TIMEOUT)
+    .action(async (flags: EventSendFlags) => {
+      setExit(await runEventSend(context(), flags));
     });
 
   return program;

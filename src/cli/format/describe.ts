@@ -1,4 +1,6 @@
 /** `wisp describe` text, like kubectl describe. Pure. */
+import { DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT_ANNOTATION } from '../../../broker/types.js';
+import { BROKER_CLASS_ANNOTATION } from '../../api/labels.js';
 import type { Container, KObject, RevisionSpec, ServiceStatus, TrafficTarget } from '../../api/types.js';
 import { age } from './age.js';
 import { conditionsOf, CONFIGURATION_GENERATION_LABEL, readiness, trafficByRevision } from './columns.js';
@@ -112,6 +114,65 @@ function revisionHighlights(obj: KObject): string[] {
   return [fields(pairs)];
 }
 
+function yamlValue(v: unknown): string {
+  return formatYaml(v).replace(/\n$/, '');
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** `Service hello (serving.knative.dev/v1)`, `Broker other/default`. */
+function refText(ref: Record<string, unknown>): string {
+  const ns = str(ref.namespace);
+  const api = str(ref.apiVersion);
+  return `${str(ref.kind) ?? '?'} ${ns ? `${ns}/` : ''}${str(ref.name) ?? '?'}${api ? ` (${api})` : ''}`;
+}
+
+/** A Destination's `ref`/`uri` and what it resolved to. */
+function destinationText(dest: Record<string, unknown>, resolved: string | undefined): string {
+  const pairs: [string, string][] = [];
+  if (Object.keys(record(dest.ref)).length > 0) pairs.push(['Ref', refText(record(dest.ref))]);
+  if (str(dest.uri)) pairs.push(['URI', str(dest.uri) as string]);
+  pairs.push(['Resolved URI', resolved ?? '<unresolved>']);
+  return fields(pairs);
+}
+
+function deliveryText(delivery: unknown, inherited: string): string {
+  const d = record(delivery);
+  return Object.keys(d).length > 0 ? yamlValue(d) : inherited;
+}
+
+function brokerHighlights(obj: KObject): string[] {
+  const spec = record(obj.spec);
+  const status = record(obj.status);
+  const pairs: [string, string][] = [
+    ['Class', obj.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '<platform default>'],
+    ['Address', str(record(status.address).url) ?? '<none>'],
+    ['Delivery', deliveryText(spec.delivery, '<defaults>')],
+  ];
+  if (str(status.deadLetterSinkUri)) pairs.push(['Dead Letter Sink URI', str(status.deadLetterSinkUri) as string]);
+  if (Object.keys(record(spec.config)).length > 0) pairs.push(['Config', refText(record(spec.config))]);
+  return [fields(pairs)];
+}
+
+function triggerHighlights(obj: KObject): string[] {
+  const spec = record(obj.spec);
+  const status = record(obj.status);
+  const filters = Array.isArray(spec.filters) && spec.filters.length > 0 ? spec.filters : undefined;
+  const attributes = record(record(spec.filter).attributes);
+  const filter = filters ? yamlValue({ filters }) : Object.keys(attributes).length > 0 ? yamlValue({ attributes }) : '<none> (every event)';
+  const pairs: [string, string][] = [
+    ['Broker', str(spec.broker) ?? '<none>'],
+    ['Filter', filter],
+    ['Subscriber', destinationText(record(spec.subscriber), str(status.subscriberUri))],
+    ['Delivery', deliveryText(spec.delivery, "<the Broker's>")],
+  ];
+  if (str(status.deadLetterSinkUri)) pairs.push(['Dead Letter Sink URI', str(status.deadLetterSinkUri) as string]);
+  pairs.push(['Max in flight', obj.metadata.annotations?.[MAX_IN_FLIGHT_ANNOTATION] ?? `${DEFAULT_MAX_IN_FLIGHT} (default)`]);
+  return [fields(pairs)];
+}
+
 function genericHighlights(obj: KObject): string[] {
   const out: string[] = [];
   const address = record(record(obj.status).address).url;
@@ -132,6 +193,15 @@ export function describeObject(obj: KObject, ctx: DescribeContext): string {
     ['Annotations', mapLines(obj.metadata.annotations, ': ')],
     ['Age', age(obj.metadata.creationTimestamp, ctx.now)],
   ]);
-  const highlights = obj.kind === 'Service' ? serviceHighlights(obj, ctx) : obj.kind === 'Revision' ? revisionHighlights(obj) : genericHighlights(obj);
+  const highlights =
+    obj.kind === 'Service'
+      ? serviceHighlights(obj, ctx)
+      : obj.kind === 'Revision'
+        ? revisionHighlights(obj)
+        : obj.kind === 'Broker'
+          ? brokerHighlights(obj)
+          : obj.kind === 'Trigger'
+            ? triggerHighlights(obj)
+            : genericHighlights(obj);
   return [header, ...highlights, conditionsSection(obj)].join('\n\n') + '\n';
 }

@@ -150,17 +150,18 @@ describe('describeObject', () => {
   });
 
   it('falls back to YAML of spec and status for other kinds', () => {
-    const trigger: KObject = {
-      apiVersion: 'eventing.knative.dev/v1',
-      kind: 'Trigger',
+    // Brokers and Triggers have their own sections (test/unit/cli/event.test.ts); sources fall back to YAML.
+    const ping: KObject = {
+      apiVersion: 'sources.knative.dev/v1',
+      kind: 'PingSource',
       metadata: { name: 'orders', namespace: 'default', annotations: { 'wisp.dev/source-dir': '/tmp/x' } },
-      spec: { broker: 'default', filter: { attributes: { type: 'order.created' } } },
-      status: { subscriberUri: 'http://hello.default.localhost:8080' },
+      spec: { schedule: '* * * * *', sink: { ref: { kind: 'Broker', name: 'default' } } },
+      status: { sinkUri: 'http://127.0.0.1:8081/default/default' },
     };
-    const text = describeObject(trigger, { now: NOW });
+    const text = describeObject(ping, { now: NOW });
     expect(text).toContain('Annotations:  wisp.dev/source-dir: /tmp/x');
-    expect(text).toContain('Spec:\n  broker: default\n  filter:\n    attributes:\n      type: order.created\n');
-    expect(text).toContain('Status:\n  subscriberUri: http://hello.default.localhost:8080\n');
+    expect(text).toContain('Spec:\n  schedule: "* * * * *"\n  sink:\n    ref:\n      kind: Broker\n      name: default\n');
+    expect(text).toContain('Status:\n  sinkUri: http://127.0.0.1:8081/default/default\n');
     expect(text).toContain('Conditions:  <none>');
   });
 });
