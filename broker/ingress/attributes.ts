@@ -1,0 +1,107 @@
+/**
+ * Validates raw CloudEvent context attributes (from ce-* headers or a structured JSON object) and builds an
+ * immutable SDK `CloudEvent`. Pure: no I/O, no clock.
+ *
+ * Why the checks happen before the SDK sees the attributes: the SDK's constructor invents an `id` (a UUID)
+ * when it is missing, so "missing id" can only be detected on the raw input; it also cannot say which
+ * attribute a name or type problem is about in a message a producer can act on.
+ */
+import { CloudEvent, ValidationError } from 'cloudevents';
+import { InvalidEventError } from '../errors.js';
+
+export type SpecVersion = '1.0' | '0.3';
+
+/** Attribute names: CloudEvents' lower-case ASCII letters and digits, at most 20 characters. */
+export const ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+
+const STRING_ATTRIBUTES: Record<SpecVersion, ReadonlySet<string>> = {
+  '1.0': new Set(['id', 'source', 'specversion', 'type', 'datacontenttype', 'dataschema', 'subject', 'time']),
+  '0.3': new Set(['id', 'source', 'specversion', 'type', 'datacontenttype', 'datacontentencoding', 'schemaurl', 'subject', 'time']),
+};
+const OTHER_VERSION_ONLY: Record<SpecVersion, string> = { '1.0': 'schemaurl', '0.3': 'dataschema' };
+const REQUIRED = ['id', 'source', 'type'] as const;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export function invalid(reason: string): InvalidEventError {
+  return new InvalidEventError(`invalid CloudEvent: ${reason}`);
+}
+
+/** A short, safe rendering of a producer's value for an error message. */
+export function show(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 64 ? `${s.slice(0, 61)}...` : s;
+}
+
+/** Checks `specversion` first: every other rule depends on it. */
+export function checkSpecVersion(v: unknown): SpecVersion {
+  if (v === undefined || v === null || v === '') throw invalid('missing required attribute "specversion"');
+  if (v === '1.0' || v === '0.3') return v;
+  if (typeof v === 'string') throw new InvalidEventError(`unsupported specversion ${show(v)}`);
+  throw new InvalidEventError(`unsupported specversion ${show(v)} (expected the string "1.0" or "0.3")`);
+}
+
+/**
+ * Validates every context attribute in `attrs` (data excluded) and returns them cleaned (null values dropped,
+ * as the JSON format says null means absent). `names` maps an attribute to how the producer spelled it
+ * (e.g. its header), for messages.
+ */
+export function checkAttributes(version: SpecVersion, attrs: Record<string, unknown>, names: (attr: string) => string = (a) => `attribute "${a}"`): Record<string, unknown> {
+  const known = STRING_ATTRIBUTES[version];
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(attrs)) {
+    if (!ATTRIBUTE_NAME.test(name)) {
+      throw invalid(`${names(name)}: attribute names must be 1 to 20 lower-case letters or digits, got ${show(name)}`);
+    }
+    if (value === null || value === undefined) continue;
+    if (name === OTHER_VERSION_ONLY[version]) throw invalid(`${names(name)} is not allowed in specversion ${version}`);
+    if (known.has(name)) {
+      if (typeof value !== 'string' || value === '') throw invalid(`${names(name)} must be a non-empty string, got ${show(value)}`);
+    } else if (!(typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isInteger(value)))) {
+      throw invalid(`${names(name)} (an extension) must be a string, an integer or a boolean, got ${show(value)}`);
+    }
+    out[name] = value;
+  }
+  for (const name of REQUIRED) {
+    if (out[name] === undefined) throw invalid(`missing required attribute "${name}"`);
+  }
+  const time = out['time'];
+  if (typeof time === 'string' && (!RFC3339.test(time) || Number.isNaN(Date.parse(time)))) {
+    throw invalid(`${names('time')} must be an RFC 3339 timestamp, got ${show(time)}`);
+  }
+  return out;
+}
+
+/**
+ * Builds the SDK event from checked attributes and data (binary data as a Uint8Array). The SDK validates
+ * 1.0 events against the CloudEvents JSON schema (e.g. `source` must be a URI-reference); its complaints
+ * are turned into messages naming the attribute.
+ *
+ * Note: the SDK's constructor stamps `time` with the wall clock when the producer sent none.
+ */
+export function toCloudEvent(attrs: Record<string, unknown>, data: unknown): CloudEvent {
+  const props = data === undefined ? attrs : { ...attrs, data };
+  try {
+    return new CloudEvent<undefined>(props as ConstructorParameters<typeof CloudEvent<undefined>>[0], true);
+  } catch (err) {
+    throw invalid(describeSdkError(err));
+  }
+}
+
+function describeSdkError(err: unknown): string {
+  if (err instanceof ValidationError && Array.isArray(err.errors) && err.errors.length > 0) {
+    const first: unknown = err.errors[0];
+    if (typeof first === 'object' && first !== null && 'instancePath' in first) {
+      const e = first as { instancePath?: unknown; message?: unknown; params?: { missingProperty?: unknown } };
+      const path = typeof e.instancePath === 'string' ? e.instancePath.replace(/^\//, '') : '';
+      if (path === '' && e.params?.missingProperty !== undefined) return `missing required attribute "${String(e.params.missingProperty)}"`;
+      return `attribute "${path}" ${String(e.message ?? 'is invalid')}`;
+    }
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0] ?? msg;
+}

@@ -1,0 +1,15 @@
+export {
+  buildBrokerIngress,
+  brokerIngressPlugin,
+  resolveMaxBodyBytes,
+  ALLOW,
+  ARRIVAL_TIME_EXTENSION,
+  DEFAULT_MAX_BODY_BYTES,
+  MIN_MAX_BODY_BYTES,
+} from './server.js';
+export type { BrokerIngressOptions, BrokerIngressPluginOptions, BrokerLookup } from './server.js';
+export { parseMessage, contentMode, mediaType } from './parse.js';
+export type { ContentMode, IngressMessage } from './parse.js';
+export { ATTRIBUTE_NAME } from './attributes.js';
+export { IngressMetrics } from './metrics.js';
+export type { RejectReason } from './metrics.js';

@@ -1,0 +1,41 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+/** Why the ingress turned a request away (label `reason`). */
+export type RejectReason = 'invalid' | 'unsupported_media_type' | 'too_large' | 'not_found' | 'method_not_allowed' | 'unavailable' | 'internal';
+
+/**
+ * The broker ingress's Prometheus metrics on an injected Registry (never the global one). Registering twice
+ * on one registry (two ingresses in one process) reuses the existing metrics.
+ */
+export class IngressMetrics {
+  readonly accepted: Counter<'broker'>;
+  readonly rejected: Counter<'broker' | 'reason'>;
+  readonly latency: Histogram<'broker'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.accepted = reuse(registry, 'wisp_broker_events_accepted_total', (name) => new Counter({
+      name,
+      help: 'CloudEvents stored by the broker ingress (a batch counts each event), per broker (<namespace>/<name>)',
+      labelNames: ['broker'],
+      registers,
+    }));
+    this.rejected = reuse(registry, 'wisp_broker_events_rejected_total', (name) => new Counter({
+      name,
+      help: 'Requests the broker ingress rejected, per broker and reason (invalid, unsupported_media_type, too_large, not_found, method_not_allowed, unavailable, internal)',
+      labelNames: ['broker', 'reason'],
+      registers,
+    }));
+    this.latency = reuse(registry, 'wisp_broker_ingress_request_duration_seconds', (name) => new Histogram({
+      name,
+      help: 'Time from request arrival to the end of the response at the broker ingress, per broker',
+      labelNames: ['broker'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }));
+  }
+}
+
+function reuse<M>(registry: Registry, name: string, create: (name: string) => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? create(name);
+}
