@@ -58,7 +58,7 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-function bodyOf(event: CloudEvent): { headers: Record<string, string>; body: string | Buffer | undefined } {
+function bodyOf(event: CloudEvent<unknown>): { headers: Record<string, string>; body: string | Buffer | undefined } {
   const msg = HTTP.binary(event);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(msg.headers)) {
@@ -97,7 +97,7 @@ export class HttpSender implements Sender {
     });
   }
 
-  async send(url: string, event: CloudEvent, opts: SendOptions): Promise<SendResult> {
+  async send(url: string, event: CloudEvent<unknown>, opts: SendOptions): Promise<SendResult> {
     let target: URL;
     try {
       target = new URL(url);

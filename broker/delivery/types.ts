@@ -25,6 +25,6 @@ export interface SendOptions {
 
 /** Posts CloudEvents in binary mode. Implemented over undici by HttpSender; the dispatcher takes any. */
 export interface Sender {
-  send(url: string, event: CloudEvent, opts: SendOptions): Promise<SendResult>;
+  send(url: string, event: CloudEvent<unknown>, opts: SendOptions): Promise<SendResult>;
   close(): Promise<void>;
 }

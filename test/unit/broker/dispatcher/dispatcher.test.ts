@@ -1,0 +1,194 @@
+import { CloudEvent } from 'cloudevents';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryBackend } from '../../../../broker/backends/memory.js';
+import { DispatcherClosedError, resolveDelivery } from '../../../../broker/delivery/index.js';
+import { Dispatcher } from '../../../../broker/dispatcher/index.js';
+import type { BrokerRef, DeliverySpec, TriggerRuntime } from '../../../../broker/types.js';
+import { ManualClock } from '../../../support/clock.js';
+import { waitFor } from '../../../support/wait.js';
+import { scriptedServer, type Answer, type ScriptedServer } from './servers.js';
+
+const DEFAULT: BrokerRef = { namespace: 'default', name: 'default' };
+const OTHER: BrokerRef = { namespace: 'default', name: 'other' };
+
+let clock: ManualClock;
+let backend: MemoryBackend;
+let registry: Registry;
+let dispatcher: Dispatcher;
+let servers: ScriptedServer[];
+let warnings: string[];
+
+beforeEach(async () => {
+  clock = new ManualClock();
+  backend = new MemoryBackend({ clock, closeTimeoutMs: 0 });
+  await backend.ensureBroker(DEFAULT);
+  await backend.ensureBroker(OTHER);
+  registry = new Registry();
+  servers = [];
+  warnings = [];
+  dispatcher = new Dispatcher({
+    clock,
+    registry,
+    publishReply: (broker, event) => backend.publish(broker, event),
+    logger: { info: () => {}, warn: (m) => warnings.push(m) },
+  });
+});
+
+afterEach(async () => {
+  await dispatcher.close();
+  await backend.close();
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+async function server(script: Answer[]): Promise<ScriptedServer> {
+  const s = await scriptedServer(script);
+  servers.push(s);
+  return s;
+}
+
+function trigger(name: string, subscriberUri: string, delivery: DeliverySpec = {}, over: Partial<TriggerRuntime> = {}, dls?: string): TriggerRuntime {
+  return {
+    key: `default/${name}`,
+    namespace: 'default',
+    name,
+    broker: 'default',
+    filter: () => true,
+    subscriberUri,
+    delivery: resolveDelivery(delivery, dls),
+    maxInFlight: 1,
+    ...over,
+  };
+}
+
+function ev(id: string, type = 'dev.wisp.order'): CloudEvent {
+  return new CloudEvent<unknown>({ id, source: '/test', type, data: { id } }) as unknown as CloudEvent;
+}
+
+async function value(name: string, trigger: string): Promise<number> {
+  const m = registry.getSingleMetric(name);
+  if (m === undefined) throw new Error(`no metric ${name}`);
+  const { values } = await m.get();
+  return values.filter((v) => v.labels.trigger === trigger && v.labels.broker === 'default/default').reduce((a, v) => a + v.value, 0);
+}
+
+describe('Dispatcher', () => {
+  it('delivers through the backend consumer it starts; removeTrigger stops it', async () => {
+    const sub = await server([{ status: 202 }]);
+    await dispatcher.upsertTrigger(trigger('t1', sub.url), backend);
+    expect(dispatcher.triggers()).toEqual(['default/t1']);
+    await backend.publish(DEFAULT, ev('a'));
+    await waitFor(() => sub.received.length === 1);
+    expect(sub.received[0]?.event.id).toBe('a');
+
+    await dispatcher.removeTrigger('default/t1');
+    expect(dispatcher.triggers()).toEqual([]);
+    await backend.publish(DEFAULT, ev('b'));
+    expect(backend.stats()).toEqual([]);
+    expect(sub.received).toHaveLength(1);
+    await dispatcher.removeTrigger('default/unknown');
+  });
+
+  it('swaps subscriber and delivery in place: a pending retry goes to the new subscriber', async () => {
+    const a = await server([{ status: 500 }]);
+    const b = await server([{ status: 202 }]);
+    await dispatcher.upsertTrigger(trigger('t1', a.url, { retry: 3, backoffDelay: 'PT1S' }), backend);
+    await backend.publish(DEFAULT, ev('x'));
+    await waitFor(() => a.received.length === 1 && clock.pendingTimers() === 1, { what: 'retry scheduled' });
+
+    await dispatcher.upsertTrigger(trigger('t1', b.url, { retry: 3, backoffDelay: 'PT1S' }), backend);
+    expect(backend.stats()).toHaveLength(1);
+    clock.advance(2000);
+    await waitFor(() => b.received.length === 1, { what: 'retry at new subscriber' });
+    expect(b.received[0]?.event.id).toBe('x');
+    expect(a.received).toHaveLength(1);
+    await waitFor(async () => (await value('wisp_trigger_events_delivered_total', 'default/t1')) === 1);
+  });
+
+  it('resubscribes when the broker changes', async () => {
+    const sub = await server([{ status: 202 }]);
+    await dispatcher.upsertTrigger(trigger('t1', sub.url), backend);
+    await dispatcher.upsertTrigger(trigger('t1', sub.url, {}, { broker: 'other' }), backend);
+    expect(backend.stats().map((s) => s.broker)).toEqual(['default/other']);
+    await backend.publish(DEFAULT, ev('to-default'));
+    await backend.publish(OTHER, ev('to-other'));
+    await waitFor(() => sub.received.length === 1);
+    expect(sub.received[0]?.event.id).toBe('to-other');
+  });
+
+  it('reply events go back into the broker and are evaluated against every trigger', async () => {
+    const fn = await server([
+      { status: 200, headers: { 'ce-id': 'reply-1', 'ce-source': '/fn', 'ce-type': 'dev.wisp.reply', 'ce-specversion': '1.0', 'content-type': 'application/json' }, body: '{"done":true}' },
+      { status: 202 },
+    ]);
+    const display = await server([{ status: 202 }]);
+    await dispatcher.upsertTrigger(trigger('fn', fn.url, {}, { filter: (e) => e.type === 'dev.wisp.order' }), backend);
+    await dispatcher.upsertTrigger(trigger('display', display.url, {}, { filter: (e) => e.type === 'dev.wisp.reply' }), backend);
+    await backend.publish(DEFAULT, ev('order-1'));
+    await waitFor(() => display.received.length === 1, { what: 'reply delivered to display' });
+    expect(display.received[0]?.event.id).toBe('reply-1');
+    expect(display.received[0]?.event.data).toEqual({ done: true });
+    expect(fn.received).toHaveLength(1);
+    await waitFor(async () => (await value('wisp_trigger_events_filtered_total', 'default/fn')) === 1);
+    expect(await value('wisp_trigger_events_filtered_total', 'default/display')).toBe(1);
+  });
+
+  it('accounts for every event: handled = filtered + delivered + dead-lettered + dropped, per trigger', async () => {
+    // t1 (with a dead-letter sink) and t2 (without) see the same six events.
+    const s1 = await server([{ status: 202 }, { status: 400 }, { status: 503 }, { status: 202 }]);
+    const s2 = await server([{ status: 400 }, { status: 202 }]);
+    const dls = await server([{ status: 202 }]);
+    const onlyOrders = (e: CloudEvent): boolean => e.type === 'dev.wisp.order';
+    await dispatcher.upsertTrigger(trigger('t1', s1.url, { retry: 1, backoffDelay: 'PT0.01S' }, { filter: onlyOrders }, dls.url), backend);
+    await dispatcher.upsertTrigger(trigger('t2', s2.url, { retry: 0 }, { filter: onlyOrders }), backend);
+    const events = [ev('1'), ev('2', 'dev.wisp.other'), ev('3'), ev('4'), ev('5', 'dev.wisp.other'), ev('6')];
+    for (const e of events) await backend.publish(DEFAULT, e);
+
+    const total = async (t: string): Promise<number> =>
+      (await value('wisp_trigger_events_filtered_total', t)) +
+      (await value('wisp_trigger_events_delivered_total', t)) +
+      (await value('wisp_trigger_events_dead_lettered_total', t)) +
+      (await value('wisp_trigger_events_dropped_total', t));
+    await waitFor(
+      async () => {
+        if (clock.pendingTimers() > 0) clock.advance(20);
+        return (await total('default/t1')) === 6 && (await total('default/t2')) === 6;
+      },
+      { intervalMs: 5, what: 'all events handled' },
+    );
+    // t1: 1 → 202, 3 → 400 (dead letter), 4 → 503 then 202 (retried, delivered), 6 → 202
+    expect(await value('wisp_trigger_events_filtered_total', 'default/t1')).toBe(2);
+    expect(await value('wisp_trigger_events_delivered_total', 'default/t1')).toBe(3);
+    expect(await value('wisp_trigger_events_dead_lettered_total', 'default/t1')).toBe(1);
+    expect(await value('wisp_trigger_events_dropped_total', 'default/t1')).toBe(0);
+    expect(await value('wisp_trigger_events_retried_total', 'default/t1')).toBe(1);
+    // t2: 1 → 400 (dropped), 3, 4, 6 → 202
+    expect(await value('wisp_trigger_events_filtered_total', 'default/t2')).toBe(2);
+    expect(await value('wisp_trigger_events_delivered_total', 'default/t2')).toBe(3);
+    expect(await value('wisp_trigger_events_dropped_total', 'default/t2')).toBe(1);
+    expect(dls.received.map((r) => r.event.id)).toEqual(['3']);
+    expect(warnings.some((w) => w.startsWith('trigger default/t2: dropped event 1 after 1 attempt(s): HTTP 400'))).toBe(true);
+
+    const durations = registry.getSingleMetric('wisp_trigger_delivery_duration_seconds');
+    const text = await registry.metrics();
+    expect(durations).toBeDefined();
+    expect(text).toContain('wisp_trigger_delivery_duration_seconds_count{broker="default/default",trigger="default/t1"} 5');
+  });
+
+  it('reports events in flight per trigger', async () => {
+    const slow = await server([{ status: 0, hang: true }]);
+    await dispatcher.upsertTrigger(trigger('t1', slow.url, { retry: 0, timeout: 'PT0.3S' }), backend);
+    await backend.publish(DEFAULT, ev('slow'));
+    await waitFor(() => slow.received.length === 1);
+    expect(await value('wisp_trigger_in_flight', 'default/t1')).toBe(1);
+    await waitFor(async () => (await value('wisp_trigger_events_dropped_total', 'default/t1')) === 1, { what: 'timeout then drop' });
+    expect(await value('wisp_trigger_in_flight', 'default/t1')).toBe(0);
+  });
+
+  it('rejects new triggers once closed; close is idempotent', async () => {
+    const sub = await server([{ status: 202 }]);
+    await dispatcher.close();
+    await dispatcher.close();
+    await expect(dispatcher.upsertTrigger(trigger('t1', sub.url), backend)).rejects.toBeInstanceOf(DispatcherClosedError);
+  });
+});
