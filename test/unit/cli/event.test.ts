@@ -195,7 +195,19 @@ describe('wisp event send', () => {
     const mode = await run(['event', 'send', '--broker', 'default', '--type', 't', '--source', 's', '--mode', 'batch', ...server()]);
     expect(mode.code).toBe(2);
     expect(mode.stderr).toMatch(/--mode <mode>' argument 'batch' is invalid/);
+
+    const timeout = await run(['event', 'send', '--broker', 'default', '--type', 't', '--source', 's', '--timeout', 'soon', ...server()]);
+    expect(timeout).toMatchObject({ code: 2, stderr: 'wisp event send: invalid --timeout "soon": want a duration like 10s, 1500ms or 2m\n' });
+
+    expect((await run(['event', ...server()])).code).toBe(2);
     expect(ingress.requests).toHaveLength(0);
+  });
+
+  it('explains itself with --help', async () => {
+    const res = await run(['event', 'send', '--help']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^Usage: wisp event send \[options\]/);
+    for (const flag of ['--broker', '--namespace', '--type', '--source', '--id', '--data', '--extension', '--mode', '--timeout']) expect(res.stdout).toContain(flag);
   });
 });
 
