@@ -5,6 +5,7 @@ import { MemoryBackend, backendForClass } from '../../../../broker/backends/inde
 import { BackendClosedError, BackendFullError, BrokerNotFoundError, type HandlerFailedError } from '../../../../broker/errors.js';
 import type { HandleOutcome, StoredEvent } from '../../../../broker/types.js';
 import { describeEventBackendContract } from '../../../contract/event-backend.js';
+import { systemClock } from '../../../../src/clock.js';
 import { ManualClock } from '../../../support/clock.js';
 import { waitFor } from '../../../support/wait.js';
 
@@ -12,6 +13,12 @@ describeEventBackendContract('MemoryBackend', async () => {
   const clock = new ManualClock();
   const backend = new MemoryBackend({ clock });
   return { backend, clock, cleanup: () => backend.close() };
+});
+
+// The same suite on real time, as the Redis and Kafka backends will run it (no ManualClock to advance).
+describeEventBackendContract('MemoryBackend on the system clock', async () => {
+  const backend = new MemoryBackend({ clock: systemClock });
+  return { backend, cleanup: () => backend.close() };
 });
 
 const DONE: HandleOutcome = { kind: 'done' };
