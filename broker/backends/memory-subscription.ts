@@ -78,7 +78,7 @@ export class MemorySubscription implements Consumer {
       resume(false);
     }
     this.#backoffs.clear();
-    if (this.#inFlight === 0) return;
+    if (this.#inFlight === 0 || this.#opts.closeTimeoutMs <= 0) return;
     await new Promise<void>((resolve) => {
       const timer = this.#opts.clock.setTimeout(resolve, this.#opts.closeTimeoutMs);
       this.#idleWaiters.push(() => {

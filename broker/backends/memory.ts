@@ -23,7 +23,7 @@ export interface MemoryBackendOptions {
   clock: Clock;
   /** Events waiting per subscription before `publish` rejects with BackendFullError (default 100 000). */
   maxQueued?: number;
-  /** How long close() waits for handler calls in flight (default 30 s, on `clock`). */
+  /** How long close() waits for handler calls in flight (default 30 s, on `clock`; 0 = do not wait). */
   closeTimeoutMs?: number;
   /** Told about handlers that throw or return a malformed outcome (a bug; the event counts as done). */
   onError?: (err: HandlerFailedError) => void;
