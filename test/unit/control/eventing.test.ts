@@ -1,7 +1,7 @@
 import { CloudEvent } from 'cloudevents';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../broker/backends/memory.js';
-import type { EventBackend, TriggerRuntime } from '../../../broker/types.js';
+import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerRuntime, TriggerSubscription } from '../../../broker/types.js';
 import { kindByName, type KindInfo } from '../../../src/api/kinds.js';
 import type { Condition, KObject } from '../../../src/api/types.js';
 import { EventingReconciler } from '../../../src/control/eventing/index.js';
@@ -34,6 +34,25 @@ class RecordingDispatcher {
     this.calls.push(`remove ${key}`);
     this.live.delete(key);
   }
+}
+
+/** A second backend class for routing tests: records calls; ensureBroker fails while `down`. */
+class RecordingBackend implements EventBackend {
+  readonly classes = ['Redis'] as const;
+  readonly calls: string[] = [];
+  down = false;
+  async ensureBroker(b: BrokerRef): Promise<void> {
+    this.calls.push(`ensure ${b.namespace}/${b.name}`);
+    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+  }
+  async deleteBroker(b: BrokerRef): Promise<void> {
+    this.calls.push(`delete ${b.namespace}/${b.name}`);
+  }
+  async publish(): Promise<void> {}
+  async subscribe(_sub: TriggerSubscription, _handle: EventHandler): Promise<Consumer> {
+    return { close: async () => undefined };
+  }
+  async close(): Promise<void> {}
 }
 
 let store: Store;
@@ -136,6 +155,33 @@ describe('EventingReconciler: Brokers', () => {
     expect(ready?.message).toBe('broker class "Redis" is not available in this Wisp process; available classes: MTChannelBasedBroker, Memory');
     expect(status(BROKERS, 'durable').address).toBeUndefined();
     expect(reconciler.lookupBroker('default', 'durable')).toBeUndefined();
+  });
+
+  it('routes each class to the backend serving it, and retries a backend that cannot create the storage', async () => {
+    const redis = new RecordingBackend();
+    redis.down = true;
+    reconciler.stop();
+    reconciler = new EventingReconciler({ store, clock, brokerIngressUrl: INGRESS, backends: [memory, redis], defaultBrokerClass: 'Memory', dispatcher });
+    reconciler.start();
+    store.apply(broker('durable', { cls: 'Redis' }));
+    store.apply(trigger('t1', { broker: 'durable', subscriber: { uri: 'http://127.0.0.1:9/sink' } }));
+    await settle();
+    const ready = condition(BROKERS, 'durable', 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'BackendUnavailable' });
+    expect(ready?.message).toBe("the Redis backend could not create the broker's storage: connect ECONNREFUSED 127.0.0.1:6379");
+    expect(condition(TRIGGERS, 't1', 'BrokerReady')).toMatchObject({ status: 'False', reason: 'BackendUnavailable' });
+
+    redis.down = false;
+    clock.advance(1000);
+    await settle();
+    expect(condition(BROKERS, 'durable', 'Ready')?.status).toBe('True');
+    expect(reconciler.lookupBroker('default', 'durable')?.backend).toBe(redis);
+    expect(dispatcher.live.get('default/t1')?.backend).toBe(redis);
+    expect(redis.calls).toEqual(['ensure default/durable', 'ensure default/durable']);
+
+    store.delete(BROKERS, 'default', 'durable');
+    await settle();
+    expect(redis.calls.at(-1)).toBe('delete default/durable');
   });
 
   it('uses the default class, and MTChannelBasedBroker maps to the memory backend too', async () => {
