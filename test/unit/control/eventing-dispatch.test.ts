@@ -83,7 +83,7 @@ it('delivers matching events to the subscriber Service once its URL is known, an
   const target = reconciler.lookupBroker('default', 'default');
   expect(target).toBeDefined();
   await target!.backend.publish(target!.broker, new CloudEvent({ id: 'a', type: 'dev.example.refund', source: '/orders' }));
-  await target!.backend.publish(target!.broker, new CloudEvent<unknown>({ id: 'b', type: 'dev.example.order', source: '/orders', data: { n: 1 } }));
+  await target!.backend.publish(target!.broker, new CloudEvent<unknown>({ id: 'b', type: 'dev.example.order', source: '/orders', data: { n: 1 } }) as CloudEvent);
   await waitFor(() => received.length === 1, { what: 'the matching event delivered' });
   expect(received[0]).toEqual({ type: 'dev.example.order', path: '/events', body: '{"n":1}' });
 
