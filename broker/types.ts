@@ -65,7 +65,7 @@ export interface BrokerSpec {
 }
 
 /** A predicate over an event, compiled once when the Trigger is applied. An evaluation error means "no match". */
-export type EventFilter = (event: CloudEvent) => boolean;
+export type EventFilter = (event: CloudEvent<unknown>) => boolean;
 
 /** Everything the dispatcher needs to run one Trigger, published by the eventing reconciler. */
 export interface TriggerRuntime {
@@ -83,7 +83,7 @@ export interface TriggerRuntime {
 
 /** One event as a backend hands it to a consumer. The event is immutable (use `cloneWith` to change it). */
 export interface StoredEvent {
-  event: CloudEvent;
+  event: CloudEvent<unknown>;
   /** Attempts already made for this trigger (0 on first delivery). */
   attempt: number;
 }
@@ -125,7 +125,7 @@ export interface EventBackend {
    * Stores one event for every current subscription of the broker. Resolves once stored (durably for durable
    * classes); rejects with a retriable error when it cannot store (the ingress answers 503).
    */
-  publish(broker: BrokerRef, event: CloudEvent): Promise<void>;
+  publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void>;
   /** Starts one consumer for a trigger. Events published after this call are delivered to `handle`. */
   subscribe(sub: TriggerSubscription, handle: EventHandler): Promise<Consumer>;
   /** Stops every consumer and releases connections. */

@@ -58,7 +58,7 @@ export class MemorySubscription implements Consumer {
     return this.queued < this.#opts.maxQueued;
   }
 
-  enqueue(event: CloudEvent): void {
+  enqueue(event: CloudEvent<unknown>): void {
     if (this.closed) return;
     this.#items.push({ event, attempt: 0 });
     this.#pump();

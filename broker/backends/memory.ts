@@ -70,7 +70,7 @@ export class MemoryBackend implements EventBackend {
     await Promise.all([...subs].map((s) => s.close()));
   }
 
-  async publish(broker: BrokerRef, event: CloudEvent): Promise<void> {
+  async publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void> {
     const key = brokerKey(broker);
     if (this.#closed) throw new BackendClosedError(key);
     const subs = this.#brokers.get(key);

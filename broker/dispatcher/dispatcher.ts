@@ -19,7 +19,7 @@ export interface DispatcherOptions {
   /** Default: an HttpSender owned (and closed) by the dispatcher. An injected sender is the caller's to close. */
   sender?: Sender;
   /** Stores a subscriber's reply event in the broker (re-evaluated against all its triggers). */
-  publishReply: (broker: BrokerRef, event: CloudEvent) => Promise<void>;
+  publishReply: (broker: BrokerRef, event: CloudEvent<unknown>) => Promise<void>;
   logger?: DispatcherLogger;
 }
 

@@ -23,7 +23,7 @@ export interface HandlerDeps {
   clock: Clock;
   sender: Sender;
   metrics: DispatcherMetrics;
-  publishReply: (broker: BrokerRef, event: CloudEvent) => Promise<void>;
+  publishReply: (broker: BrokerRef, event: CloudEvent<unknown>) => Promise<void>;
   logger: DispatcherLogger;
 }
 
@@ -124,7 +124,7 @@ class TriggerHandler {
     return DONE;
   }
 
-  #matches(rt: TriggerRuntime, event: CloudEvent): boolean {
+  #matches(rt: TriggerRuntime, event: CloudEvent<unknown>): boolean {
     try {
       return rt.filter(event);
     } catch (err) {
@@ -134,7 +134,7 @@ class TriggerHandler {
   }
 
   /** One POST to the subscriber; undefined on success (a reply, if any, has been stored). */
-  async #attempt(rt: TriggerRuntime, labels: TriggerLabels, event: CloudEvent): Promise<Failure | undefined> {
+  async #attempt(rt: TriggerRuntime, labels: TriggerLabels, event: CloudEvent<unknown>): Promise<Failure | undefined> {
     const dest = rt.subscriberUri;
     const t0 = performance.now();
     const res = await this.deps.sender.send(dest, event, { timeoutMs: rt.delivery.timeoutMs, preferReply: true });
@@ -167,7 +167,7 @@ class TriggerHandler {
     return { retryable: false, dest, code: res.status, data: Buffer.from(reason), reason, status: res.status };
   }
 
-  async #deadLetterOrDrop(rt: TriggerRuntime, labels: TriggerLabels, event: CloudEvent, failure: Failure, attempts: number): Promise<void> {
+  async #deadLetterOrDrop(rt: TriggerRuntime, labels: TriggerLabels, event: CloudEvent<unknown>, failure: Failure, attempts: number): Promise<void> {
     const { metrics, logger } = this.deps;
     const what = `event ${event.id} after ${attempts} attempt(s): ${failure.reason}`;
     const dls = rt.delivery.deadLetterUri;
@@ -178,7 +178,7 @@ class TriggerHandler {
     }
     const ext: Record<string, string | number> = { knativeerrordest: failure.dest, knativeerrorcode: failure.code };
     if (failure.data.length > 0) ext.knativeerrordata = failure.data.subarray(0, ERROR_DATA_MAX_BYTES).toString('base64');
-    let dead: CloudEvent;
+    let dead: CloudEvent<unknown>;
     try {
       dead = event.cloneWith(ext);
     } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { CloudEvent, HTTP } from 'cloudevents';
 
-export type ReplyParse = { kind: 'none' } | { kind: 'event'; event: CloudEvent } | { kind: 'invalid'; reason: string };
+export type ReplyParse = { kind: 'none' } | { kind: 'event'; event: CloudEvent<unknown> } | { kind: 'invalid'; reason: string };
 
 const TEXTUAL = /^(application\/(cloudevents(-batch)?\+json|json|[^;]*\+json|xml|[^;]*\+xml)|text\/)/i;
 

@@ -21,7 +21,7 @@ export const CONTEXT_ATTRIBUTES: ReadonlySet<string> = new Set([
 
 export type EventRecord = Readonly<Record<string, unknown>>;
 
-export function asRecord(event: CloudEvent): EventRecord {
+export function asRecord(event: CloudEvent<unknown>): EventRecord {
   return event as unknown as EventRecord;
 }
 

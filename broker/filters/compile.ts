@@ -94,7 +94,7 @@ export function compileTriggerFilter(spec: TriggerFilterSpec): EventFilter {
   } else {
     return () => true;
   }
-  return (event: CloudEvent) => {
+  return (event: CloudEvent<unknown>) => {
     try {
       return pred(asRecord(event));
     } catch {

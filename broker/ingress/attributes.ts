@@ -83,7 +83,7 @@ export function checkAttributes(version: SpecVersion, attrs: Record<string, unkn
  *
  * Note: the SDK's constructor stamps `time` with the wall clock when the producer sent none.
  */
-export function toCloudEvent(attrs: Record<string, unknown>, data: unknown): CloudEvent {
+export function toCloudEvent(attrs: Record<string, unknown>, data: unknown): CloudEvent<unknown> {
   const props = data === undefined ? attrs : { ...attrs, data };
   try {
     return new CloudEvent<undefined>(props as ConstructorParameters<typeof CloudEvent<undefined>>[0], true);

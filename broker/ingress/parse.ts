@@ -39,7 +39,7 @@ export function contentMode(contentType: string | undefined): ContentMode {
   return 'binary';
 }
 
-export function parseMessage(msg: IngressMessage): CloudEvent[] {
+export function parseMessage(msg: IngressMessage): CloudEvent<unknown>[] {
   const contentType = header(msg.headers, 'content-type');
   switch (contentMode(contentType)) {
     case 'binary':
@@ -56,7 +56,7 @@ function header(headers: IngressMessage['headers'], name: string): string | unde
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function parseBinary(headers: IngressMessage['headers'], contentType: string | undefined, body: Uint8Array | undefined): CloudEvent {
+function parseBinary(headers: IngressMessage['headers'], contentType: string | undefined, body: Uint8Array | undefined): CloudEvent<unknown> {
   for (const name of REQUIRED_HEADERS) {
     const v = header(headers, name);
     if (v === undefined || v.trim() === '') {
@@ -109,7 +109,7 @@ function parseJson(body: Uint8Array | undefined, what: string): unknown {
   }
 }
 
-function parseBatch(value: unknown): CloudEvent[] {
+function parseBatch(value: unknown): CloudEvent<unknown>[] {
   if (!Array.isArray(value)) throw invalid(`a batch body must be a JSON array, got ${jsonKind(value)}`);
   return value.map((element, i) => {
     try {
@@ -121,7 +121,7 @@ function parseBatch(value: unknown): CloudEvent[] {
   });
 }
 
-function parseStructuredObject(value: unknown): CloudEvent {
+function parseStructuredObject(value: unknown): CloudEvent<unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`a structured event must be a JSON object, got ${jsonKind(value)}`);
   }

@@ -23,7 +23,7 @@ describeEventBackendContract('MemoryBackend on the system clock', async () => {
 
 const DONE: HandleOutcome = { kind: 'done' };
 const broker = { namespace: 'default', name: 'default' };
-const event = (i = 0): CloudEvent =>
+const event = (i = 0): CloudEvent<unknown> =>
   new CloudEvent<unknown>({ id: `e-${i}-${randomUUID()}`, type: 't', source: '/s', data: { i } }) as unknown as CloudEvent;
 
 describe('MemoryBackend', () => {

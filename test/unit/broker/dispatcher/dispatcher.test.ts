@@ -61,7 +61,7 @@ function trigger(name: string, subscriberUri: string, delivery: DeliverySpec = {
   };
 }
 
-function ev(id: string, type = 'dev.wisp.order'): CloudEvent {
+function ev(id: string, type = 'dev.wisp.order'): CloudEvent<unknown> {
   return new CloudEvent<unknown>({ id, source: '/test', type, data: { id } }) as unknown as CloudEvent;
 }
 
@@ -138,7 +138,7 @@ describe('Dispatcher', () => {
     const s1 = await server([{ status: 202 }, { status: 400 }, { status: 503 }, { status: 202 }]);
     const s2 = await server([{ status: 400 }, { status: 202 }]);
     const dls = await server([{ status: 202 }]);
-    const onlyOrders = (e: CloudEvent): boolean => e.type === 'dev.wisp.order';
+    const onlyOrders = (e: CloudEvent<unknown>): boolean => e.type === 'dev.wisp.order';
     await dispatcher.upsertTrigger(trigger('t1', s1.url, { retry: 1, backoffDelay: 'PT0.01S' }, { filter: onlyOrders }, dls.url), backend);
     await dispatcher.upsertTrigger(trigger('t2', s2.url, { retry: 0 }, { filter: onlyOrders }), backend);
     const events = [ev('1'), ev('2', 'dev.wisp.other'), ev('3'), ev('4'), ev('5', 'dev.wisp.other'), ev('6')];

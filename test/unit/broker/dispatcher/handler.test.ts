@@ -16,7 +16,7 @@ let backend: MemoryBackend;
 let registry: Registry;
 let dispatcher: Dispatcher;
 let servers: ScriptedServer[];
-let replies: { broker: BrokerRef; event: CloudEvent }[];
+let replies: { broker: BrokerRef; event: CloudEvent<unknown> }[];
 let logs: { level: 'info' | 'warn'; m: string }[];
 let outcomes: (HandleOutcome & { attempt: number })[];
 
@@ -87,7 +87,7 @@ async function drive(cond: () => boolean, what: string): Promise<void> {
   );
 }
 
-function ev(id = 'e-1', extra: Record<string, unknown> = {}): CloudEvent {
+function ev(id = 'e-1', extra: Record<string, unknown> = {}): CloudEvent<unknown> {
   return new CloudEvent<unknown>({ id, source: '/test', type: 'dev.wisp.order', data: { n: 1 }, ...extra }) as unknown as CloudEvent;
 }
 

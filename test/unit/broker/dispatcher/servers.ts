@@ -15,7 +15,7 @@ export interface Received {
   headers: IncomingHttpHeaders;
   body: string;
   /** The request as a CloudEvent (binary mode, parsed by the SDK). */
-  event: CloudEvent;
+  event: CloudEvent<unknown>;
 }
 
 export interface ScriptedServer {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CesqlParseError } from '../../../../broker/cesql/index.js';
 import { compileTriggerFilter } from '../../../../broker/filters/index.js';
 
-function ev(extra: Record<string, unknown> = {}): CloudEvent {
+function ev(extra: Record<string, unknown> = {}): CloudEvent<unknown> {
   return new CloudEvent({ specversion: '1.0', id: 'e-1', source: '/orders', type: 'dev.example.order.created', ...extra });
 }
 
