@@ -10,6 +10,7 @@ import { buildApiServer } from '../control/api-server.js';
 import { ServingReconciler } from '../control/serving/reconciler.js';
 import { Store } from '../control/store.js';
 import { LocalRuntime } from '../runtime/index.js';
+import { startEventing } from './eventing.js';
 import { createLogger } from './logger.js';
 import { applyAll } from './apply.js';
 import { PlatformMetrics } from './metrics.js';
@@ -21,7 +22,8 @@ const CONFIGMAPS = kindByName('configmaps')!;
 
 /**
  * The composition root of `wisp up`: one process with the store, the control API, the serving
- * reconciler, the local runtime, the autoscaler and the activator, wired through narrow interfaces.
+ * reconciler, the local runtime, the autoscaler, the activator, and eventing (broker ingress, in-memory
+ * backend, dispatcher, eventing reconciler), wired through narrow interfaces.
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const clock = systemClock;
@@ -86,6 +88,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const stopReplicaMetrics = runtime.onChange((key, status) => metrics.replicas(key, status));
     closers.push(stopReplicaMetrics);
 
+    const eventing = await startEventing({
+      store,
+      clock,
+      registry,
+      host: options.host,
+      port: options.brokerPort,
+      defaultBrokerClass: options.brokerClass,
+      log,
+    });
+    closers.push(() => eventing.close());
+
     let ready = false;
     const api = buildApiServer({ store, registry, logs: runtime, ready: () => ready });
     await api.listen({ port: options.apiPort, host: options.host });
@@ -95,13 +108,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
     const applied = applyAll(store, loaded.objects);
     await reconciler.idle();
+    await eventing.reconciler.idle();
     ready = true;
 
     let closing: Promise<void> | undefined;
     return {
       urls: {
         ingress: `http://${options.host}:${ingress.port}`,
-        broker: `http://${options.host}:${options.brokerPort}`,
+        broker: `http://${options.host}:${eventing.port}`,
         api: `http://${options.host}:${apiPort}`,
       },
       applied,

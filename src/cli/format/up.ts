@@ -8,10 +8,11 @@ export function formatUpBanner(platform: Pick<Platform, 'urls' | 'applied'>): st
     lines.push(`${a.ref} ${a.result}`);
     for (const w of a.warnings) lines.push(`Warning: ${w}`);
   }
-  const { ingress, api } = platform.urls;
+  const { ingress, broker, api } = platform.urls;
   lines.push(
     'Wisp is up.',
     `  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost)`,
+    `  Broker ingress   ${broker}/<namespace>/<broker>`,
     `  Control API      ${api}   (wisp --server, /healthz, /metrics)`,
     'Try:',
   );

@@ -218,6 +218,7 @@ describe('wisp up output', () => {
         'broker.eventing.knative.dev/default unchanged',
         'Wisp is up.',
         '  Service ingress  http://127.0.0.1:8080   (route by Host: <service>.<namespace>.localhost)',
+        '  Broker ingress   http://127.0.0.1:8081/<namespace>/<broker>',
         '  Control API      http://127.0.0.1:8090   (wisp --server, /healthz, /metrics)',
         'Try:',
         "  curl -H 'Host: hello.default.localhost' http://127.0.0.1:8080",
