@@ -40,6 +40,10 @@ function show({ attrs, data }) {
 }
 
 const server = createServer((req, res) => {
+  if (req.method !== 'POST') {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('event-display: POST CloudEvents here; they show in `wisp logs event-display`\n');
+    return;
+  }
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {

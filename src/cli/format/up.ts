@@ -21,6 +21,13 @@ export function formatUpBanner(platform: Pick<Platform, 'urls' | 'applied'>): st
     const name = s.ref.slice('service.serving.knative.dev/'.length);
     lines.push(`  curl -H 'Host: ${name}.${s.namespace}.localhost' ${ingress}`);
   }
+  const brokers = platform.applied.filter((a) => a.ref.startsWith('broker.eventing.knative.dev/'));
+  for (const b of brokers) {
+    const name = b.ref.slice('broker.eventing.knative.dev/'.length);
+    lines.push(
+      `  curl ${broker}/${b.namespace}/${name} -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /try' -H 'ce-type: dev.example.order' -H 'content-type: application/json' -d '{"item":"book"}'`,
+    );
+  }
   const serverFlag = api.replace(/\/+$/, '') === 'http://127.0.0.1:8090' ? '' : ` --server ${api}`;
   lines.push(`  npx wisp get ksvc${serverFlag}`);
   return lines.join('\n') + '\n';

@@ -203,7 +203,7 @@ describe('config', () => {
 });
 
 describe('wisp up output', () => {
-  it('prints what was applied, the endpoints and a curl line per Service', () => {
+  it('prints what was applied, the endpoints, a curl line per Service and one per Broker', () => {
     const text = formatUpBanner({
       urls: { ingress: 'http://127.0.0.1:8080', broker: 'http://127.0.0.1:8081', api: 'http://127.0.0.1:8090' },
       applied: [
@@ -222,6 +222,7 @@ describe('wisp up output', () => {
         '  Control API      http://127.0.0.1:8090   (wisp --server, /healthz, /metrics)',
         'Try:',
         "  curl -H 'Host: hello.default.localhost' http://127.0.0.1:8080",
+        `  curl http://127.0.0.1:8081/default/default -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /try' -H 'ce-type: dev.example.order' -H 'content-type: application/json' -d '{"item":"book"}'`,
         '  npx wisp get ksvc',
         '',
       ].join('\n'),
