@@ -126,8 +126,18 @@ export interface EventBackend {
    * classes); rejects with a retriable error when it cannot store (the ingress answers 503).
    */
   publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void>;
-  /** Starts one consumer for a trigger. Events published after this call are delivered to `handle`. */
+  /**
+   * Starts one consumer for a trigger and makes its subscription durable: from this call on, every event
+   * published to the broker is kept for the trigger (in its queue / consumer group) even while no consumer
+   * runs — a platform restart or a second process picks them up. Events go to `handle`.
+   */
   subscribe(sub: TriggerSubscription, handle: EventHandler): Promise<Consumer>;
+  /**
+   * Forgets a trigger's durable subscription (its queue, its consumer group) after its consumer was closed:
+   * the Trigger was deleted, moved to another broker or is no longer ready. Closing a Consumer alone (shutdown)
+   * keeps the subscription. Idempotent.
+   */
+  unsubscribe(sub: TriggerSubscription): Promise<void>;
   /** Stops every consumer and releases connections. */
   close(): Promise<void>;
 }

@@ -99,6 +99,9 @@ export class MemoryBackend implements EventBackend {
     return consumer;
   }
 
+  /** In memory a subscription lives only as long as its consumer, so there is nothing left to forget. */
+  async unsubscribe(_sub: TriggerSubscription): Promise<void> {}
+
   async close(): Promise<void> {
     this.#closed = true;
     const all = [...this.#brokers.values()].flatMap((subs) => [...subs]);

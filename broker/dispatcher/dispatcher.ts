@@ -9,7 +9,7 @@ import type { Clock } from '../../src/clock.js';
 import { DispatcherClosedError } from '../delivery/errors.js';
 import { HttpSender } from '../delivery/sender.js';
 import type { Sender } from '../delivery/types.js';
-import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerRuntime } from '../types.js';
+import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerRuntime, TriggerSubscription } from '../types.js';
 import { createTriggerHandler, type DispatcherLogger } from './handler.js';
 import { DispatcherMetrics } from './metrics.js';
 
@@ -64,19 +64,20 @@ export class Dispatcher {
         }
         this.#entries.delete(trigger.key);
         await existing.consumer.close();
-        if (cur.broker !== trigger.broker || cur.namespace !== trigger.namespace) this.#metrics.forget({ broker: `${cur.namespace}/${cur.broker}`, trigger: cur.key });
+        if (cur.broker !== trigger.broker || cur.namespace !== trigger.namespace || existing.backend !== backend) {
+          // Moved to another broker: the old broker stops keeping events for this trigger.
+          await existing.backend.unsubscribe(subscriptionOf(cur));
+          this.#metrics.forget({ broker: `${cur.namespace}/${cur.broker}`, trigger: cur.key });
+        }
       }
       const holder = { current: trigger };
-      const consumer = await backend.subscribe(
-        { broker: { namespace: trigger.namespace, name: trigger.broker }, trigger: trigger.key, maxInFlight: trigger.maxInFlight },
-        this.handlerFor(() => holder.current),
-      );
+      const consumer = await backend.subscribe(subscriptionOf(trigger), this.handlerFor(() => holder.current));
       this.#entries.set(trigger.key, { holder, backend, consumer });
       this.#logger.info(`dispatcher: trigger ${trigger.key} consuming broker ${trigger.namespace}/${trigger.broker} -> ${trigger.subscriberUri}`);
     });
   }
 
-  /** Stops the trigger's consumer (waits for its handlers in flight). Unknown keys are a no-op. */
+  /** Stops the trigger's consumer (waits for its handlers in flight) and drops its durable subscription. Unknown keys are a no-op. */
   removeTrigger(key: string): Promise<void> {
     return this.#serial(key, async () => {
       const entry = this.#entries.get(key);
@@ -84,6 +85,7 @@ export class Dispatcher {
       this.#entries.delete(key);
       await entry.consumer.close();
       const rt = entry.holder.current;
+      await entry.backend.unsubscribe(subscriptionOf(rt));
       this.#metrics.forget({ broker: `${rt.namespace}/${rt.broker}`, trigger: rt.key });
     });
   }
@@ -120,4 +122,8 @@ export class Dispatcher {
     });
     return next;
   }
+}
+
+function subscriptionOf(t: TriggerRuntime): TriggerSubscription {
+  return { broker: { namespace: t.namespace, name: t.broker }, trigger: t.key, maxInFlight: t.maxInFlight };
 }

@@ -52,6 +52,9 @@ class RecordingBackend implements EventBackend {
   async subscribe(_sub: TriggerSubscription, _handle: EventHandler): Promise<Consumer> {
     return { close: async () => undefined };
   }
+  async unsubscribe(sub: TriggerSubscription): Promise<void> {
+    this.calls.push(`unsubscribe ${sub.trigger}`);
+  }
   async close(): Promise<void> {}
 }
 
