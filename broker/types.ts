@@ -79,6 +79,11 @@ export interface TriggerRuntime {
   delivery: ResolvedDelivery;
   /** Annotation `wisp.dev/max-in-flight` (default 100); 1 gives arrival-order delivery. */
   maxInFlight: number;
+  /**
+   * Annotation `kafka.eventing.knative.dev/delivery.order: ordered` (Kafka class): events of one partition are
+   * delivered one at a time, in order, each blocking until the subscriber answers. Default unordered.
+   */
+  ordered?: boolean;
 }
 
 /** One event as a backend hands it to a consumer. The event is immutable (use `cloneWith` to change it). */
@@ -103,6 +108,8 @@ export interface TriggerSubscription {
   trigger: string;
   /** At most this many handler calls at once; with 1, events are handled one at a time in arrival order (retries included). */
   maxInFlight: number;
+  /** Per-partition order for backends that partition (Kafka): one event at a time per partition key. */
+  ordered?: boolean;
 }
 
 export interface Consumer {
@@ -146,3 +153,5 @@ export { BROKER_CLASS_ANNOTATION } from '../src/api/labels.js';
 /** Annotation bounding a Trigger's concurrent deliveries. */
 export const MAX_IN_FLIGHT_ANNOTATION = 'wisp.dev/max-in-flight';
 export const DEFAULT_MAX_IN_FLIGHT = 100;
+/** Annotation choosing per-partition ordered delivery on Kafka-class brokers (`ordered` | `unordered`). */
+export const DELIVERY_ORDER_ANNOTATION = 'kafka.eventing.knative.dev/delivery.order';

@@ -58,7 +58,7 @@ export class Dispatcher {
       const existing = this.#entries.get(trigger.key);
       if (existing !== undefined) {
         const cur = existing.holder.current;
-        if (existing.backend === backend && cur.namespace === trigger.namespace && cur.broker === trigger.broker && cur.maxInFlight === trigger.maxInFlight) {
+        if (existing.backend === backend && cur.namespace === trigger.namespace && cur.broker === trigger.broker && cur.maxInFlight === trigger.maxInFlight && cur.ordered === trigger.ordered) {
           existing.holder.current = trigger;
           return;
         }
@@ -125,5 +125,7 @@ export class Dispatcher {
 }
 
 function subscriptionOf(t: TriggerRuntime): TriggerSubscription {
-  return { broker: { namespace: t.namespace, name: t.broker }, trigger: t.key, maxInFlight: t.maxInFlight };
+  const sub: TriggerSubscription = { broker: { namespace: t.namespace, name: t.broker }, trigger: t.key, maxInFlight: t.maxInFlight };
+  if (t.ordered !== undefined) sub.ordered = t.ordered;
+  return sub;
 }
