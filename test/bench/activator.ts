@@ -1,7 +1,7 @@
 /**
  * Activator benchmark: one hello replica, loaded directly, through the Activator (standalone process, cc 0)
- * and through nginx (upstream keepalive pool), with the same generators for all three:
- *  - max throughput: wrk, 1 thread, 50 connections, 10 s (see THREADS below for why one thread);
+ * and through nginx (upstream keepalive pool), with the same generators for all three, measured round-robin:
+ *  - max throughput: wrk, 1 thread, 50 connections, 3 round-robin rounds of 3 s per column (see THREADS below for why one thread);
  *  - latency at a fixed 1 000 req/s: an open-loop generator in this process (node:http keep-alive agent),
  *    latency measured from send to the end of the body, with a 1 ms timer scheduler (no busy spin).
  * Every process this bench starts is stopped in a finally block (and on SIGINT/SIGTERM).
@@ -9,7 +9,7 @@
  * Run: npm run bench:activator
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,14 @@ const CONNECTIONS = 50;
 const WRK_SECONDS = Number(process.env['WISP_BENCH_SECONDS'] ?? 10);
 const RATE = 1000;
 const RATE_SECONDS = Number(process.env['WISP_BENCH_SECONDS'] ?? 10);
+/** The machine is shared: columns are measured round-robin (ROUNDS short runs each, medians reported) so a
+ * burst of outside load hits all of them alike instead of whichever column happened to run then. */
+const ROUNDS = 3;
+const WARMUP_SECONDS = 3;
+/** wrk -d takes whole seconds. */
+const ROUND_SECONDS = Math.max(1, Math.round(WRK_SECONDS / ROUNDS));
+/** Linux USER_HZ, the unit of utime/stime in /proc/<pid>/stat. */
+const TICKS_PER_SECOND = 100;
 
 const mode = process.argv[2];
 if (mode === '--replica') runReplica(Number(process.argv[3]));
@@ -67,7 +75,12 @@ async function runActivator(port: number, replicaPort: number): Promise<void> {
 interface Column {
   name: string;
   port: number;
+  /** The process that serves this column (replica, activator, nginx worker): its CPU time is measured. */
+  pid?: number;
   rps?: number;
+  /** CPU time (user+sys) of `pid` per request during the wrk runs, microseconds. */
+  cpuUs?: number;
+  rounds?: { rps: number; p50: number; p99: number; cpuUs: number }[];
   wrkP50?: number;
   wrkP99?: number;
   p50?: number;
@@ -138,22 +151,56 @@ function parseDuration(v: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
 }
 
-async function wrk(col: Column): Promise<void> {
-  const out = await run(WRK, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${WRK_SECONDS}s`, '--latency', '-H', `Host: ${HOST}`, `http://127.0.0.1:${col.port}/`]);
+/** utime+stime of a process in clock ticks (Linux /proc; NaN elsewhere). */
+function cpuTicks(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** One wrk run of `seconds`; with `record`, adds a round (req/s, p50, p99, CPU µs per request) to the column. */
+async function wrk(col: Column, seconds: number, record: boolean): Promise<void> {
+  const before = cpuTicks(col.pid);
+  const out = await run(WRK, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', `Host: ${HOST}`, `http://127.0.0.1:${col.port}/`]);
+  const ticks = cpuTicks(col.pid) - before;
+  if (!record) return;
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const total = /(\d+) requests in/.exec(out);
   const p50 = /\s50%\s+(\S+)/.exec(out);
   const p99 = /\s99%\s+(\S+)/.exec(out);
   const errs = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  col.rps = rps ? Number(rps[1]) : NaN;
-  col.wrkP50 = p50 ? parseDuration(p50[1]!) : NaN;
-  col.wrkP99 = p99 ? parseDuration(p99[1]!) : NaN;
+  (col.rounds ??= []).push({
+    rps: rps ? Number(rps[1]) : NaN,
+    p50: p50 ? parseDuration(p50[1]!) : NaN,
+    p99: p99 ? parseDuration(p99[1]!) : NaN,
+    cpuUs: total ? (ticks * (1e6 / TICKS_PER_SECOND)) / Number(total[1]) : NaN,
+  });
   if (errs) col.errors = (col.errors ?? 0) + Number(errs[1]);
 }
 
+function median(values: number[]): number {
+  const s = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
+}
+
+/** Per column: the median over rounds of req/s, wrk p50/p99 and CPU per request. */
+function summarise(col: Column): void {
+  const r = col.rounds ?? [];
+  col.rps = median(r.map((x) => x.rps));
+  col.wrkP50 = median(r.map((x) => x.p50));
+  col.wrkP99 = median(r.map((x) => x.p99));
+  col.cpuUs = median(r.map((x) => x.cpuUs));
+}
+
 /** Open loop at RATE req/s for RATE_SECONDS; latency from send to the end of the body. */
-async function fixedRate(col: Column): Promise<void> {
+async function fixedRate(col: Column, seconds: number, samples: number[]): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const total = RATE * RATE_SECONDS;
+  const total = Math.round(RATE * seconds);
   const lat = new Float64Array(total);
   let done = 0;
   let errors = 0;
@@ -191,11 +238,26 @@ async function fixedRate(col: Column): Promise<void> {
     setTimeout(tick, 50);
   });
   agent.destroy();
-  const sorted = Array.from(lat).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  for (const v of lat) if (!Number.isNaN(v)) samples.push(v);
+  col.errors = (col.errors ?? 0) + errors;
+}
+
+function quantiles(col: Column, samples: number[]): void {
+  const sorted = Float64Array.from(samples).sort();
   const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
   col.p50 = q(0.5);
   col.p99 = q(0.99);
-  col.errors = (col.errors ?? 0) + errors;
+}
+
+/** The single worker of an nginx master (Linux /proc), so its CPU time can be read. */
+function nginxWorker(master: number | undefined): number | undefined {
+  if (master === undefined) return undefined;
+  try {
+    const kids = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    return kids.find((k) => Number.isInteger(k) && k > 0);
+  } catch {
+    return undefined;
+  }
 }
 
 function nginxConfig(dir: string, port: number, replicaPort: number): string {
@@ -242,35 +304,42 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   try {
     const replicaPort = await freePort();
-    start(process.execPath, [self, '--replica', String(replicaPort)]);
+    const replica = start(process.execPath, [self, '--replica', String(replicaPort)]);
     await waitPort(replicaPort);
-    const cols: Column[] = [{ name: 'direct', port: replicaPort }];
+    const cols: Column[] = [{ name: 'direct', port: replicaPort, ...(replica.pid === undefined ? {} : { pid: replica.pid }) }];
 
     const activatorPort = await freePort();
     // WISP_BENCH_ACTIVATOR_FLAGS: extra node flags for the activator process (e.g. --max-semi-space-size=32).
     const flags = (process.env['WISP_BENCH_ACTIVATOR_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
-    start(process.execPath, [...flags, self, '--activator', String(activatorPort), String(replicaPort)]);
+    const actProc = start(process.execPath, [...flags, self, '--activator', String(activatorPort), String(replicaPort)]);
     await waitPort(activatorPort);
-    cols.push({ name: 'activator', port: activatorPort });
+    cols.push({ name: 'activator', port: activatorPort, ...(actProc.pid === undefined ? {} : { pid: actProc.pid }) });
 
     let nginx: Column | undefined;
     if (existsSync(NGINX)) {
       const nginxPort = await freePort();
       const conf = join(dir, 'nginx.conf');
       writeFileSync(conf, nginxConfig(dir, nginxPort, replicaPort));
-      start(NGINX, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf]);
+      const master = start(NGINX, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf]);
       await waitPort(nginxPort);
       nginx = { name: 'nginx', port: nginxPort };
+      const worker = nginxWorker(master.pid);
+      if (worker !== undefined) nginx.pid = worker;
       cols.push(nginx);
     } else {
       console.log(`note: ${NGINX} not found; skipping the nginx column`);
     }
 
+    for (const col of cols) await wrk(col, WARMUP_SECONDS, false); // warm-up (connections, JIT)
+    const samples = new Map<Column, number[]>(cols.map((c) => [c, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const col of cols) await wrk(col, ROUND_SECONDS, true);
+      for (const col of cols) await fixedRate(col, RATE_SECONDS / ROUNDS, samples.get(col)!);
+      console.log(`round ${round}/${ROUNDS}: done`);
+    }
     for (const col of cols) {
-      await wrk({ ...col, port: col.port }); // warm-up (connections, JIT)
-      await wrk(col);
-      await fixedRate(col);
-      console.log(`${col.name}: done`);
+      summarise(col);
+      quantiles(col, samples.get(col)!);
     }
 
     console.log('');
@@ -278,16 +347,20 @@ async function main(): Promise<void> {
     console.log(`  one hello replica (node:http, 12-byte body); the activator is its own node process with default flags`);
     console.log(`  (containerConcurrency 0, metrics on); nginx: worker_processes 1, upstream keepalive 64, access_log off,`);
     console.log(`  setting the same forwarding headers the activator adds (Host, X-Forwarded-For/-Proto/-Host, Forwarded).`);
-    console.log(`  throughput: wrk -t${THREADS} -c${CONNECTIONS} -d${WRK_SECONDS}s --latency, same for all three columns, after one warm-up run each.`);
-    console.log(`  latency: open loop at ${RATE} req/s for ${RATE_SECONDS} s from this process (node:http keep-alive agent), send to end of body.`);
+    console.log(`  throughput: wrk -t${THREADS} -c${CONNECTIONS} --latency, same for all three columns, after one ${WARMUP_SECONDS} s warm-up run each;`);
+    console.log(`    ${ROUNDS} round-robin rounds of ${ROUND_SECONDS} s per column, medians reported; cpu us/req = the serving process's`);
+    console.log(`    user+sys CPU time per request during those runs (replica for direct, activator, nginx worker).`);
+    console.log(`  latency: open loop at ${RATE} req/s, ${ROUNDS} round-robin rounds of ${f(RATE_SECONDS / ROUNDS, 1)} s per column from this process`);
+    console.log(`    (node:http keep-alive agent), send to end of body; percentiles over all rounds' samples.`);
     console.log(`  machine: ${cpus().length} cores shared by wrk, the replica and the proxy under test.`);
     console.log('');
-    console.log('column      req/s(wrk)  wrk p50 ms  wrk p99 ms  @1000/s p50 ms  @1000/s p99 ms  errors');
+    console.log('column      req/s(wrk)  wrk p50 ms  wrk p99 ms  cpu us/req  @1000/s p50 ms  @1000/s p99 ms  errors');
     for (const c of cols) {
       console.log(
-        `${c.name.padEnd(10)}  ${f(c.rps, 0).padStart(10)}  ${f(c.wrkP50).padStart(10)}  ${f(c.wrkP99).padStart(10)}  ${f(c.p50, 3).padStart(14)}  ${f(c.p99, 3).padStart(14)}  ${String(c.errors ?? 0).padStart(6)}`,
+        `${c.name.padEnd(10)}  ${f(c.rps, 0).padStart(10)}  ${f(c.wrkP50).padStart(10)}  ${f(c.wrkP99).padStart(10)}  ${f(c.cpuUs, 1).padStart(10)}  ${f(c.p50, 3).padStart(14)}  ${f(c.p99, 3).padStart(14)}  ${String(c.errors ?? 0).padStart(6)}`,
       );
     }
+    console.log(`per round req/s: ${cols.map((c) => `${c.name} ${(c.rounds ?? []).map((r) => f(r.rps, 0)).join('/')}`).join(', ')}`);
     const direct = cols[0]!;
     const act = cols[1]!;
     const added = (c: Column, q: 'p50' | 'p99'): string => f((c[q] ?? NaN) - (direct[q] ?? NaN), 3);
