@@ -10,6 +10,7 @@ export type BrokerErrorCode =
   | 'WISP_ERR_METHOD_NOT_ALLOWED'
   | 'WISP_ERR_BACKEND_FULL'
   | 'WISP_ERR_BACKEND_CLOSED'
+  | 'WISP_ERR_BACKEND_UNAVAILABLE'
   | 'WISP_ERR_HANDLER_FAILED'
   | 'WISP_ERR_INVALID_INGRESS_CONFIG';
 
@@ -22,6 +23,7 @@ export const ERROR_CODES: Readonly<Record<BrokerErrorCode, string>> = Object.fre
   WISP_ERR_METHOD_NOT_ALLOWED: 'the broker ingress only accepts POST (and OPTIONS) (405, Allow: POST, OPTIONS)',
   WISP_ERR_BACKEND_FULL: 'a subscription queue of the broker is at its limit; retry later (503, Retry-After: 1)',
   WISP_ERR_BACKEND_CLOSED: 'the backend is closing and stores no new events; retry later (503, Retry-After: 1)',
+  WISP_ERR_BACKEND_UNAVAILABLE: 'the backend store (Redis, Kafka) cannot be reached or did not acknowledge in time; retry later (503, Retry-After: 1)',
   WISP_ERR_HANDLER_FAILED: 'an event handler threw or returned an invalid outcome (a bug); the event counts as done',
   WISP_ERR_INVALID_INGRESS_CONFIG: 'an ingress option is out of range, e.g. maxBodyBytes below 64 KiB',
 });
@@ -101,6 +103,16 @@ export class BackendClosedError extends BrokerError {
   readonly retriable = true;
   constructor(readonly broker: string) {
     super(`broker ${broker}: the event backend is closed`);
+  }
+}
+
+/** The backend's store (Redis, Kafka) is unreachable or did not acknowledge in time: nothing was stored. */
+export class BackendUnavailableError extends BrokerError {
+  readonly code = 'WISP_ERR_BACKEND_UNAVAILABLE' as const;
+  readonly statusCode = 503;
+  readonly retriable = true;
+  constructor(readonly broker: string, why: string, opts: BrokerErrorOptions = {}) {
+    super(`broker ${broker}: the event backend is unavailable: ${why}`, opts);
   }
 }
 
