@@ -1,0 +1,95 @@
+/**
+ * The admin operations of the Kafka backend: topic per broker, consumer-group positions and deletion.
+ * Thin wrappers around kafkajs's Admin with the waits Kafka needs (a deleted topic lingers briefly; a group
+ * whose last member just left may still report members for a moment).
+ */
+import type { Admin } from 'kafkajs';
+
+const RETRY_MS = 100;
+const TOPIC_DELETE_WAIT_MS = 10_000;
+const GROUP_DELETE_ATTEMPTS = 30;
+
+/** Creates the topic if missing, with replication clamped to the cluster size; resolves once it has leaders. */
+export async function ensureTopic(admin: Admin, topic: string, cfg: { partitions: number; replicationFactor: number }): Promise<void> {
+  if (await topicExists(admin, topic)) return;
+  const cluster = await admin.describeCluster();
+  const replicationFactor = Math.max(1, Math.min(cfg.replicationFactor, cluster.brokers.length));
+  const numPartitions = Math.max(1, Math.floor(cfg.partitions));
+  const deadline = Date.now() + TOPIC_DELETE_WAIT_MS;
+  for (;;) {
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions, replicationFactor }] });
+      return;
+    } catch (err) {
+      // A topic of the same name still being deleted: wait for the deletion to finish, then create.
+      if (!isErrorType(err, 'TOPIC_ALREADY_EXISTS') || Date.now() > deadline) throw err;
+      if (await topicExists(admin, topic)) return;
+      await delay(RETRY_MS);
+    }
+  }
+}
+
+export async function topicExists(admin: Admin, topic: string): Promise<boolean> {
+  const topics = await admin.listTopics();
+  return topics.includes(topic);
+}
+
+/** Deletes the topic (if present) and waits until the cluster no longer lists it. */
+export async function deleteTopic(admin: Admin, topic: string): Promise<void> {
+  if (!(await topicExists(admin, topic))) return;
+  try {
+    await admin.deleteTopics({ topics: [topic] });
+  } catch (err) {
+    if (!isErrorType(err, 'UNKNOWN_TOPIC_OR_PARTITION')) throw err;
+  }
+  const deadline = Date.now() + TOPIC_DELETE_WAIT_MS;
+  while ((await topicExists(admin, topic)) && Date.now() < deadline) await delay(RETRY_MS);
+}
+
+/**
+ * Makes a trigger's subscription durable before its consumer runs: a group with no committed offset on the
+ * topic gets the topic's current end offsets committed, so it sees exactly the events published from now on
+ * (Knative: a new trigger starts at the latest offset). A group with committed offsets resumes from them.
+ */
+export async function establishGroupPosition(admin: Admin, groupId: string, topic: string): Promise<'new' | 'resumed'> {
+  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const parts = committed.find((t) => t.topic === topic)?.partitions ?? [];
+  if (parts.some((p) => Number(p.offset) >= 0)) return 'resumed';
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+  return 'new';
+}
+
+/** Deletes a consumer group; a missing group is fine, a group whose member is still leaving is retried. */
+export async function deleteGroup(admin: Admin, groupId: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.deleteGroups([groupId]);
+      return;
+    } catch (err) {
+      if (groupErrorIs(err, 'GROUP_ID_NOT_FOUND')) return;
+      if (!groupErrorIs(err, 'NON_EMPTY_GROUP') || attempt >= GROUP_DELETE_ATTEMPTS) throw err;
+      await delay(RETRY_MS);
+    }
+  }
+}
+
+function isErrorType(err: unknown, type: string): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  if ((err as { type?: unknown }).type === type) return true;
+  const nested = (err as { errors?: unknown }).errors ?? (err as { topics?: unknown }).topics;
+  if (Array.isArray(nested)) return nested.some((e) => isErrorType(e, type) || isErrorType((e as { error?: unknown })?.error, type));
+  const cause = (err as { cause?: unknown }).cause ?? (err as { originalError?: unknown }).originalError;
+  return cause !== undefined && cause !== err && isErrorType(cause, type);
+}
+
+/** kafkajs's deleteGroups rejects with KafkaJSDeleteGroupsError whose `groups[].error` carry the cause. */
+function groupErrorIs(err: unknown, type: string): boolean {
+  if (isErrorType(err, type)) return true;
+  const groups = (err as { groups?: unknown })?.groups;
+  return Array.isArray(groups) && groups.some((g) => isErrorType((g as { error?: unknown })?.error, type));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,240 @@
+/**
+ * The Kafka event backend (broker class `Kafka`), on kafkajs, shaped like Knative's eventing-kafka-broker:
+ * one topic per broker `knative-broker-<ns>-<name>` (default 10 partitions, replication 3 clamped to the
+ * cluster size), events stored in binary content mode (`ce_` headers, `partitionkey` → record key) with
+ * `acks: all`, one consumer group per Trigger `knative-trigger-<ns>-<name>` whose offsets are committed only
+ * for contiguous finished records (at-least-once).
+ *
+ * Durable subscriptions: `subscribe` of a new group commits the topic's current end offsets for it before it
+ * resolves, so every event published afterwards is kept for the trigger, consumer running or not. Closing a
+ * consumer keeps the group (a restart resumes from the committed offsets; unfinished records come again);
+ * `unsubscribe` and `deleteBroker` delete the groups.
+ *
+ * Producer: acks all, non-idempotent with bounded retries. kafkajs's idempotent mode needs unbounded retries
+ * (a publish to an unreachable cluster would hang instead of answering 503) and has known sequence-number
+ * problems under concurrent sends; a retried send may store an event twice, which at-least-once delivery
+ * (same CloudEvent id) already allows.
+ */
+import { Kafka, type Admin, type Producer } from 'kafkajs';
+import type { CloudEvent } from 'cloudevents';
+import type { Clock } from '../../../src/clock.js';
+import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerSubscription } from '../../types.js';
+import { BackendClosedError, BackendUnavailableError, BrokerNotFoundError } from '../../errors.js';
+import { brokerTopic, encodeEvent, triggerGroupId } from './codec.js';
+import { KafkaSubscription } from './subscription.js';
+import { kafkajsLogCreator, stderrLogger, type KafkaLogger } from './logger.js';
+import { deleteGroup, deleteTopic, ensureTopic, establishGroupPosition, topicExists } from './admin.js';
+
+export const DEFAULT_TOPIC_PARTITIONS = 10;
+export const DEFAULT_REPLICATION_FACTOR = 3;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_KAFKA_CLOSE_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_QUEUED_PER_PARTITION = 500;
+
+export interface KafkaBackendOptions {
+  /** Bootstrap servers, e.g. `WISP_KAFKA_BROKERS` split on commas. */
+  brokers: string[];
+  clientId?: string;
+  clock: Clock;
+  logger?: KafkaLogger;
+  /** Partitions of a new broker topic (default 10, Knative's default broker config). */
+  topicPartitions?: number;
+  /** Replication of a new broker topic (default 3), clamped to the number of brokers in the cluster. */
+  replicationFactor?: number;
+  /** TCP connect timeout per broker connection (default 3 s). */
+  connectTimeoutMs?: number;
+  /** Timeout of one Kafka request, e.g. a produce waiting for acks (default 10 s). */
+  requestTimeoutMs?: number;
+  /** How long closing a consumer waits for its handlers in flight (on `clock`; default 30 s; 0 = no wait). */
+  closeTimeoutMs?: number;
+  /** Records buffered per partition before the partition is paused (default 500). */
+  maxQueuedPerPartition?: number;
+}
+
+/** Per-broker topic settings (Knative's `default.topic.partitions` / `default.topic.replication.factor`). */
+export interface KafkaTopicConfig {
+  partitions?: number;
+  replicationFactor?: number;
+}
+
+export interface KafkaBackendHealth {
+  ok: boolean;
+  reason?: string;
+}
+
+export class KafkaBackend implements EventBackend {
+  readonly classes = Object.freeze(['Kafka'] as const);
+  readonly #o: KafkaBackendOptions;
+  readonly #logger: KafkaLogger;
+  readonly #kafka: Kafka;
+  #producer: Promise<Producer> | undefined;
+  #admin: Promise<Admin> | undefined;
+  readonly #knownTopics = new Set<string>();
+  readonly #consumers = new Map<string, Set<KafkaSubscription>>();
+  #health: KafkaBackendHealth = { ok: true };
+  #closed = false;
+
+  constructor(opts: KafkaBackendOptions) {
+    this.#o = opts;
+    this.#logger = opts.logger ?? stderrLogger;
+    this.#kafka = new Kafka({
+      clientId: opts.clientId ?? 'wisp-broker',
+      brokers: opts.brokers,
+      connectionTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+      logCreator: kafkajsLogCreator(this.#logger),
+    });
+  }
+
+  /** Whether the last Kafka operation reached the cluster (and why not). */
+  health(): KafkaBackendHealth {
+    return { ...this.#health };
+  }
+
+  async ensureBroker(broker: BrokerRef, config: KafkaTopicConfig = {}): Promise<void> {
+    const topic = this.#topic(broker);
+    const admin = await this.#adminFor(broker);
+    await this.#io(broker, () =>
+      ensureTopic(admin, topic, {
+        partitions: config.partitions ?? this.#o.topicPartitions ?? DEFAULT_TOPIC_PARTITIONS,
+        replicationFactor: config.replicationFactor ?? this.#o.replicationFactor ?? DEFAULT_REPLICATION_FACTOR,
+      }),
+    );
+    this.#knownTopics.add(topic);
+  }
+
+  async deleteBroker(broker: BrokerRef): Promise<void> {
+    const topic = brokerTopic(broker.namespace, broker.name);
+    const subs = [...(this.#consumers.get(topic) ?? [])];
+    this.#consumers.delete(topic);
+    this.#knownTopics.delete(topic);
+    await Promise.all(subs.map((s) => s.close()));
+    const admin = await this.#adminFor(broker);
+    await this.#io(broker, async () => {
+      for (const s of subs) await deleteGroup(admin, s.groupId);
+      await deleteTopic(admin, topic);
+    });
+  }
+
+  async publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void> {
+    const topic = this.#topic(broker);
+    const producer = await this.#producerFor(broker);
+    if (!this.#knownTopics.has(topic)) {
+      const admin = await this.#adminFor(broker);
+      if (!(await this.#io(broker, () => topicExists(admin, topic)))) throw new BrokerNotFoundError(broker.namespace, broker.name);
+      this.#knownTopics.add(topic);
+    }
+    const record = encodeEvent(event);
+    await this.#io(broker, () => producer.send({ topic, acks: -1, messages: [record] }));
+  }
+
+  async subscribe(sub: TriggerSubscription, handle: EventHandler): Promise<Consumer> {
+    const topic = this.#topic(sub.broker);
+    const groupId = triggerGroupId(sub.trigger);
+    const admin = await this.#adminFor(sub.broker);
+    await this.#io(sub.broker, () => establishGroupPosition(admin, groupId, topic));
+    const consumer = this.#kafka.consumer({ groupId, maxWaitTimeInMs: 500, retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 } });
+    let set = this.#consumers.get(topic);
+    if (set === undefined) {
+      set = new Set();
+      this.#consumers.set(topic, set);
+    }
+    const owner = set;
+    const subscription = new KafkaSubscription(sub, handle, {
+      consumer,
+      topic,
+      groupId,
+      clock: this.#o.clock,
+      logger: this.#logger,
+      closeTimeoutMs: Math.max(0, this.#o.closeTimeoutMs ?? DEFAULT_KAFKA_CLOSE_TIMEOUT_MS),
+      maxQueuedPerPartition: Math.max(1, this.#o.maxQueuedPerPartition ?? DEFAULT_MAX_QUEUED_PER_PARTITION),
+      onClose: (s) => owner.delete(s),
+    });
+    owner.add(subscription);
+    try {
+      await this.#io(sub.broker, async () => {
+        await consumer.connect();
+        await subscription.start();
+      });
+    } catch (err) {
+      await subscription.close();
+      throw err;
+    }
+    return subscription;
+  }
+
+  async unsubscribe(sub: TriggerSubscription): Promise<void> {
+    const topic = brokerTopic(sub.broker.namespace, sub.broker.name);
+    const open = [...(this.#consumers.get(topic) ?? [])].filter((s) => s.trigger === sub.trigger);
+    await Promise.all(open.map((s) => s.close()));
+    const admin = await this.#adminFor(sub.broker);
+    await this.#io(sub.broker, () => deleteGroup(admin, triggerGroupId(sub.trigger)));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const subs = [...this.#consumers.values()].flatMap((s) => [...s]);
+    this.#consumers.clear();
+    await Promise.all(subs.map((s) => s.close()));
+    const producer = this.#producer;
+    const admin = this.#admin;
+    this.#producer = undefined;
+    this.#admin = undefined;
+    await Promise.all([
+      producer?.then((p) => p.disconnect()).catch(() => undefined),
+      admin?.then((a) => a.disconnect()).catch(() => undefined),
+    ]);
+  }
+
+  #topic(broker: BrokerRef): string {
+    if (this.#closed) throw new BackendClosedError(`${broker.namespace}/${broker.name}`);
+    return brokerTopic(broker.namespace, broker.name);
+  }
+
+  #producerFor(broker: BrokerRef): Promise<Producer> {
+    this.#producer ??= this.#connect(() => this.#kafka.producer({ allowAutoTopicCreation: false }), () => (this.#producer = undefined));
+    return this.#io(broker, () => this.#producer as Promise<Producer>);
+  }
+
+  #adminFor(broker: BrokerRef): Promise<Admin> {
+    this.#admin ??= this.#connect(() => this.#kafka.admin(), () => (this.#admin = undefined));
+    return this.#io(broker, () => this.#admin as Promise<Admin>);
+  }
+
+  /** Connects a client once; a failed connect is forgotten so the next call tries again. */
+  async #connect<C extends { connect(): Promise<void>; disconnect(): Promise<void> }>(make: () => C, forget: () => void): Promise<C> {
+    const client = make();
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      forget();
+      await client.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Runs one Kafka operation; kafkajs failures become a retriable BackendUnavailableError and mark health. */
+  async #io<T>(broker: BrokerRef, op: () => Promise<T>): Promise<T> {
+    try {
+      const v = await op();
+      this.#health = { ok: true };
+      return v;
+    } catch (err) {
+      if (err instanceof BrokerNotFoundError || err instanceof BackendClosedError) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      if (isKafkaError(err)) {
+        this.#health = { ok: false, reason: why };
+        throw new BackendUnavailableError(`${broker.namespace}/${broker.name}`, why, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+function isKafkaError(err: unknown): boolean {
+  return err instanceof Error && err.name.startsWith('KafkaJS');
+}
