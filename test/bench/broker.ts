@@ -186,7 +186,9 @@ async function main(): Promise<void> {
     rows.push(await phase(sub, { name: `${FANOUT} Triggers`, mode: closedMode, target: broker, triggers: FANOUT, run: closed(broker), warmup: true }));
 
     printSummary(rows);
-    if (w.output.trim() !== '') console.log(`\nwisp up output (warn and above):\n${w.output.trim().split('\n').slice(-20).join('\n')}`);
+    // Everything but the startup banner: warnings and errors wisp logged during the run.
+    const logged = w.output.split('\n').filter((l) => l.startsWith('{') || /error|warn/i.test(l));
+    if (logged.length > 0) console.log(`\nwisp up logged (warn and above, last 20):\n${logged.slice(-20).join('\n')}`);
   } finally {
     await stopAll();
     process.off('SIGINT', onSignal);
@@ -225,6 +227,11 @@ function printSummary(rows: Row[]): void {
   console.log(`${FANOUT} Triggers delivered ev/s / direct:     ${f(ratioFanEv, 3)}  (events fully fanned out per second)`);
   const p99 = oneRate.stats.p99 ?? NaN;
   console.log(`p99 ingress->subscriber @${RATE} ev/s, 1 Trigger: ${f(p99, 2)} ms (direct ${f(directRate.stats.p99, 2)} ms; target <= 50 ms: ${mark(p99 <= 50)})`);
+  const busy = rows.filter((r) => r.cpu.others > 25);
+  if (busy.length > 0) {
+    const list = busy.map((r) => `${r.name} ${f(r.cpu.others, 0)}%`).join(', ');
+    console.log(`!!! other processes competed for the CPU (of one core) during: ${list}; those rows are not representative.`);
+  }
   const missing = rows.filter((r) => r.stats.count < r.expected);
   if (missing.length > 0) console.log(`!!! ${missing.length} phase(s) with accepted events that were NOT delivered: ${missing.map((r) => r.name).join(', ')}`);
   else console.log('every accepted event was delivered to every Trigger (no shortfall).');
