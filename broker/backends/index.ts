@@ -2,6 +2,8 @@ import type { EventBackend } from '../types.js';
 
 export { MemoryBackend, DEFAULT_MAX_QUEUED, DEFAULT_CLOSE_TIMEOUT_MS } from './memory.js';
 export type { MemoryBackendOptions, MemorySubscriptionStats } from './memory.js';
+export { RedisBackend, REDIS_BACKEND_DEFAULTS, DEFAULT_REDIS_URL, redisKeys, queueName } from './redis/index.js';
+export type { RedisBackendOptions, RedisKeys } from './redis/index.js';
 
 /** The backend serving a broker class (`eventing.knative.dev/broker.class`), or undefined if none does. */
 export function backendForClass(backends: readonly EventBackend[], cls: string): EventBackend | undefined {

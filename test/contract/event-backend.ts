@@ -13,7 +13,21 @@ import { waitFor } from '../support/wait.js';
 export interface EventBackendFixture {
   backend: EventBackend;
   clock?: ManualClock;
+  /**
+   * Durable backends only (see EventBackendCapabilities): opens another backend on the same store, as a restarted
+   * platform would. The fixture's cleanup closes every backend it opened.
+   */
+  reopen?(): Promise<EventBackend>;
   cleanup(): Promise<void>;
+}
+
+/** What a backend promises beyond the common contract; decides which cases run. */
+export interface EventBackendCapabilities {
+  /**
+   * Subscriptions outlive their consumers and the process (Redis, Kafka): events published while no consumer
+   * runs are kept for the trigger until `unsubscribe`. The fixture must provide `reopen`.
+   */
+  durable: boolean;
 }
 
 const DONE: HandleOutcome = { kind: 'done' };
@@ -39,7 +53,11 @@ function makeEvent(extra: Record<string, unknown> = {}): CloudEvent {
   return asEvent(new CloudEvent<unknown>({ id: randomUUID(), type: 'dev.wisp.contract', source: '/contract', data: { n: 1 }, ...extra }));
 }
 
-export function describeEventBackendContract(name: string, factory: () => Promise<EventBackendFixture>): void {
+export function describeEventBackendContract(
+  name: string,
+  factory: () => Promise<EventBackendFixture>,
+  caps: EventBackendCapabilities = { durable: false },
+): void {
   describe(`EventBackend contract: ${name}`, () => {
     let fx: EventBackendFixture | undefined;
     let consumers: Consumer[] = [];
@@ -306,5 +324,152 @@ export function describeEventBackendContract(name: string, factory: () => Promis
       expect(gotBinary?.datacontenttype).toBe('application/octet-stream');
       expect([...Buffer.from(gotBinary?.data as unknown as Uint8Array)]).toEqual([...bytes]);
     });
+
+    if (caps.durable) describeDurableCases();
+
+    /** Cases for backends whose subscriptions outlive their consumers. */
+    function describeDurableCases(): void {
+      async function open(backend: EventBackend, broker: BrokerRef, trigger: string, handle: Recorder['handler'], maxInFlight = 1): Promise<Consumer> {
+        const c = await backend.subscribe({ broker, trigger, maxInFlight }, handle);
+        consumers.push(c);
+        return c;
+      }
+
+      /** Publishes events one after another until stopped; records, per event, whether it started/finished before a mark. */
+      function publishLoop(backend: EventBackend, broker: BrokerRef) {
+        const published: Array<{ id: string; startedAt: number; finishedAt: number }> = [];
+        let step = 0;
+        let stop = false;
+        const running = (async () => {
+          while (!stop) {
+            const e = makeEvent();
+            const startedAt = ++step;
+            await backend.publish(broker, e);
+            published.push({ id: e.id, startedAt, finishedAt: ++step });
+          }
+        })();
+        return {
+          published,
+          /** A point in the publish sequence. */
+          mark: () => ++step,
+          count: () => published.length,
+          async stop(): Promise<void> {
+            stop = true;
+            await running;
+          },
+        };
+      }
+
+      it('durable: events published while the trigger has no consumer go to its next consumer', async () => {
+        const { backend } = await setup();
+        const broker = await newBroker(backend);
+        const trigger = `${broker.namespace}/durable-${randomUUID().slice(0, 8)}`;
+        const first = new Recorder();
+        const c1 = await open(backend, broker, trigger, first.handler);
+        const e1 = makeEvent();
+        await backend.publish(broker, e1);
+        await waitFor(() => first.seen.length === 1, { what: 'first event' });
+        await c1.close();
+        const offline = [makeEvent(), makeEvent(), makeEvent()];
+        for (const e of offline) await backend.publish(broker, e);
+        const second = new Recorder();
+        await open(backend, broker, trigger, second.handler);
+        await waitFor(() => second.seen.length === 3, { what: 'events kept while no consumer ran' });
+        expect(second.ids()).toEqual(offline.map((e) => e.id));
+        expect(second.seen.map((s) => s.attempt)).toEqual([0, 0, 0]);
+        expect(first.ids()).toEqual([e1.id]);
+      });
+
+      it('durable: publish resolves only once the event is stored (a new backend on the same store delivers it)', async () => {
+        const fixture = await setup();
+        const broker = await newBroker(fixture.backend);
+        const trigger = `${broker.namespace}/restart-${randomUUID().slice(0, 8)}`;
+        const before = new Recorder();
+        const c1 = await open(fixture.backend, broker, trigger, before.handler);
+        await c1.close();
+        const events = [makeEvent(), makeEvent()];
+        for (const e of events) await fixture.backend.publish(broker, e);
+        await fixture.backend.close(); // the platform stops right after the ingress answered 202
+        expect(fixture.reopen).toBeTypeOf('function');
+        const restarted = await (fixture.reopen as () => Promise<EventBackend>)();
+        const after = new Recorder();
+        await open(restarted, broker, trigger, after.handler);
+        await waitFor(() => after.seen.length === 2, { what: 'events delivered after the restart' });
+        expect(after.ids()).toEqual(events.map((e) => e.id));
+        expect(before.seen).toEqual([]);
+      });
+
+      it('durable: unsubscribe stops keeping events for the trigger', async () => {
+        const { backend } = await setup();
+        const broker = await newBroker(backend);
+        const trigger = `${broker.namespace}/gone-${randomUUID().slice(0, 8)}`;
+        const sub = { broker, trigger, maxInFlight: 1 };
+        const c1 = await open(backend, broker, trigger, new Recorder().handler);
+        await c1.close();
+        const kept = makeEvent();
+        await backend.publish(broker, kept); // kept for the trigger, then forgotten with it
+        await backend.unsubscribe(sub);
+        await backend.unsubscribe(sub); // idempotent
+        const dropped = makeEvent();
+        await backend.publish(broker, dropped); // no subscription: stored nowhere
+        const again = new Recorder();
+        await open(backend, broker, trigger, again.handler);
+        const marker = makeEvent();
+        await backend.publish(broker, marker);
+        // One slot, arrival order: anything kept from before would have come ahead of the marker.
+        await waitFor(() => again.ids().includes(marker.id), { what: 'marker on the new subscription' });
+        expect(again.ids()).toEqual([marker.id]);
+      });
+
+      it('durable: a trigger added while events flow gets every event published after its subscribe', async () => {
+        const { backend } = await setup();
+        const broker = await newBroker(backend);
+        const steady = new Recorder();
+        await open(backend, broker, `${broker.namespace}/steady-${randomUUID().slice(0, 8)}`, steady.handler, 10);
+        const loop = publishLoop(backend, broker);
+        await waitFor(() => loop.count() >= 20, { what: '20 events published' });
+        const added = new Recorder();
+        const subscribeStart = loop.mark();
+        await open(backend, broker, `${broker.namespace}/added-${randomUUID().slice(0, 8)}`, added.handler, 10);
+        const subscribed = loop.mark();
+        await waitFor(() => loop.published.filter((p) => p.startedAt > subscribed).length >= 20, { what: '20 events after subscribe' });
+        await loop.stop();
+        const all = loop.published.map((p) => p.id);
+        await waitFor(() => steady.seen.length >= all.length, { what: 'steady trigger got every event' });
+        const after = loop.published.filter((p) => p.startedAt > subscribed).map((p) => p.id);
+        const before = new Set(loop.published.filter((p) => p.finishedAt < subscribeStart).map((p) => p.id));
+        await waitFor(() => after.every((id) => added.ids().includes(id)), { what: 'added trigger got the later events' });
+        expect(added.ids().filter((id) => before.has(id))).toEqual([]);
+        expect(new Set(steady.ids())).toEqual(new Set(all));
+      });
+
+      it('durable: a trigger removed while events flow stops receiving them', async () => {
+        const { backend } = await setup();
+        const broker = await newBroker(backend);
+        const steady = new Recorder();
+        await open(backend, broker, `${broker.namespace}/steady-${randomUUID().slice(0, 8)}`, steady.handler, 10);
+        const trigger = `${broker.namespace}/removed-${randomUUID().slice(0, 8)}`;
+        const removed = new Recorder();
+        const c = await open(backend, broker, trigger, removed.handler, 10);
+        const loop = publishLoop(backend, broker);
+        await waitFor(() => removed.seen.length >= 10, { what: 'removed trigger receiving' });
+        await c.close();
+        await backend.unsubscribe({ broker, trigger, maxInFlight: 10 });
+        const unsubscribed = loop.mark();
+        await waitFor(() => loop.published.filter((p) => p.startedAt > unsubscribed).length >= 20, { what: '20 events after unsubscribe' });
+        await loop.stop();
+        const later = new Set(loop.published.filter((p) => p.startedAt > unsubscribed).map((p) => p.id));
+        expect(removed.ids().filter((id) => later.has(id))).toEqual([]);
+        // Nothing was kept for it either: the same trigger subscribed again sees only what comes next.
+        const again = new Recorder();
+        await open(backend, broker, trigger, again.handler, 1);
+        const marker = makeEvent();
+        await backend.publish(broker, marker);
+        await waitFor(() => again.ids().includes(marker.id), { what: 'marker on the re-added trigger' });
+        expect(again.ids()).toEqual([marker.id]);
+        await waitFor(() => steady.seen.length >= loop.published.length + 1, { what: 'steady trigger got every event' });
+        expect(new Set(steady.ids())).toEqual(new Set([...loop.published.map((p) => p.id), marker.id]));
+      });
+    }
   });
 }
