@@ -65,11 +65,13 @@ export class RedisConsumer implements Consumer {
   readonly #closingSignal = new AbortController();
   #closing: Promise<void> | undefined;
   #lastWorkerError: string | undefined;
+  #inFlight = 0;
+  readonly #idleWaiters: Array<() => void> = [];
 
   constructor(o: RedisConsumerOptions) {
     this.#o = o;
     this.maxInFlight = Number.isFinite(o.sub.maxInFlight) ? Math.max(1, Math.floor(o.sub.maxInFlight)) : 1;
-    this.#worker = new Worker<EventJobData>(o.queueName, (job, token) => this.#process(job, token), {
+    this.#worker = new Worker<EventJobData>(o.queueName, (job, token) => this.#track(job, token), {
       connection: o.connection,
       prefix: o.bullPrefix,
       concurrency: this.maxInFlight,
@@ -112,16 +114,35 @@ export class RedisConsumer implements Consumer {
   async #close(): Promise<void> {
     this.#o.onClose(this);
     this.#closingSignal.abort(new Error('consumer closing'));
-    const graceful = this.#worker.close().then(() => true);
-    let timer: { cancel(): void } | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = this.#o.clock.setTimeout(() => resolve(false), this.#o.closeTimeoutMs);
-    });
-    const finished = await Promise.race([graceful, timedOut]).catch(() => true);
-    timer?.cancel();
+    // Stop fetching, then wait (bounded) for the handlers in flight ourselves: BullMQ's close() cannot be turned
+    // into a forced close once started, so it is only called when the outcome is known.
+    await this.#worker.pause(true).catch(() => undefined);
+    const finished = this.#inFlight === 0 || (await this.#idle());
     if (!finished) {
       this.#o.logger.warn(`redis broker: trigger ${this.trigger}: handlers still running after ${this.#o.closeTimeoutMs} ms; closing anyway (their events are redelivered)`);
-      await this.#worker.close(true).catch(() => undefined);
+    }
+    await this.#worker.close(!finished).catch(() => undefined);
+  }
+
+  /** Resolves true once no handler runs, false after closeTimeoutMs. */
+  #idle(): Promise<boolean> {
+    if (this.#o.closeTimeoutMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = this.#o.clock.setTimeout(() => resolve(false), this.#o.closeTimeoutMs);
+      this.#idleWaiters.push(() => {
+        timer.cancel();
+        resolve(true);
+      });
+    });
+  }
+
+  async #track(job: Job<EventJobData>, token: string | undefined): Promise<void> {
+    this.#inFlight++;
+    try {
+      await this.#process(job, token);
+    } finally {
+      this.#inFlight--;
+      if (this.#inFlight === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
     }
   }
 

@@ -214,6 +214,35 @@ describe('RedisBackend', () => {
     ]);
   });
 
+  it('a consumer that dies mid-event leaves the job active; the stalled check hands it to another process', async () => {
+    const prefix = `wisp-test-${randomUUID()}`;
+    const tuning = { lockDurationMs: 1_000, stalledIntervalMs: 300 };
+    // closeTimeoutMs 0: close() does not wait for the handler, it drops the worker like a crash would.
+    const dying = newBackend({ prefix, ...tuning, closeTimeoutMs: 0 });
+    const survivor = newBackend({ prefix, ...tuning });
+    const broker = brokerRef();
+    await dying.ensureBroker(broker);
+    const sub = { broker, trigger: `${broker.namespace}/crash`, maxInFlight: 5 };
+    let hung: (() => void) | undefined;
+    const started: string[] = [];
+    const c1 = await dying.subscribe(sub, async (s) => {
+      started.push(s.event.id);
+      await new Promise<void>((r) => (hung = r));
+      return DONE;
+    });
+    cleanups.push(() => hung?.());
+    const e = event();
+    await dying.publish(broker, e);
+    await waitFor(() => started.length === 1, { what: 'event in flight on the dying consumer' });
+    await c1.close();
+    const queue = await survivor.queueFor(sub);
+    expect(await queue?.getActiveCount()).toBe(1);
+    const redelivered: StoredEvent[] = [];
+    consumers.push(await survivor.subscribe(sub, async (s) => (redelivered.push(s), DONE)));
+    await waitFor(() => redelivered.length === 1, { what: 'stalled job redelivered', timeoutMs: 15_000 });
+    expect(redelivered[0]?.event.id).toBe(e.id);
+  });
+
   it('maxInFlight bounds each process: two backends sharing the prefix run up to 2 × maxInFlight, each event once', async () => {
     const prefix = `wisp-test-${randomUUID()}`;
     const one = newBackend({ prefix });
