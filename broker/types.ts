@@ -147,6 +147,8 @@ export interface EventBackend {
   unsubscribe(sub: TriggerSubscription): Promise<void>;
   /** Stops every consumer and releases connections. */
   close(): Promise<void>;
+  /** Connection state of a backend that talks to a server (Redis, Kafka), for the Broker's status. */
+  health?(): { ok: boolean; reason?: string };
 }
 
 export { BROKER_CLASS_ANNOTATION } from '../src/api/labels.js';

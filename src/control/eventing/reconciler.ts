@@ -44,6 +44,8 @@ export interface EventingReconcilerOptions {
   onError?: (what: string, err: unknown) => void;
   /** After a failed dispatcher or backend call the object is reconciled again this much later. Default 1000 ms. */
   retryDelayMs?: number;
+  /** How often backends' health is checked (brokers are reconciled when it changes). Default 2000 ms. */
+  healthIntervalMs?: number;
 }
 
 const kind = (name: string): KindInfo => {
@@ -74,8 +76,16 @@ export class EventingReconciler {
   readonly #o: EventingReconcilerOptions;
   readonly #queue: WorkQueue;
   readonly #lookup: AddressableLookup;
-  /** Ready brokers by `<ns>/<name>`: the snapshot the ingress reads. */
+  /** Ready brokers by `<ns>/<name>`. */
   readonly #ready = new Map<string, { broker: BrokerRef; backend: EventBackend }>();
+  /**
+   * Brokers with a backend of their class, ready or not, by `<ns>/<name>`: the snapshot the ingress reads. A broker
+   * whose backend is unreachable stays routable, so producers get 503 + Retry-After (retry later), not 404.
+   */
+  readonly #routable = new Map<string, { broker: BrokerRef; backend: EventBackend }>();
+  /** Last health seen per backend, to re-reconcile its brokers when it changes. */
+  readonly #health = new Map<EventBackend, boolean>();
+  #healthTimer: Timer | undefined;
   /** Brokers whose storage was created, by `<ns>/<name>`, to delete it when the Broker goes. */
   readonly #ensured = new Map<string, EventBackend>();
   /** Triggers handed to the dispatcher, by `<ns>/<name>`, with what they were handed with. */
@@ -102,6 +112,19 @@ export class EventingReconciler {
     this.#unsubscribe.push(this.#o.store.watch((ev) => this.#onEvent(ev)));
     for (const b of this.#o.store.list(BROKERS)) this.#queue.add(`broker:${b.metadata.namespace}/${b.metadata.name}`);
     for (const t of this.#o.store.list(TRIGGERS)) this.#queue.add(`trigger:${t.metadata.namespace}/${t.metadata.name}`);
+    this.#healthTimer = this.#o.clock.setInterval(() => this.#checkHealth(), this.#o.healthIntervalMs ?? 2000);
+  }
+
+  /** A backend that lost (or regained) its server: reconcile its brokers, whose status says why. */
+  #checkHealth(): void {
+    for (const backend of this.#o.backends) {
+      if (!backend.health) continue;
+      const ok = backend.health().ok;
+      const before = this.#health.get(backend);
+      this.#health.set(backend, ok);
+      if (before === undefined || before === ok) continue;
+      for (const [key, entry] of this.#routable) if (entry.backend === backend) this.#queue.add(`broker:${key}`);
+    }
   }
 
   /** Resolves when every change so far has been reconciled. */
@@ -110,15 +133,19 @@ export class EventingReconciler {
   }
 
   stop(): void {
+    this.#healthTimer?.cancel();
     for (const u of this.#unsubscribe.splice(0)) u();
     for (const t of this.#retries.values()) t.cancel();
     this.#retries.clear();
     this.#queue.close();
   }
 
-  /** A Ready broker and the backend that stores its events; undefined when unknown or not Ready (the ingress answers 404). */
+  /**
+   * A broker and the backend that stores its events; undefined when unknown or of a class this process cannot
+   * serve (the ingress answers 404). A broker whose backend is down is returned: publishing fails with 503.
+   */
   lookupBroker(namespace: string, name: string): { broker: BrokerRef; backend: EventBackend } | undefined {
-    return this.#ready.get(`${namespace}/${name}`);
+    return this.#routable.get(`${namespace}/${name}`);
   }
 
   #onEvent(ev: WatchEvent): void {
@@ -186,6 +213,7 @@ export class EventingReconciler {
     const broker = this.#o.store.get(BROKERS, namespace, name);
     if (!broker) {
       this.#ready.delete(key);
+      this.#routable.delete(key);
       const backend = this.#ensured.get(key);
       if (backend) {
         await backend.deleteBroker(ref);
@@ -204,7 +232,11 @@ export class EventingReconciler {
       try {
         await backend.ensureBroker(ref);
         this.#ensured.set(key, backend);
-        state = { kind: 'ready', url: `${this.#o.brokerIngressUrl.replace(/\/+$/, '')}/${namespace}/${name}` };
+        const health = backend.health?.();
+        state =
+          health && !health.ok
+            ? { kind: 'backend-failed', brokerClass, message: health.reason ?? 'not connected' }
+            : { kind: 'ready', url: `${this.#o.brokerIngressUrl.replace(/\/+$/, '')}/${namespace}/${name}` };
       } catch (err) {
         state = { kind: 'backend-failed', brokerClass, message: err instanceof Error ? err.message : String(err) };
         this.#retryLater(`broker:${key}`);
@@ -222,6 +254,9 @@ export class EventingReconciler {
     const isReady = backend !== undefined && getCondition(status.conditions, 'Ready')?.status === 'True';
     if (isReady) this.#ready.set(key, { broker: ref, backend });
     else this.#ready.delete(key);
+    // Routable when Ready, and through a backend outage (producers get 503 and retry, rather than 404).
+    if (backend && (isReady || state.kind === 'backend-failed')) this.#routable.set(key, { broker: ref, backend });
+    else this.#routable.delete(key);
     // Still there? A delete may have raced with the backend call.
     if (!this.#o.store.get(BROKERS, namespace, name)) return this.#reconcileBroker(namespace, name);
     this.#writeStatus(BROKERS, `broker:${key}`, namespace, name, status);
@@ -249,7 +284,7 @@ export class EventingReconciler {
     if (!trigger) return this.#unpublish(key);
     const spec = (trigger.spec ?? {}) as Partial<TriggerSpec>;
     const outcome = await this.#triggerOutcome(key, trigger, spec);
-    if (!outcome.published) await this.#unpublish(key);
+    if (!outcome.published && !outcome.keep) await this.#unpublish(key);
     if (!this.#o.store.get(TRIGGERS, namespace, name)) return this.#unpublish(key);
     const status = triggerStatus({
       generation: trigger.metadata.generation ?? 1,
@@ -267,7 +302,7 @@ export class EventingReconciler {
     key: string,
     trigger: KObject,
     spec: Partial<TriggerSpec>,
-  ): Promise<{ conditions: TriggerConditionInput; published: boolean; subscriberUri?: string; deadLetterSinkUri?: string }> {
+  ): Promise<{ conditions: TriggerConditionInput; published: boolean; keep?: boolean; subscriberUri?: string; deadLetterSinkUri?: string }> {
     const namespace = trigger.metadata.namespace;
     const brokerName = spec.broker ?? '';
     const broker = this.#o.store.get(BROKERS, namespace, brokerName);
@@ -282,7 +317,9 @@ export class EventingReconciler {
     if (!entry || brokerReady?.status !== 'True') {
       // Ready in the store but not served yet (a restart before the Broker's own reconcile): not configured yet.
       const stale = !entry && brokerReady?.status === 'True';
-      return { published: false, conditions: { broker: propagateBroker(stale ? undefined : brokerReady) } };
+      // A backend outage is temporary: the trigger keeps its durable subscription (its queued events) meanwhile.
+      const keep = brokerReady?.reason === 'BackendUnavailable' && this.#published.has(key);
+      return { published: false, keep, conditions: { broker: propagateBroker(stale ? undefined : brokerReady) } };
     }
     const conditions: TriggerConditionInput = { broker: { type: 'BrokerReady', status: 'True' } };
 
@@ -342,7 +379,8 @@ export class EventingReconciler {
         this.#o.onError?.(`subscribe trigger ${key}`, err);
         this.#retryLater(`trigger:${key}`);
         conditions.subscription = { type: 'SubscriptionReady', status: 'False', reason: 'NotSubscribed', message: err instanceof Error ? err.message : String(err) };
-        return { published: false, conditions, ...base };
+        // A failed (re)subscribe is retried; whatever subscription the trigger had stays meanwhile.
+        return { published: false, keep: true, conditions, ...base };
       }
     }
     conditions.subscription = { type: 'SubscriptionReady', status: 'True' };

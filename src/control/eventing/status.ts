@@ -56,7 +56,7 @@ export function brokerStatus(opts: {
     const message =
       backend.kind === 'class-not-available'
         ? `broker class "${backend.brokerClass}" is not available in this Wisp process; available classes: ${backend.available.join(', ') || '(none)'}`
-        : `the ${backend.brokerClass} backend could not create the broker's storage: ${backend.message}`;
+        : `the ${backend.brokerClass} backend is unavailable: ${backend.message}`;
     channel = { type: 'TriggerChannelReady', status: 'False', reason, message };
     ingress = { type: 'IngressReady', status: 'False', reason, message };
     filter = { type: 'FilterReady', status: 'False', reason, message };

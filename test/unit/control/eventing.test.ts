@@ -171,7 +171,7 @@ describe('EventingReconciler: Brokers', () => {
     await settle();
     const ready = condition(BROKERS, 'durable', 'Ready');
     expect(ready).toMatchObject({ status: 'False', reason: 'BackendUnavailable' });
-    expect(ready?.message).toBe("the Redis backend could not create the broker's storage: connect ECONNREFUSED 127.0.0.1:6379");
+    expect(ready?.message).toBe('the Redis backend is unavailable: connect ECONNREFUSED 127.0.0.1:6379');
     expect(condition(TRIGGERS, 't1', 'BrokerReady')).toMatchObject({ status: 'False', reason: 'BackendUnavailable' });
 
     redis.down = false;
