@@ -104,5 +104,14 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
   if (autoscalerTickMs !== undefined) options.autoscalerTickMs = autoscalerTickMs;
   if (logLevel !== undefined) options.logLevel = logLevel;
   if (formatRaw !== undefined) options.logFormat = formatRaw;
+  const redisUrl = nonEmpty(env.WISP_REDIS_URL);
+  if (redisUrl !== undefined) {
+    if (!/^rediss?:\/\//.test(redisUrl)) throw new UsageError(`wisp: invalid value '${redisUrl}' for WISP_REDIS_URL: expected redis://host:port`);
+    options.redisUrl = redisUrl;
+  }
+  const redisPrefix = nonEmpty(env.WISP_REDIS_PREFIX);
+  if (redisPrefix !== undefined) options.redisPrefix = redisPrefix;
+  const kafka = nonEmpty(env.WISP_KAFKA_BROKERS);
+  if (kafka !== undefined) options.kafkaBrokers = kafka.split(',').map((b) => b.trim()).filter((b) => b !== '');
   return Object.freeze(options);
 }

@@ -1,11 +1,12 @@
 import type { Registry } from 'prom-client';
-import { MemoryBackend } from '../../broker/backends/index.js';
+import { KafkaBackend, MemoryBackend, RedisBackend } from '../../broker/backends/index.js';
 import { Dispatcher } from '../../broker/dispatcher/index.js';
 import { buildBrokerIngress } from '../../broker/ingress/index.js';
 import type { EventBackend } from '../../broker/types.js';
 import type { Clock } from '../clock.js';
 import { EventingReconciler } from '../control/eventing/reconciler.js';
 import type { Store } from '../control/store.js';
+import { LazyBackend, UnconfiguredBackend } from './backends.js';
 import type { Logger } from './logger.js';
 
 export interface Eventing {
@@ -15,7 +16,8 @@ export interface Eventing {
 }
 
 /**
- * Eventing for `wisp up`: the broker ingress, the in-memory backend (Memory / MTChannelBasedBroker),
+ * Eventing for `wisp up`: the broker ingress, the backends (Memory / MTChannelBasedBroker in memory; Redis on
+ * BullMQ, connected when first used; Kafka when WISP_KAFKA_BROKERS is set),
  * the dispatcher (one consumer per Trigger) and the reconciler that connects them to the store.
  */
 export async function startEventing(opts: {
@@ -25,11 +27,21 @@ export async function startEventing(opts: {
   host: string;
   port: number;
   defaultBrokerClass: string;
+  redis: { url: string; prefix: string };
+  /** Bootstrap servers; empty: the Kafka class reports how to configure it. */
+  kafkaBrokers: string[];
   log: Logger;
 }): Promise<Eventing> {
   const { store, clock, registry, log } = opts;
   const memory = new MemoryBackend({ clock, onError: (err) => log.error(`memory broker: ${describe(err)}`) });
-  const backends: EventBackend[] = [memory];
+  const logger = log;
+  const backends: EventBackend[] = [
+    memory,
+    new LazyBackend(['Redis'], () => new RedisBackend({ url: opts.redis.url, prefix: opts.redis.prefix, clock, logger })),
+    opts.kafkaBrokers.length > 0
+      ? new LazyBackend(['Kafka'], () => new KafkaBackend({ brokers: opts.kafkaBrokers, clock, logger }))
+      : new UnconfiguredBackend(['Kafka'], 'no Kafka cluster configured: set WISP_KAFKA_BROKERS (`npm run kafka` starts a local one)'),
+  ];
 
   // Replies re-enter the broker that delivered the original event, through its backend.
   let reconciler: EventingReconciler | undefined;
@@ -53,7 +65,7 @@ export async function startEventing(opts: {
     await ingress.listen({ port: opts.port, host: opts.host });
   } catch (err) {
     await dispatcher.close();
-    await memory.close();
+    await Promise.all(backends.map((b) => b.close()));
     throw err;
   }
   const address = ingress.server.address();
@@ -78,7 +90,7 @@ export async function startEventing(opts: {
       started.stop();
       await ingress.close(); // no new events
       await dispatcher.close(); // deliveries in flight finish (bounded)
-      await memory.close();
+      await Promise.all(backends.map((b) => b.close()));
     },
   };
 }

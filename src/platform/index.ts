@@ -95,6 +95,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       host: options.host,
       port: options.brokerPort,
       defaultBrokerClass: options.brokerClass,
+      redis: { url: options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: options.redisPrefix ?? 'wisp' },
+      kafkaBrokers: options.kafkaBrokers ?? [],
       log,
     });
     closers.push(() => eventing.close());

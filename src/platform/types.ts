@@ -17,6 +17,11 @@ export interface PlatformOptions {
   brokerClass: BrokerClass;
   /** Manifests (files, directories) applied at start-up, as `wisp apply -f` would. */
   manifests: string[];
+  /** Redis for Redis-class Brokers (default redis://127.0.0.1:6379) and the per-installation key prefix (default `wisp`). */
+  redisUrl?: string;
+  redisPrefix?: string;
+  /** Kafka bootstrap servers for Kafka-class Brokers (none: that class reports how to configure it). */
+  kafkaBrokers?: string[];
   /** Autoscaler tick (default 2000 ms). */
   autoscalerTickMs?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
