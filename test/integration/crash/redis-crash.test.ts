@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { crashScenario } from './scenario.js';
+
+const prefix = `wisp-crash-${randomUUID().slice(0, 8)}`;
+
+describe('Redis class survives kill -9 (crash test)', () => {
+  afterAll(async () => {
+    const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+    await redis.quit();
+  });
+
+  it('delivers at least once every event that got a 202, across a SIGKILL of wisp up', async () => {
+    const outcome = await crashScenario({ env: { WISP_REDIS_PREFIX: prefix }, brokerClass: 'Redis', expectAll: true });
+    console.log(
+      `Redis crash test: ${outcome.sent} sent, ${outcome.accepted.size} accepted, ${outcome.lost.length} lost, ${outcome.duplicates} duplicates`,
+    );
+    expect(outcome.accepted.size).toBeGreaterThan(outcome.sent / 2);
+    expect(outcome.lost).toEqual([]);
+  }, 180_000);
+});
