@@ -47,17 +47,20 @@ export async function deleteTopic(admin: Admin, topic: string): Promise<void> {
 }
 
 /**
- * Makes a trigger's subscription durable before its consumer runs: a group with no committed offset on the
- * topic gets the topic's current end offsets committed, so it sees exactly the events published from now on
- * (Knative: a new trigger starts at the latest offset). A group with committed offsets resumes from them.
+ * Where a trigger's consumer group starts. A group with committed offsets on the topic resumes from them
+ * (undefined). A new group starts at the topic's end offsets read now (Knative: a new trigger starts at the
+ * latest offset); the subscription seeks there and commits them once it joined, before `subscribe` resolves,
+ * so no event published after the subscribe call is skipped. (kafkajs's `admin.setOffsets` would do the
+ * commit without a member, but it joins the group with a throw-away consumer and takes ~5 s.)
  */
-export async function establishGroupPosition(admin: Admin, groupId: string, topic: string): Promise<'new' | 'resumed'> {
-  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
-  const parts = committed.find((t) => t.topic === topic)?.partitions ?? [];
-  if (parts.some((p) => Number(p.offset) >= 0)) return 'resumed';
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
-  return 'new';
+export function newGroupStartOffsets(admin: Admin, groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }> | undefined> {
+  return retrying(async () => {
+    const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const parts = committed.find((t) => t.topic === topic)?.partitions ?? [];
+    if (parts.some((p) => Number(p.offset) >= 0)) return undefined;
+    const ends = await admin.fetchTopicOffsets(topic);
+    return ends.map((p) => ({ partition: p.partition, offset: p.high }));
+  });
 }
 
 /** Deletes a consumer group; a missing group is fine, a group whose member is still leaving is retried. */
@@ -68,10 +71,30 @@ export async function deleteGroup(admin: Admin, groupId: string): Promise<void> 
       return;
     } catch (err) {
       if (groupErrorIs(err, 'GROUP_ID_NOT_FOUND')) return;
-      if (!groupErrorIs(err, 'NON_EMPTY_GROUP') || attempt >= GROUP_DELETE_ATTEMPTS) throw err;
+      const again = groupErrorIs(err, 'NON_EMPTY_GROUP') || isRetriableKafkaError(err) || groupErrorIs(err, 'NOT_COORDINATOR');
+      if (!again || attempt >= GROUP_DELETE_ATTEMPTS) throw err;
       await delay(RETRY_MS);
     }
   }
+}
+
+/**
+ * kafkajs's admin does not retry group-coordinator errors itself (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS
+ * while `__consumer_offsets` settles on a fresh cluster): retry retriable errors for a few seconds.
+ */
+async function retrying<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (err) {
+      if (!isRetriableKafkaError(err) || attempt >= GROUP_DELETE_ATTEMPTS) throw err;
+      await delay(Math.min(RETRY_MS * attempt, 1_000));
+    }
+  }
+}
+
+function isRetriableKafkaError(err: unknown): boolean {
+  return err instanceof Error && err.name.startsWith('KafkaJS') && (err as { retriable?: unknown }).retriable === true;
 }
 
 function isErrorType(err: unknown, type: string): boolean {

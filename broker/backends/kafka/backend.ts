@@ -23,7 +23,7 @@ import { BackendClosedError, BackendUnavailableError, BrokerNotFoundError } from
 import { brokerTopic, encodeEvent, triggerGroupId } from './codec.js';
 import { KafkaSubscription } from './subscription.js';
 import { kafkajsLogCreator, stderrLogger, type KafkaLogger } from './logger.js';
-import { deleteGroup, deleteTopic, ensureTopic, establishGroupPosition, topicExists } from './admin.js';
+import { deleteGroup, deleteTopic, ensureTopic, newGroupStartOffsets, topicExists } from './admin.js';
 
 export const DEFAULT_TOPIC_PARTITIONS = 10;
 export const DEFAULT_REPLICATION_FACTOR = 3;
@@ -67,7 +67,13 @@ export class KafkaBackend implements EventBackend {
   readonly classes = Object.freeze(['Kafka'] as const);
   readonly #o: KafkaBackendOptions;
   readonly #logger: KafkaLogger;
+  /** Producer and consumers: few, fast retries (an unreachable cluster answers 503 quickly). */
   readonly #kafka: Kafka;
+  /**
+   * Admin (control plane): patient retries, since a fresh topic's leaders and a group's coordinator take a
+   * moment to settle (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER, NOT_COORDINATOR are retriable).
+   */
+  readonly #adminKafka: Kafka;
   #producer: Promise<Producer> | undefined;
   #admin: Promise<Admin> | undefined;
   readonly #knownTopics = new Set<string>();
@@ -78,14 +84,15 @@ export class KafkaBackend implements EventBackend {
   constructor(opts: KafkaBackendOptions) {
     this.#o = opts;
     this.#logger = opts.logger ?? stderrLogger;
-    this.#kafka = new Kafka({
+    const base = {
       clientId: opts.clientId ?? 'wisp-broker',
       brokers: opts.brokers,
       connectionTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       requestTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
       logCreator: kafkajsLogCreator(this.#logger),
-    });
+    };
+    this.#kafka = new Kafka({ ...base, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
+    this.#adminKafka = new Kafka({ ...base, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 } });
   }
 
   /** Whether the last Kafka operation reached the cluster (and why not). */
@@ -134,7 +141,7 @@ export class KafkaBackend implements EventBackend {
     const topic = this.#topic(sub.broker);
     const groupId = triggerGroupId(sub.trigger);
     const admin = await this.#adminFor(sub.broker);
-    await this.#io(sub.broker, () => establishGroupPosition(admin, groupId, topic));
+    const startAt = await this.#io(sub.broker, () => newGroupStartOffsets(admin, groupId, topic));
     const consumer = this.#kafka.consumer({ groupId, maxWaitTimeInMs: 500, retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 } });
     let set = this.#consumers.get(topic);
     if (set === undefined) {
@@ -156,7 +163,7 @@ export class KafkaBackend implements EventBackend {
     try {
       await this.#io(sub.broker, async () => {
         await consumer.connect();
-        await subscription.start();
+        await subscription.start(startAt);
       });
     } catch (err) {
       await subscription.close();
@@ -200,7 +207,7 @@ export class KafkaBackend implements EventBackend {
   }
 
   #adminFor(broker: BrokerRef): Promise<Admin> {
-    this.#admin ??= this.#connect(() => this.#kafka.admin(), () => (this.#admin = undefined));
+    this.#admin ??= this.#connect(() => this.#adminKafka.admin(), () => (this.#admin = undefined));
     return this.#io(broker, () => this.#admin as Promise<Admin>);
   }
 

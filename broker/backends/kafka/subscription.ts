@@ -91,10 +91,19 @@ export class KafkaSubscription implements Consumer {
     return this.#inFlight;
   }
 
-  /** Subscribes the (connected) consumer to the topic and starts it; the group's position is already set. */
-  async start(): Promise<void> {
+  /**
+   * Subscribes the (connected) consumer to the topic and runs it. `startAt` (a new group): once joined, seek
+   * every partition there and commit it, so the group's position exists before this resolves.
+   */
+  async start(startAt?: ReadonlyArray<{ partition: number; offset: string }>): Promise<void> {
     const c = this.#o.consumer;
-    c.on(c.events.GROUP_JOIN, () => this.#newEpoch());
+    let seekPending = startAt !== undefined;
+    c.on(c.events.GROUP_JOIN, () => {
+      this.#newEpoch();
+      if (!seekPending || startAt === undefined) return;
+      seekPending = false;
+      for (const p of startAt) c.seek({ topic: this.#o.topic, partition: p.partition, offset: p.offset });
+    });
     await c.subscribe({ topic: this.#o.topic, fromBeginning: true });
     await c.run({
       autoCommit: false,
@@ -102,6 +111,9 @@ export class KafkaSubscription implements Consumer {
       partitionsConsumedConcurrently: 1,
       eachBatch: async (payload) => this.#onBatch(payload),
     });
+    if (startAt !== undefined && startAt.length > 0) {
+      await c.commitOffsets(startAt.map((p) => ({ topic: this.#o.topic, partition: p.partition, offset: p.offset })));
+    }
   }
 
   close(): Promise<void> {
@@ -212,9 +224,10 @@ export class KafkaSubscription implements Consumer {
     }
     st.inFlight--;
     this.#inFlight--;
+    // A closed consumer commits only in close() (its final flush), a stale epoch never.
     if (finished && this.#partitions.get(st.partition) === st) {
       st.offsets.finish(item.offset);
-      this.#commitSoon();
+      if (!this.closed) this.#commitSoon();
     }
     if (st.paused && !this.closed && this.#partitions.get(st.partition) === st && st.queue.length - st.head <= this.#o.maxQueuedPerPartition / 2) {
       st.paused = false;
