@@ -11,7 +11,7 @@ import { classifyResult, classifyStatus } from '../delivery/classify.js';
 import { DEAD_LETTER_ATTEMPTS, ERROR_DATA_MAX_BYTES } from '../delivery/defaults.js';
 import type { Sender, SendResult } from '../delivery/types.js';
 import type { BrokerRef, EventHandler, HandleOutcome, StoredEvent, TriggerRuntime } from '../types.js';
-import type { DispatcherMetrics, TriggerLabels } from './metrics.js';
+import type { DispatcherMetrics, TriggerLabels, TriggerMeters } from './metrics.js';
 import { describe, parseReply } from './reply.js';
 
 export interface DispatcherLogger {
@@ -73,10 +73,22 @@ async function withFewTries<T>(
 }
 
 class TriggerHandler {
+  #rt: TriggerRuntime | undefined;
+  #meters: TriggerMeters | undefined;
+
   constructor(
     readonly deps: HandlerDeps,
     readonly trigger: () => TriggerRuntime,
   ) {}
+
+  /** The runtime's metric children, looked up again only when the runtime object changes. */
+  #metersOf(rt: TriggerRuntime): TriggerMeters {
+    if (rt !== this.#rt || this.#meters === undefined) {
+      this.#rt = rt;
+      this.#meters = this.deps.metrics.forTrigger(labelsOf(rt));
+    }
+    return this.#meters;
+  }
 
   async handle(stored: StoredEvent): Promise<HandleOutcome> {
     let rt: TriggerRuntime;
@@ -86,41 +98,40 @@ class TriggerHandler {
       this.deps.logger.warn(`dispatcher: no trigger for event ${stored.event.id}: ${describe(err)}; event dropped`);
       return DONE;
     }
-    const labels = labelsOf(rt);
-    const { metrics } = this.deps;
-    metrics.inFlight.inc(labels);
+    const metrics = this.#metersOf(rt);
+    const { labels } = metrics;
+    metrics.inFlight++;
     try {
-      return await this.#handle(rt, labels, stored);
+      return await this.#handle(rt, labels, metrics, stored);
     } catch (err) {
-      metrics.dropped.inc(labels);
+      metrics.dropped.inc();
       this.deps.logger.warn(`trigger ${rt.key}: dropped event ${stored.event.id}: unexpected error: ${describe(err)}`);
       return DONE;
     } finally {
-      metrics.inFlight.dec(labels);
+      metrics.inFlight--;
     }
   }
 
-  async #handle(rt: TriggerRuntime, labels: TriggerLabels, stored: StoredEvent): Promise<HandleOutcome> {
-    const { metrics } = this.deps;
+  async #handle(rt: TriggerRuntime, labels: TriggerLabels, metrics: TriggerMeters, stored: StoredEvent): Promise<HandleOutcome> {
     const { event, attempt } = stored;
     // Each trigger evaluates an event once: a retry already matched.
     if (attempt === 0 && !this.#matches(rt, event)) {
-      metrics.filtered.inc(labels);
+      metrics.filtered.inc();
       return DONE;
     }
-    const failure = await this.#attempt(rt, labels, event);
+    const failure = await this.#attempt(rt, labels, metrics, event);
     if (failure === undefined) {
-      metrics.delivered.inc(labels);
+      metrics.delivered.inc();
       return DONE;
     }
     if (failure.retryable && attempt < rt.delivery.retry) {
-      metrics.retried.inc(labels);
+      metrics.retried.inc();
       const input: Parameters<typeof retryDelayMs>[0] = { delivery: rt.delivery, retry: attempt + 1, now: this.deps.clock.now() };
       if (failure.status !== undefined) input.status = failure.status;
       if (failure.retryAfter !== undefined) input.retryAfter = failure.retryAfter;
       return { kind: 'retry', delayMs: retryDelayMs(input) };
     }
-    await this.#deadLetterOrDrop(rt, labels, event, failure, attempt + 1);
+    await this.#deadLetterOrDrop(rt, metrics, event, failure, attempt + 1);
     return DONE;
   }
 
@@ -134,11 +145,11 @@ class TriggerHandler {
   }
 
   /** One POST to the subscriber; undefined on success (a reply, if any, has been stored). */
-  async #attempt(rt: TriggerRuntime, labels: TriggerLabels, event: CloudEvent<unknown>): Promise<Failure | undefined> {
+  async #attempt(rt: TriggerRuntime, labels: TriggerLabels, metrics: TriggerMeters, event: CloudEvent<unknown>): Promise<Failure | undefined> {
     const dest = rt.subscriberUri;
     const t0 = performance.now();
     const res = await this.deps.sender.send(dest, event, { timeoutMs: rt.delivery.timeoutMs, preferReply: true });
-    this.deps.metrics.duration.observe(labels, (performance.now() - t0) / 1000);
+    metrics.duration.observe((performance.now() - t0) / 1000);
     if (res.kind !== 'response') return noResponseFailure(dest, res, rt.delivery.timeoutMs);
     const cls = classifyResult(res);
     if (cls !== 'success') {
@@ -167,12 +178,12 @@ class TriggerHandler {
     return { retryable: false, dest, code: res.status, data: Buffer.from(reason), reason, status: res.status };
   }
 
-  async #deadLetterOrDrop(rt: TriggerRuntime, labels: TriggerLabels, event: CloudEvent<unknown>, failure: Failure, attempts: number): Promise<void> {
-    const { metrics, logger } = this.deps;
+  async #deadLetterOrDrop(rt: TriggerRuntime, metrics: TriggerMeters, event: CloudEvent<unknown>, failure: Failure, attempts: number): Promise<void> {
+    const { logger } = this.deps;
     const what = `event ${event.id} after ${attempts} attempt(s): ${failure.reason}`;
     const dls = rt.delivery.deadLetterUri;
     if (dls === undefined) {
-      metrics.dropped.inc(labels);
+      metrics.dropped.inc();
       logger.warn(`trigger ${rt.key}: dropped ${what} (no dead-letter sink)`);
       return;
     }
@@ -182,7 +193,7 @@ class TriggerHandler {
     try {
       dead = event.cloneWith(ext);
     } catch (err) {
-      metrics.dropped.inc(labels);
+      metrics.dropped.inc();
       logger.warn(`trigger ${rt.key}: dropped ${what}; could not add error extensions: ${describe(err)}`);
       return;
     }
@@ -194,11 +205,11 @@ class TriggerHandler {
       return { ok: false, retryable: cls === 'retryable', reason: `HTTP ${res.status}` };
     });
     if (sent.ok) {
-      metrics.deadLettered.inc(labels);
+      metrics.deadLettered.inc();
       logger.info(`trigger ${rt.key}: dead-lettered ${what} to ${dls}`);
       return;
     }
-    metrics.dropped.inc(labels);
+    metrics.dropped.inc();
     logger.warn(`trigger ${rt.key}: dropped ${what}; dead-letter sink ${dls} failed too: ${sent.reason}`);
   }
 }

@@ -4,6 +4,21 @@ export type TriggerLabels = { broker: string; trigger: string };
 type Names = 'broker' | 'trigger';
 
 /**
+ * One trigger's metric children, resolved once (not per event): label validation and lookup happen when the
+ * trigger first delivers. `inFlight` is a plain number the gauge reads at scrape time.
+ */
+export interface TriggerMeters {
+  readonly labels: TriggerLabels;
+  readonly delivered: Counter.Internal;
+  readonly retried: Counter.Internal;
+  readonly deadLettered: Counter.Internal;
+  readonly dropped: Counter.Internal;
+  readonly filtered: Counter.Internal;
+  readonly duration: Histogram.Internal<Names>;
+  inFlight: number;
+}
+
+/**
  * The dispatcher's Prometheus metrics on an injected Registry, labelled `broker="<ns>/<name>"` and
  * `trigger="<ns>/<name>"`. For every trigger, events handled to the end =
  * filtered + delivered + dead_lettered + dropped; `retried` counts scheduled retries (not outcomes).
@@ -18,8 +33,10 @@ export class DispatcherMetrics {
   readonly filtered: Counter<Names>;
   readonly duration: Histogram<Names>;
   readonly inFlight: Gauge<Names>;
+  readonly #meters = new Map<string, TriggerMeters>();
 
   constructor(registry: Registry) {
+    const meters = this.#meters;
     const registers = [registry];
     const labelNames = ['broker', 'trigger'] as const;
     const counter = (name: string, help: string): Counter<Names> => new Counter({ name, help, labelNames, registers });
@@ -35,11 +52,42 @@ export class DispatcherMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    this.inFlight = new Gauge({ name: 'wisp_trigger_in_flight', help: 'Events being handled (filter, delivery, dead letter) right now, per trigger', labelNames, registers });
+    this.inFlight = new Gauge({
+      name: 'wisp_trigger_in_flight',
+      help: 'Events being handled (filter, delivery, dead letter) right now, per trigger',
+      labelNames,
+      registers,
+      collect() {
+        for (const m of meters.values()) this.set(m.labels, m.inFlight);
+      },
+    });
+  }
+
+  /** The trigger's metric children (created on first use, kept until `forget`). */
+  forTrigger(labels: TriggerLabels): TriggerMeters {
+    const key = `${labels.broker}\n${labels.trigger}`;
+    let m = this.#meters.get(key);
+    if (m === undefined) {
+      const l = { broker: labels.broker, trigger: labels.trigger };
+      m = {
+        labels: l,
+        delivered: this.delivered.labels(l),
+        retried: this.retried.labels(l),
+        deadLettered: this.deadLettered.labels(l),
+        dropped: this.dropped.labels(l),
+        filtered: this.filtered.labels(l),
+        duration: this.duration.labels(l),
+        inFlight: 0,
+      };
+      this.#meters.set(key, m);
+      this.inFlight.set(l, 0);
+    }
+    return m;
   }
 
   /** Drops the per-trigger gauge of a removed trigger (counters stay: they are totals). */
   forget(labels: TriggerLabels): void {
+    this.#meters.delete(`${labels.broker}\n${labels.trigger}`);
     this.inFlight.remove(labels);
   }
 }
