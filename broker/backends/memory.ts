@@ -16,12 +16,21 @@ import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerSubscripti
 import { BackendClosedError, BackendFullError, BrokerNotFoundError, type HandlerFailedError } from '../errors.js';
 import { MemorySubscription } from './memory-subscription.js';
 
-export const DEFAULT_MAX_QUEUED = 100_000;
+/**
+ * Events waiting per subscription before `publish` rejects (the ingress answers 503 + Retry-After: 1).
+ * 10 000, not more: the queue is only a buffer for bursts, and its length is the latency added to every
+ * event behind it. At a few thousand deliveries per second (one subscriber, bench:broker) 10 000 waiting
+ * events are 2-3 s of delay; 100 000 (the earlier default) let a producer that outruns its subscribers
+ * pile up ~20-30 s of delay and, with ten Triggers, a million events (up to GBs) in memory before it heard
+ * anything. A prompt 503 tells producers to slow down while the backlog is still short. Same depth as the
+ * activator's per-revision queue.
+ */
+export const DEFAULT_MAX_QUEUED = 10_000;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 
 export interface MemoryBackendOptions {
   clock: Clock;
-  /** Events waiting per subscription before `publish` rejects with BackendFullError (default 100 000). */
+  /** Events waiting per subscription before `publish` rejects with BackendFullError (default 10 000). */
   maxQueued?: number;
   /** How long close() waits for handler calls in flight (default 30 s, on `clock`; 0 = do not wait). */
   closeTimeoutMs?: number;
