@@ -120,9 +120,10 @@ export class EventingReconciler {
     for (const backend of this.#o.backends) {
       if (!backend.health) continue;
       const ok = backend.health().ok;
-      const before = this.#health.get(backend);
+      // Brokers were reconciled as if their backend were healthy: the first check that says otherwise counts as a change.
+      const before = this.#health.get(backend) ?? true;
       this.#health.set(backend, ok);
-      if (before === undefined || before === ok) continue;
+      if (before === ok) continue;
       for (const [key, entry] of this.#routable) if (entry.backend === backend) this.#queue.add(`broker:${key}`);
     }
   }
@@ -229,14 +230,14 @@ export class EventingReconciler {
       const available = [...new Set(this.#o.backends.flatMap((b) => b.classes))];
       state = { kind: 'class-not-available', brokerClass, available };
     } else {
+      const health = backend.health?.();
       try {
+        // A backend known to be down is not asked (its calls could wait for a connection); the health check
+        // reconciles the broker again when the backend is back.
+        if (health && !health.ok) throw new Error(health.reason ?? 'not connected');
         await backend.ensureBroker(ref);
         this.#ensured.set(key, backend);
-        const health = backend.health?.();
-        state =
-          health && !health.ok
-            ? { kind: 'backend-failed', brokerClass, message: health.reason ?? 'not connected' }
-            : { kind: 'ready', url: `${this.#o.brokerIngressUrl.replace(/\/+$/, '')}/${namespace}/${name}` };
+        state = { kind: 'ready', url: `${this.#o.brokerIngressUrl.replace(/\/+$/, '')}/${namespace}/${name}` };
       } catch (err) {
         state = { kind: 'backend-failed', brokerClass, message: err instanceof Error ? err.message : String(err) };
         this.#retryLater(`broker:${key}`);

@@ -4,7 +4,6 @@
  * deletes every key under it afterwards.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudEvent } from 'cloudevents';
 import { Redis } from 'ioredis';
@@ -15,6 +14,7 @@ import { systemClock } from '../../../src/clock.js';
 import { describeEventBackendContract } from '../../contract/event-backend.js';
 import { ManualClock } from '../../support/clock.js';
 import { freePort, waitFor } from '../../support/wait.js';
+import { startTcpProxy } from '../../support/tcp-proxy.js';
 
 const REDIS_URL = process.env['WISP_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const DONE: HandleOutcome = { kind: 'done' };
@@ -299,7 +299,7 @@ describe('RedisBackend', () => {
   });
 
   it('Redis going away and coming back: publish fails fast meanwhile, workers reconnect and lose nothing', async () => {
-    const proxy = await startProxy(new URL(REDIS_URL));
+    const proxy = await startTcpProxy(new URL(REDIS_URL));
     cleanups.push(() => proxy.stop());
     const backend = newBackend({ url: `redis://127.0.0.1:${proxy.port}` });
     const broker = brokerRef();
@@ -353,38 +353,3 @@ describe('RedisBackend', () => {
     }
   }, 120_000);
 });
-
-/** A TCP proxy to Redis that a test can stop (dropping every connection) and start again on the same port. */
-async function startProxy(target: URL): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
-  const port = await freePort();
-  let server: Server | undefined;
-  const sockets = new Set<Socket>();
-  const start = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const srv = createServer((client) => {
-        const upstream = connect(Number(target.port === '' ? 6379 : target.port), target.hostname);
-        for (const s of [client, upstream]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => undefined);
-        }
-        client.pipe(upstream).pipe(client);
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-      });
-      srv.once('error', reject);
-      srv.listen(port, '127.0.0.1', () => {
-        server = srv;
-        resolve();
-      });
-    });
-  const stop = async (): Promise<void> => {
-    const srv = server;
-    server = undefined;
-    for (const s of sockets) s.destroy();
-    sockets.clear();
-    if (srv !== undefined) await new Promise<void>((r) => srv.close(() => r()));
-  };
-  await start();
-  return { port, start, stop };
-}
