@@ -80,7 +80,7 @@ export class WispProcess {
         const res = await fetch(`${this.server}/readyz`, { signal: AbortSignal.timeout(1000) });
         return res.status === 200;
       },
-      { timeoutMs: 20_000, what: 'wisp up ready' },
+      { timeoutMs: 60_000, what: 'wisp up ready' },
     );
   }
 
