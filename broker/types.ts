@@ -4,6 +4,15 @@
  */
 import type { CloudEvent } from 'cloudevents';
 
+/**
+ * Storage settings of one broker, from the ConfigMap its `spec.config` names (Knative's `kafka-broker-config` keys
+ * `default.topic.partitions` and `default.topic.replication.factor`). Backends without topics ignore them.
+ */
+export interface BrokerSettings {
+  partitions?: number;
+  replicationFactor?: number;
+}
+
 /** A broker's identity. */
 export interface BrokerRef {
   namespace: string;
@@ -124,8 +133,8 @@ export interface Consumer {
 export interface EventBackend {
   /** The broker classes this backend serves, e.g. `['MTChannelBasedBroker', 'Memory']`. */
   readonly classes: readonly string[];
-  /** Creates the broker's storage (queues, topic) if needed. Idempotent. */
-  ensureBroker(broker: BrokerRef): Promise<void>;
+  /** Creates the broker's storage (queues, topic) if needed. Idempotent. `settings` apply when it is created. */
+  ensureBroker(broker: BrokerRef, settings?: BrokerSettings): Promise<void>;
   /** Removes the broker's storage and stops its consumers. */
   deleteBroker(broker: BrokerRef): Promise<void>;
   /**

@@ -1,7 +1,7 @@
 /** Knative Trigger schema and semantic validation (what Knative's Trigger webhook checks, plus Wisp's max-in-flight). Pure. */
 import { validateDeliverySpec, validateDestination } from '../../broker/delivery/index.js';
 import { validateTriggerFilters } from '../../broker/filters/index.js';
-import { MAX_IN_FLIGHT_ANNOTATION } from '../../broker/types.js';
+import { DELIVERY_ORDER_ANNOTATION, MAX_IN_FLIGHT_ANNOTATION } from '../../broker/types.js';
 import { annotationField, deliverySchema, destinationSchema } from './broker.js';
 import { outOfBounds, type FieldError } from './errors.js';
 import type { JsonSchema } from './schema.js';
@@ -61,5 +61,9 @@ export function triggerErrors(trigger: KObject): FieldError[] {
   errs.push(...validateTriggerFilters(trigger.spec, 'spec'));
   if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery'));
   errs.push(...maxInFlightErrors(trigger.metadata.annotations?.[MAX_IN_FLIGHT_ANNOTATION]));
+  const order = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION];
+  if (order !== undefined && order !== 'ordered' && order !== 'unordered') {
+    errs.push({ field: annotationField(DELIVERY_ORDER_ANNOTATION), message: `must be "ordered" or "unordered", was "${order}"` });
+  }
   return errs;
 }

@@ -1,5 +1,5 @@
 import { BackendUnavailableError } from '../../broker/errors.js';
-import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerSubscription } from '../../broker/types.js';
+import type { BrokerRef, BrokerSettings, Consumer, EventBackend, EventHandler, TriggerSubscription } from '../../broker/types.js';
 
 /**
  * A backend that is created on first use: `wisp up` offers the Redis class to every user, but connects to Redis
@@ -18,8 +18,8 @@ export class LazyBackend implements EventBackend {
     return this.#backend;
   }
 
-  ensureBroker(broker: BrokerRef): Promise<void> {
-    return this.#get().ensureBroker(broker);
+  ensureBroker(broker: BrokerRef, settings?: BrokerSettings): Promise<void> {
+    return this.#get().ensureBroker(broker, settings);
   }
   deleteBroker(broker: BrokerRef): Promise<void> {
     return this.#get().deleteBroker(broker);

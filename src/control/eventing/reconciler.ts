@@ -8,8 +8,10 @@ import { compileTriggerFilter } from '../../../broker/filters/index.js';
 import {
   BROKER_CLASS_ANNOTATION,
   DEFAULT_MAX_IN_FLIGHT,
+  DELIVERY_ORDER_ANNOTATION,
   MAX_IN_FLIGHT_ANNOTATION,
   type BrokerRef,
+  type BrokerSettings,
   type BrokerSpec,
   type Destination,
   type EventBackend,
@@ -56,6 +58,7 @@ const kind = (name: string): KindInfo => {
 const BROKERS = kind('brokers.eventing.knative.dev');
 const TRIGGERS = kind('triggers.eventing.knative.dev');
 const SERVICES = kind('services.serving.knative.dev');
+const CONFIGMAPS = kind('configmaps');
 
 const SUBSCRIBER_FAILED = "Unable to get the Subscriber's URI";
 const DLS_FAILED = "Unable to get the dead letter sink's URI";
@@ -235,7 +238,7 @@ export class EventingReconciler {
         // A backend known to be down is not asked (its calls could wait for a connection); the health check
         // reconciles the broker again when the backend is back.
         if (health && !health.ok) throw new Error(health.reason ?? 'not connected');
-        await backend.ensureBroker(ref);
+        await backend.ensureBroker(ref, brokerSettings(this.#o.store, broker));
         this.#ensured.set(key, backend);
         state = { kind: 'ready', url: `${this.#o.brokerIngressUrl.replace(/\/+$/, '')}/${namespace}/${name}` };
       } catch (err) {
@@ -346,12 +349,14 @@ export class EventingReconciler {
       return { published: false, conditions, ...base };
     }
     const maxInFlight = maxInFlightOf(trigger.metadata.annotations);
+    const ordered = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION] === 'ordered';
     const signature = JSON.stringify({
       backend: this.#o.backends.indexOf(entry.backend),
       broker: brokerName,
       subscriberUri: sub.uri,
       delivery: resolved,
       maxInFlight,
+      ordered,
       filter: spec.filter ?? null,
       filters: spec.filters ?? null,
     });
@@ -372,6 +377,7 @@ export class EventingReconciler {
         subscriberUri: sub.uri,
         delivery: resolved,
         maxInFlight,
+        ordered,
       };
       try {
         await this.#o.dispatcher.upsertTrigger(runtime, entry.backend);
@@ -395,5 +401,22 @@ function propagateBroker(ready: Condition | undefined): DesiredCondition {
   const out: DesiredCondition = { type: 'BrokerReady', status: ready.status };
   if (ready.reason) out.reason = ready.reason;
   if (ready.message) out.message = ready.message;
+  return out;
+}
+
+/** Topic settings from the ConfigMap a Broker's `spec.config` names (Knative's kafka-broker-config keys). */
+function brokerSettings(store: Store, broker: KObject): BrokerSettings {
+  const ref = (broker.spec as BrokerSpec | undefined)?.config;
+  if (!ref || ref.kind !== 'ConfigMap') return {};
+  const cm = store.get(CONFIGMAPS, ref.namespace ?? broker.metadata.namespace, ref.name);
+  const num = (key: string): number | undefined => {
+    const v = cm?.data?.[key];
+    return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : undefined;
+  };
+  const out: BrokerSettings = {};
+  const partitions = num('default.topic.partitions');
+  const replicationFactor = num('default.topic.replication.factor');
+  if (partitions !== undefined) out.partitions = partitions;
+  if (replicationFactor !== undefined) out.replicationFactor = replicationFactor;
   return out;
 }
