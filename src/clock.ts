@@ -29,6 +29,23 @@ export const systemClock: Clock = Object.freeze({
   },
 });
 
+/**
+ * The system clock for short-lived commands (the CLI): its timers keep the process alive, so a command that
+ * waits (e.g. `wisp apply --wait`) does not end early. Long-running services use `systemClock`, whose timers
+ * never hold a shutting-down process.
+ */
+export const foregroundClock: Clock = Object.freeze({
+  now: () => Date.now(),
+  setTimeout(fn: () => void, ms: number): Timer {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+  setInterval(fn: () => void, ms: number): Timer {
+    const t = setInterval(fn, ms);
+    return { cancel: () => clearInterval(t) };
+  },
+});
+
 /** Resolves after `ms` on the given clock; rejects with the signal's reason if aborted first. */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

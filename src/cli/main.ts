@@ -1,6 +1,6 @@
 /** The `wisp` command line: commander wiring, exit codes (0 ok, 1 failure, 2 misuse). */
 import { Command, CommanderError, Option } from 'commander';
-import { systemClock } from '../clock.js';
+import { foregroundClock } from '../clock.js';
 import { ControlApiClient } from './client.js';
 import { runApply } from './commands/apply.js';
 import { runDelete } from './commands/delete.js';
@@ -63,7 +63,7 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
     const server = serverOf(program.opts<{ server?: string }>().server, io.env);
     return {
       io,
-      clock: io.clock ?? systemClock,
+      clock: io.clock ?? foregroundClock,
       client: new ControlApiClient({ server }),
       out: (text) => writeLine(io.stdout, text),
       err: (text) => writeLine(io.stderr, text),
