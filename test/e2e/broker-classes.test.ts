@@ -22,6 +22,12 @@ describe('broker classes (e2e)', () => {
     await wisp.cleanup();
   });
 
+  it('apply --wait waits until the Broker is Ready and says where it listens', async () => {
+    const res = await wisp.cli(['apply', '-f', await yamlFile(broker('Memory', 'waited')), '--wait', '--timeout', '30s']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain(`broker waited ready at http://127.0.0.1:${wisp.ports.broker}/default/waited`);
+  });
+
   it('rejects a change of a Broker class annotation as immutable', async () => {
     expect((await wisp.cli(['apply', '-f', await yamlFile(broker('MTChannelBasedBroker'))])).code).toBe(0);
     const res = await wisp.cli(['apply', '-f', await yamlFile(broker('Redis'))]);
