@@ -1,32 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { httpRequest } from '../support/http.js';
 import { Recorder } from '../support/recorder.js';
+import { REDIS_URL, deleteKeys, scanKeys } from '../support/redis.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { waitFor } from '../support/wait.js';
 import { WispProcess } from '../support/wisp.js';
 import { applyBrokerAndTrigger } from '../integration/crash/scenario.js';
 import { getJson } from './helpers.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const prefixes: string[] = [];
-
-async function keysUnder(prefix: string): Promise<string[]> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    const out: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      out.push(...keys);
-    } while (cursor !== '0');
-    return out;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 function post(wisp: WispProcess, broker: string, id: string): ReturnType<typeof httpRequest> {
   return httpRequest({
@@ -49,12 +32,7 @@ describe('the Redis broker class (e2e)', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
   afterAll(async () => {
-    const redis = new Redis(REDIS_URL);
-    for (const p of prefixes) {
-      const keys = await keysUnder(p);
-      if (keys.length > 0) await redis.del(...keys);
-    }
-    redis.disconnect();
+    for (const p of prefixes) await deleteKeys(p);
   });
 
   const setup = async (env: Record<string, string>): Promise<WispProcess> => {
@@ -78,13 +56,13 @@ describe('the Redis broker class (e2e)', () => {
 
     for (let i = 0; i < 10; i++) expect((await post(wisp, 'orders', `warm-${i}`)).status).toBe(202);
     await waitFor(() => sub.requests.length === 10, { what: '10 deliveries' });
-    const keys = await keysUnder(prefix);
+    const keys = await scanKeys(prefix);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.every((k) => k.startsWith(`${prefix}:`))).toBe(true);
 
     for (let i = 0; i < 200; i++) expect((await post(wisp, 'orders', `more-${i}`)).status).toBe(202);
     await waitFor(() => sub.requests.length === 210, { what: '210 deliveries' });
-    await waitFor(async () => (await keysUnder(prefix)).length <= keys.length, { what: 'keys back to their count after delivery' });
+    await waitFor(async () => (await scanKeys(prefix)).length <= keys.length, { what: 'keys back to their count after delivery' });
   }, 60_000);
 
   it('answers 503 with Retry-After while Redis is unreachable, says why on the Broker, and recovers by itself', async () => {

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudEvent } from 'cloudevents';
-import { Redis } from 'ioredis';
 import { RedisBackend, backendForClass, type RedisBackendOptions } from '../../../broker/backends/index.js';
 import { BackendUnavailableError, BrokerNotFoundError } from '../../../broker/errors.js';
 import type { BrokerRef, Consumer, HandleOutcome, StoredEvent } from '../../../broker/types.js';
@@ -15,35 +14,9 @@ import { describeEventBackendContract } from '../../contract/event-backend.js';
 import { ManualClock } from '../../support/clock.js';
 import { freePort, waitFor } from '../../support/wait.js';
 import { startTcpProxy } from '../../support/tcp-proxy.js';
+import { REDIS_URL, deleteKeys, scanKeys } from '../../support/redis.js';
 
-const REDIS_URL = process.env['WISP_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const DONE: HandleOutcome = { kind: 'done' };
-
-async function scanKeys(prefix: string): Promise<string[]> {
-  const r = new Redis(REDIS_URL);
-  try {
-    const out: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      out.push(...keys);
-    } while (cursor !== '0');
-    return out;
-  } finally {
-    r.disconnect();
-  }
-}
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const keys = await scanKeys(prefix);
-  const r = new Redis(REDIS_URL);
-  try {
-    for (let i = 0; i < keys.length; i += 500) await r.del(...keys.slice(i, i + 500));
-  } finally {
-    r.disconnect();
-  }
-}
 
 function event(data: unknown = { n: 1 }): CloudEvent {
   return new CloudEvent<unknown>({ id: randomUUID(), type: 'dev.wisp.redis', source: '/redis-test', data }) as unknown as CloudEvent;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { deleteKeys } from '../../support/redis.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crashScenario } from './scenario.js';
 
@@ -7,15 +7,7 @@ const prefix = `wisp-crash-${randomUUID().slice(0, 8)}`;
 
 describe('Redis class survives kill -9 (crash test)', () => {
   afterAll(async () => {
-    const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    await redis.quit();
+    await deleteKeys(prefix);
   });
 
   it('delivers at least once every event that got a 202, across a SIGKILL of wisp up', async () => {
