@@ -2,6 +2,7 @@
  * Typed errors of the activator. The core (throttler, breaker, router) throws these; only the HTTP
  * adapter (server.ts) turns them into status codes, using `statusCode`.
  */
+import { WispError, type WispErrorOptions } from '../src/errors.js';
 export type ActivatorErrorCode =
   | 'WISP_ERR_QUEUE_FULL'
   | 'WISP_ERR_QUEUE_TIMEOUT'
@@ -26,20 +27,9 @@ export const ERROR_CODES: Readonly<Record<ActivatorErrorCode, string>> = Object.
   WISP_ERR_SHUTTING_DOWN: 'the activator is closing and accepts no new requests (503)',
 });
 
-export interface ActivatorErrorOptions {
-  cause?: unknown;
-}
+export type ActivatorErrorOptions = WispErrorOptions;
 
-export abstract class ActivatorError extends Error {
-  abstract readonly code: ActivatorErrorCode;
-  abstract readonly statusCode: number;
-  abstract readonly retriable: boolean;
-
-  constructor(message: string, opts: ActivatorErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = new.target.name;
-  }
-}
+export abstract class ActivatorError extends WispError<ActivatorErrorCode> {}
 
 export class QueueFullError extends ActivatorError {
   readonly code = 'WISP_ERR_QUEUE_FULL' as const;

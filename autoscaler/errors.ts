@@ -2,6 +2,7 @@
  * Typed errors of the autoscaler. The core throws these; edges (the control API, the platform) turn them
  * into status codes with `statusCode`.
  */
+import { WispError, type WispErrorOptions } from '../src/errors.js';
 export type AutoscalerErrorCode = 'WISP_ERR_AUTOSCALER_CONFIG' | 'WISP_ERR_SCALING_ANNOTATIONS';
 
 /** Every code with what it means; a test checks each code is documented here. */
@@ -16,20 +17,9 @@ export interface FieldIssue {
   message: string;
 }
 
-export interface AutoscalerErrorOptions {
-  cause?: unknown;
-}
+export type AutoscalerErrorOptions = WispErrorOptions;
 
-export abstract class AutoscalerError extends Error {
-  abstract readonly code: AutoscalerErrorCode;
-  abstract readonly statusCode: number;
-  abstract readonly retriable: boolean;
-
-  constructor(message: string, opts: AutoscalerErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = new.target.name;
-  }
-}
+export abstract class AutoscalerError extends WispError<AutoscalerErrorCode> {}
 
 /** `config-autoscaler: data.max-scale-down-rate: must be greater than 1, was 0.5` (issues joined by `; `). */
 export class AutoscalerConfigError extends AutoscalerError {

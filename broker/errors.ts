@@ -2,6 +2,7 @@
  * Typed errors of the broker (ingress and backends). The core throws these; only the HTTP edge (the
  * ingress's Fastify error handler) turns them into status codes, using `statusCode`.
  */
+import { WispError, type WispErrorOptions } from '../src/errors.js';
 export type BrokerErrorCode =
   | 'WISP_ERR_BROKER_NOT_FOUND'
   | 'WISP_ERR_INVALID_EVENT'
@@ -28,20 +29,9 @@ export const ERROR_CODES: Readonly<Record<BrokerErrorCode, string>> = Object.fre
   WISP_ERR_INVALID_INGRESS_CONFIG: 'an ingress option is out of range, e.g. maxBodyBytes below 64 KiB',
 });
 
-export interface BrokerErrorOptions {
-  cause?: unknown;
-}
+export type BrokerErrorOptions = WispErrorOptions;
 
-export abstract class BrokerError extends Error {
-  abstract readonly code: BrokerErrorCode;
-  abstract readonly statusCode: number;
-  abstract readonly retriable: boolean;
-
-  constructor(message: string, opts: BrokerErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = new.target.name;
-  }
-}
+export abstract class BrokerError extends WispError<BrokerErrorCode> {}
 
 export class BrokerNotFoundError extends BrokerError {
   readonly code = 'WISP_ERR_BROKER_NOT_FOUND' as const;

@@ -1,19 +1,9 @@
 /** Typed errors of the local process runtime. Codes are stable; see `ERROR_CODES` for the list. */
+import { WispError, type WispErrorOptions } from '../../errors.js';
 
-export interface LocalRuntimeErrorOptions {
-  cause?: unknown;
-}
+export type LocalRuntimeErrorOptions = WispErrorOptions;
 
-export abstract class LocalRuntimeError extends Error {
-  abstract readonly code: string;
-  abstract readonly statusCode: number;
-  abstract readonly retriable: boolean;
-
-  constructor(message: string, opts: LocalRuntimeErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = new.target.name;
-  }
-}
+export abstract class LocalRuntimeError extends WispError<string> {}
 
 /** A container with only an image: the local runtime runs processes, not images. */
 export class ImageNotRunnableLocallyError extends LocalRuntimeError {
