@@ -1,10 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort, waitFor } from './wait.js';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+/** The repository root: the nearest ancestor holding bin/wisp.js (from test/ and from the compiled dist/test/ alike). */
+export const ROOT = ((): string => {
+  for (let dir = import.meta.dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'bin/wisp.js'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`bin/wisp.js not found above ${import.meta.dirname}`);
+  }
+})();
 const BIN = join(ROOT, 'bin/wisp.js');
 
 export interface CliResult {
@@ -54,6 +61,10 @@ export class WispProcess {
 
   get server(): string {
     return `http://127.0.0.1:${this.ports.api}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Starts `wisp up` and waits until the control API is ready. */
