@@ -10,7 +10,13 @@
  * consumer keeps the group (a restart resumes from the committed offsets; unfinished records come again);
  * `unsubscribe` and `deleteBroker` delete the groups.
  *
- * Producer: acks all, non-idempotent with bounded retries. kafkajs's idempotent mode needs unbounded retries
+ * Producer: publishes are batched per topic (ProduceBatcher): while one produce request to the topic is in flight,
+ * the events published meanwhile queue and go out together in the next request, so the request rate, not the
+ * event rate, is bounded by Kafka's round trip; an idle broker sends at once. One request in flight per topic
+ * keeps events of one key in publish order. A publish resolves after its request's ack and rejects with
+ * BackendUnavailableError if the request failed.
+ *
+ * acks all, non-idempotent with bounded retries. kafkajs's idempotent mode needs unbounded retries
  * (a publish to an unreachable cluster would hang instead of answering 503) and has known sequence-number
  * problems under concurrent sends; a retried send may store an event twice, which at-least-once delivery
  * (same CloudEvent id) already allows.
@@ -24,6 +30,8 @@ import { brokerTopic, encodeEvent, triggerGroupId } from './codec.js';
 import { KafkaSubscription } from './subscription.js';
 import { kafkajsLogCreator, stderrLogger, type KafkaLogger } from './logger.js';
 import { deleteGroup, deleteTopic, ensureTopic, newGroupStartOffsets, topicExists } from './admin.js';
+import { ProduceBatcher, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_RECORDS, DEFAULT_MAX_QUEUED_PER_TOPIC } from './produce-batcher.js';
+import type { EncodedRecord } from './codec.js';
 
 export const DEFAULT_TOPIC_PARTITIONS = 10;
 export const DEFAULT_REPLICATION_FACTOR = 3;
@@ -31,6 +39,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_KAFKA_CLOSE_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_QUEUED_PER_PARTITION = 500;
+export const DEFAULT_COMMIT_INTERVAL_MS = 100;
 
 export interface KafkaBackendOptions {
   /** Bootstrap servers, e.g. `WISP_KAFKA_BROKERS` split on commas. */
@@ -50,6 +59,14 @@ export interface KafkaBackendOptions {
   closeTimeoutMs?: number;
   /** Records buffered per partition before the partition is paused (default 500). */
   maxQueuedPerPartition?: number;
+  /** Least time between two offset commits of a trigger's consumer (default 100 ms; 0 = back to back). */
+  commitIntervalMs?: number;
+  /** Events per produce request (default 1000). */
+  maxBatchRecords?: number;
+  /** Bytes per produce request (default 900 KiB). */
+  maxBatchBytes?: number;
+  /** Events waiting for a produce request per topic before publish answers 503 (default 20 000). */
+  maxQueuedPublishes?: number;
 }
 
 /** Per-broker topic settings (Knative's `default.topic.partitions` / `default.topic.replication.factor`). */
@@ -80,6 +97,9 @@ export class KafkaBackend implements EventBackend {
   readonly #consumers = new Map<string, Set<KafkaSubscription>>();
   #health: KafkaBackendHealth = { ok: true };
   #closed = false;
+  /** The broker of each topic published to (names the broker in a failed batch's error). */
+  readonly #topicBrokers = new Map<string, BrokerRef>();
+  readonly #batcher: ProduceBatcher<EncodedRecord>;
 
   constructor(opts: KafkaBackendOptions) {
     this.#o = opts;
@@ -93,6 +113,16 @@ export class KafkaBackend implements EventBackend {
     };
     this.#kafka = new Kafka({ ...base, retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 } });
     this.#adminKafka = new Kafka({ ...base, retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2_000 } });
+    this.#batcher = new ProduceBatcher<EncodedRecord>({
+      clock: opts.clock,
+      send: (topic, messages) => this.#sendBatch(topic, messages),
+      sizeOf: recordBytes,
+      maxBatchRecords: opts.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS,
+      maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+      maxQueuedPerTopic: opts.maxQueuedPublishes ?? DEFAULT_MAX_QUEUED_PER_TOPIC,
+      queueFull: (topic, queued) => new BackendUnavailableError(this.#brokerName(topic), `${queued} events already wait for Kafka (produce queue full)`),
+      closed: (topic) => new BackendClosedError(this.#brokerName(topic)),
+    });
   }
 
   /** Whether the last Kafka operation reached the cluster (and why not). */
@@ -127,14 +157,15 @@ export class KafkaBackend implements EventBackend {
 
   async publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void> {
     const topic = this.#topic(broker);
-    const producer = await this.#producerFor(broker);
+    // Connect (or fail fast: an unreachable cluster answers 503 before anything is queued).
+    await this.#producerFor(broker);
     if (!this.#knownTopics.has(topic)) {
       const admin = await this.#adminFor(broker);
       if (!(await this.#io(broker, () => topicExists(admin, topic)))) throw new BrokerNotFoundError(broker.namespace, broker.name);
       this.#knownTopics.add(topic);
     }
-    const record = encodeEvent(event);
-    await this.#io(broker, () => producer.send({ topic, acks: -1, messages: [record] }));
+    this.#topicBrokers.set(topic, broker);
+    await this.#batcher.add(topic, encodeEvent(event));
   }
 
   async subscribe(sub: TriggerSubscription, handle: EventHandler): Promise<Consumer> {
@@ -166,6 +197,7 @@ export class KafkaBackend implements EventBackend {
       logger: this.#logger,
       closeTimeoutMs: Math.max(0, this.#o.closeTimeoutMs ?? DEFAULT_KAFKA_CLOSE_TIMEOUT_MS),
       maxQueuedPerPartition: Math.max(1, this.#o.maxQueuedPerPartition ?? DEFAULT_MAX_QUEUED_PER_PARTITION),
+      commitIntervalMs: Math.max(0, this.#o.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS),
       onClose: (s) => owner.delete(s),
     });
     owner.add(subscription);
@@ -195,6 +227,8 @@ export class KafkaBackend implements EventBackend {
     const subs = [...this.#consumers.values()].flatMap((s) => [...s]);
     this.#consumers.clear();
     await Promise.all(subs.map((s) => s.close()));
+    // Events already accepted go out (bounded by one request timeout); what is still queued then is rejected.
+    await this.#batcher.close(this.#o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     const producer = this.#producer;
     const admin = this.#admin;
     this.#producer = undefined;
@@ -208,6 +242,18 @@ export class KafkaBackend implements EventBackend {
   #topic(broker: BrokerRef): string {
     if (this.#closed) throw new BackendClosedError(`${broker.namespace}/${broker.name}`);
     return brokerTopic(broker.namespace, broker.name);
+  }
+
+  /** One produce request with every event queued for the topic (acks all). */
+  async #sendBatch(topic: string, messages: EncodedRecord[]): Promise<void> {
+    const broker = this.#topicBrokers.get(topic) ?? brokerRefOf(topic);
+    const producer = await this.#producerFor(broker);
+    await this.#io(broker, () => producer.send({ topic, acks: -1, messages }));
+  }
+
+  #brokerName(topic: string): string {
+    const b = this.#topicBrokers.get(topic) ?? brokerRefOf(topic);
+    return `${b.namespace}/${b.name}`;
   }
 
   #producerFor(broker: BrokerRef): Promise<Producer> {
@@ -249,6 +295,18 @@ export class KafkaBackend implements EventBackend {
       throw err;
     }
   }
+}
+
+/** Bytes a record adds to a produce request (value, key, headers, plus per-record framing). */
+function recordBytes(r: EncodedRecord): number {
+  let n = 32 + (r.value?.length ?? 0) + (r.key === null ? 0 : Buffer.byteLength(r.key));
+  for (const [k, v] of Object.entries(r.headers)) n += 4 + k.length + Buffer.byteLength(v);
+  return n;
+}
+
+/** A topic not seen by publish (never the case in practice): its name stands in for the broker. */
+function brokerRefOf(topic: string): BrokerRef {
+  return { namespace: '-', name: topic };
 }
 
 function isKafkaError(err: unknown): boolean {

@@ -10,7 +10,10 @@
  * mode one per partition (the next record of a partition starts once the previous one is `done`).
  *
  * Commits are ours alone (`autoCommit` off): an OffsetTracker per partition commits the lowest unfinished
- * offset after each finish, so closing, crashing or a rebalance redelivers exactly the unfinished records.
+ * offset, so closing, crashing or a rebalance redelivers exactly the unfinished records. One commit request at
+ * a time and at most one per `commitIntervalMs`: the finishes meanwhile fold into the next commit (a commit is
+ * a replicated write to `__consumer_offsets`; one per finish would cost Kafka more than the records). A crash
+ * redelivers at most the records finished in that interval; close() commits at once.
  * A rebalance (GROUP_JOIN) starts a new epoch: queued records are dropped (kafkajs refetches from the
  * committed offsets) and records still in flight from the old epoch no longer commit.
  */
@@ -34,6 +37,8 @@ export interface KafkaSubscriptionOptions {
   closeTimeoutMs: number;
   /** Records queued per partition before the partition is paused. */
   maxQueuedPerPartition: number;
+  /** Least time between the starts of two offset commits (on `clock`; 0 = commit as soon as the last one ended). */
+  commitIntervalMs: number;
   onClose: (sub: KafkaSubscription) => void;
 }
 
@@ -64,6 +69,8 @@ export class KafkaSubscription implements Consumer {
   #closing: Promise<void> | undefined;
   #committing: Promise<void> | undefined;
   #commitAgain = false;
+  #commitTimer: Timer | undefined;
+  #lastCommitAt = Number.NEGATIVE_INFINITY;
   readonly #backoffs = new Map<Timer, (continued: boolean) => void>();
   readonly #idleWaiters: Array<() => void> = [];
 
@@ -276,35 +283,52 @@ export class KafkaSubscription implements Consumer {
     });
   }
 
-  /** Commits moved watermarks; one commit request at a time, later finishes fold into the next one. */
+  /** Commits moved watermarks: one commit request at a time, at most one per interval; finishes meanwhile fold in. */
   #commitSoon(): void {
     if (this.#committing !== undefined) {
       this.#commitAgain = true;
       return;
     }
-    this.#committing = this.#commitLoop().finally(() => (this.#committing = undefined));
+    if (this.#commitTimer !== undefined || this.closed) return;
+    const wait = this.#lastCommitAt + this.#o.commitIntervalMs - this.#o.clock.now();
+    if (wait > 0) {
+      this.#commitTimer = this.#o.clock.setTimeout(() => {
+        this.#commitTimer = undefined;
+        this.#commitSoon();
+      }, wait);
+      return;
+    }
+    this.#commitNow();
   }
 
-  async #commitLoop(): Promise<void> {
-    do {
-      this.#commitAgain = false;
-      const tracker = this.#tracker;
-      const due = tracker.toCommit();
-      if (due.length === 0) continue;
-      try {
-        await this.#o.consumer.commitOffsets(due.map((d) => ({ topic: this.#o.topic, partition: d.partition, offset: String(d.offset) })));
-        if (tracker === this.#tracker) for (const d of due) tracker.partition(d.partition).committed(d.offset);
-      } catch (err) {
-        // A rebalance or a broker hiccup: the records stay uncommitted and are redelivered if nobody commits later.
-        this.#o.logger.warn(`kafka consumer ${this.#o.groupId}: commit failed: ${message(err)}`);
-        return;
-      }
-    } while (this.#commitAgain);
+  #commitNow(): void {
+    this.#commitAgain = false;
+    this.#lastCommitAt = this.#o.clock.now();
+    this.#committing = this.#commitOnce().finally(() => {
+      this.#committing = undefined;
+      if (this.#commitAgain) this.#commitSoon();
+    });
   }
 
+  async #commitOnce(): Promise<void> {
+    const tracker = this.#tracker;
+    const due = tracker.toCommit();
+    if (due.length === 0) return;
+    try {
+      await this.#o.consumer.commitOffsets(due.map((d) => ({ topic: this.#o.topic, partition: d.partition, offset: String(d.offset) })));
+      if (tracker === this.#tracker) for (const d of due) tracker.partition(d.partition).committed(d.offset);
+    } catch (err) {
+      // A rebalance or a broker hiccup: the records stay uncommitted and are redelivered if nobody commits later.
+      this.#o.logger.warn(`kafka consumer ${this.#o.groupId}: commit failed: ${message(err)}`);
+    }
+  }
+
+  /** close(): the last commit goes out now, whatever the interval. */
   async #flushCommits(): Promise<void> {
+    this.#commitTimer?.cancel();
+    this.#commitTimer = undefined;
     await this.#committing;
-    this.#commitSoon();
+    this.#commitNow();
     await this.#committing;
   }
 }

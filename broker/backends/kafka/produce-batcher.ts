@@ -1,0 +1,219 @@
+/**
+ * Batches produce requests per topic, the way Kafka's own producer does (its record accumulator), without a
+ * linger delay: a record waits only while a request to its topic is already in flight.
+ *
+ * Per topic: records queue in publish order. When fewer than `maxInFlightPerTopic` requests to the topic are
+ * in flight, the queue goes out as one request (at most `maxBatchRecords` records / `maxBatchBytes` bytes; the
+ * rest waits for the next one). With one request in flight (the default) an idle broker sends an event at once,
+ * and under load every event that arrived meanwhile shares the next request (natural batching). A second
+ * request in flight (maxInFlightPerTopic 2) is only started for a full batch.
+ *
+ * Each `add` resolves once the request carrying its record succeeded, and rejects with that request's error if
+ * it failed: nothing resolves that the send did not confirm. Records of one topic leave in `add` order and a
+ * request keeps that order, so events of one key keep their order as long as one request is in flight per
+ * topic (a send retried inside the client could otherwise land after a later request).
+ *
+ * Pure apart from the injected `send`, `clock` (for the bounded `close`) and `queueMicrotask` (records added in
+ * the same turn share a request).
+ */
+import type { Clock } from '../../../src/clock.js';
+
+export interface ProduceBatcherOptions<R> {
+  /** Sends one batch to a topic; resolves when the records are stored (acked). */
+  send: (topic: string, records: R[]) => Promise<void>;
+  /** Approximate bytes of a record, for `maxBatchBytes`. */
+  sizeOf: (record: R) => number;
+  clock: Clock;
+  /** Records per request (default 1000). */
+  maxBatchRecords?: number;
+  /** Bytes per request (default 900 KiB, under Kafka's default 1 MiB message.max.bytes); a larger record goes alone. */
+  maxBatchBytes?: number;
+  /** Requests in flight per topic (default 1, which keeps per-key order even when a send is retried). */
+  maxInFlightPerTopic?: number;
+  /** Records queued (not yet sent) per topic before `add` rejects (default 20 000). */
+  maxQueuedPerTopic?: number;
+  /** The error for an `add` to a full queue. */
+  queueFull: (topic: string, queued: number) => Error;
+  /** The error for an `add` after `close`, and for records still queued when `close` gives up. */
+  closed: (topic: string) => Error;
+}
+
+export const DEFAULT_MAX_BATCH_RECORDS = 1_000;
+export const DEFAULT_MAX_BATCH_BYTES = 900 * 1024;
+export const DEFAULT_MAX_IN_FLIGHT_PER_TOPIC = 1;
+export const DEFAULT_MAX_QUEUED_PER_TOPIC = 20_000;
+
+interface Pending<R> {
+  record: R;
+  bytes: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface TopicQueue<R> {
+  items: Array<Pending<R>>;
+  head: number;
+  inFlight: number;
+  scheduled: boolean;
+}
+
+export interface ProduceBatcherStats {
+  queued: number;
+  inFlight: number;
+  /** Requests sent so far and records they carried. */
+  requests: number;
+  records: number;
+}
+
+export class ProduceBatcher<R> {
+  readonly #o: Required<Omit<ProduceBatcherOptions<R>, 'send' | 'sizeOf' | 'clock' | 'queueFull' | 'closed'>> & ProduceBatcherOptions<R>;
+  readonly #topics = new Map<string, TopicQueue<R>>();
+  readonly #idleWaiters: Array<() => void> = [];
+  #requests = 0;
+  #records = 0;
+  #closed = false;
+
+  constructor(opts: ProduceBatcherOptions<R>) {
+    this.#o = {
+      ...opts,
+      maxBatchRecords: Math.max(1, Math.floor(opts.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS)),
+      maxBatchBytes: Math.max(1, opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES),
+      maxInFlightPerTopic: Math.max(1, Math.floor(opts.maxInFlightPerTopic ?? DEFAULT_MAX_IN_FLIGHT_PER_TOPIC)),
+      maxQueuedPerTopic: Math.max(1, Math.floor(opts.maxQueuedPerTopic ?? DEFAULT_MAX_QUEUED_PER_TOPIC)),
+    };
+  }
+
+  /** Queues a record for `topic`; resolves once the request carrying it succeeded. */
+  add(topic: string, record: R): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#o.closed(topic));
+    const q = this.#queue(topic);
+    const queued = q.items.length - q.head;
+    if (queued >= this.#o.maxQueuedPerTopic) return Promise.reject(this.#o.queueFull(topic, queued));
+    return new Promise<void>((resolve, reject) => {
+      q.items.push({ record, bytes: Math.max(0, this.#o.sizeOf(record)), resolve, reject });
+      if (!q.scheduled) {
+        q.scheduled = true;
+        queueMicrotask(() => {
+          q.scheduled = false;
+          this.#pump(topic, q);
+        });
+      }
+    });
+  }
+
+  stats(): ProduceBatcherStats {
+    let queued = 0;
+    let inFlight = 0;
+    for (const q of this.#topics.values()) {
+      queued += q.items.length - q.head;
+      inFlight += q.inFlight;
+    }
+    return { queued, inFlight, requests: this.#requests, records: this.#records };
+  }
+
+  /**
+   * Stops accepting records, sends what is queued and waits for every request, at most `timeoutMs` on the
+   * clock; records still queued then are rejected with `closed` (requests in flight end on their own timeout).
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.#closed = true;
+    if (!this.#idle()) {
+      await new Promise<void>((resolve) => {
+        const timer = this.#o.clock.setTimeout(resolve, Math.max(0, timeoutMs));
+        this.#idleWaiters.push(() => {
+          timer.cancel();
+          resolve();
+        });
+      });
+    }
+    for (const [topic, q] of this.#topics) {
+      const left = q.items.slice(q.head);
+      q.items = [];
+      q.head = 0;
+      for (const p of left) p.reject(this.#o.closed(topic));
+    }
+  }
+
+  #queue(topic: string): TopicQueue<R> {
+    let q = this.#topics.get(topic);
+    if (q === undefined) {
+      q = { items: [], head: 0, inFlight: 0, scheduled: false };
+      this.#topics.set(topic, q);
+    }
+    return q;
+  }
+
+  /** Starts requests while the topic has room: any batch when none is in flight, only full batches otherwise. */
+  #pump(topic: string, q: TopicQueue<R>): void {
+    while (q.inFlight < this.#o.maxInFlightPerTopic && q.head < q.items.length) {
+      if (q.inFlight > 0 && !this.#fullBatchQueued(q)) break;
+      this.#sendBatch(topic, q, this.#takeBatch(q));
+    }
+    if (q.inFlight === 0 && q.head >= q.items.length) {
+      this.#topics.delete(topic);
+      if (this.#idle()) for (const wake of this.#idleWaiters.splice(0)) wake();
+    }
+  }
+
+  #fullBatchQueued(q: TopicQueue<R>): boolean {
+    if (q.items.length - q.head >= this.#o.maxBatchRecords) return true;
+    let bytes = 0;
+    for (let i = q.head; i < q.items.length; i++) {
+      bytes += (q.items[i] as Pending<R>).bytes;
+      if (bytes >= this.#o.maxBatchBytes) return true;
+    }
+    return false;
+  }
+
+  #takeBatch(q: TopicQueue<R>): Array<Pending<R>> {
+    const batch: Array<Pending<R>> = [];
+    let bytes = 0;
+    while (q.head < q.items.length && batch.length < this.#o.maxBatchRecords) {
+      const next = q.items[q.head] as Pending<R>;
+      if (batch.length > 0 && bytes + next.bytes > this.#o.maxBatchBytes) break;
+      batch.push(next);
+      bytes += next.bytes;
+      q.head++;
+    }
+    if (q.head >= q.items.length) {
+      q.items = [];
+      q.head = 0;
+    } else if (q.head > 1024 && q.head * 2 > q.items.length) {
+      q.items = q.items.slice(q.head);
+      q.head = 0;
+    }
+    return batch;
+  }
+
+  #sendBatch(topic: string, q: TopicQueue<R>, batch: Array<Pending<R>>): void {
+    q.inFlight++;
+    this.#requests++;
+    this.#records += batch.length;
+    let sending: Promise<void>;
+    try {
+      sending = this.#o.send(
+        topic,
+        batch.map((p) => p.record),
+      );
+    } catch (err) {
+      sending = Promise.reject(err);
+    }
+    sending.then(
+      () => this.#settle(topic, q, () => batch.forEach((p) => p.resolve())),
+      (err: unknown) => this.#settle(topic, q, () => batch.forEach((p) => p.reject(err))),
+    );
+  }
+
+  #settle(topic: string, q: TopicQueue<R>, finish: () => void): void {
+    q.inFlight--;
+    finish();
+    // The queue may have been replaced (emptied and dropped, then re-created by a later add): pump the live one.
+    const live = this.#topics.get(topic);
+    if (live === q) this.#pump(topic, q);
+  }
+
+  #idle(): boolean {
+    for (const q of this.#topics.values()) if (q.inFlight > 0 || q.head < q.items.length) return false;
+    return true;
+  }
+}
