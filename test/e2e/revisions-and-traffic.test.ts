@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpRequest } from '../support/http.js';
+import { waitFor } from '../support/wait.js';
 import { WispProcess } from '../support/wisp.js';
 import { getJson, helloService, svcPath, waitReady, yamlFile } from './helpers.js';
 
@@ -67,5 +68,12 @@ describe('revisions and traffic (e2e)', () => {
     const list = JSON.parse(all.stdout) as { kind: string; items: { metadata: { name: string } }[] };
     expect(list.kind).toBe('List');
     expect(list.items.map((r) => r.metadata.name)).toEqual(['hello-00001', 'hello-00002']);
+
+    // Deleting the Service deletes its revisions and route and stops answering on its host.
+    const deleted = await wisp.cli(['delete', 'ksvc', 'hello']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout.trim()).toBe('service.serving.knative.dev "hello" deleted');
+    await waitFor(async () => JSON.parse((await wisp!.cli(['get', 'revisions', '-o', 'json'])).stdout).items.length === 0, { what: 'revisions gone' });
+    await waitFor(async () => (await httpRequest({ port: wisp!.ports.ingress, host: 'hello.default.localhost' })).status === 404, { what: 'host gone' });
   }, 90_000);
 });
