@@ -6,6 +6,7 @@ import { SERVING_DEFAULTS } from './defaults.js';
 import type { FieldError } from './errors.js';
 import { kindOf, type KindInfo } from './kinds.js';
 import { dns1123LabelErrors } from './names.js';
+import { pingSourceErrors, pingSourceSchema } from './pingsource.js';
 import { checkShape, unknownFields, unknownFieldWarning, type JsonSchema } from './schema.js';
 import { configMapSchema, genericSchema, serviceSchema } from './schemas.js';
 import { defaultService, serviceErrors } from './service.js';
@@ -34,6 +35,7 @@ function schemaFor(info: KindInfo): JsonSchema {
   if (info.kind === 'ConfigMap' && info.group === '') return configMapSchema;
   if (info.kind === 'Broker' && info.group === 'eventing.knative.dev') return brokerSchema;
   if (info.kind === 'Trigger' && info.group === 'eventing.knative.dev') return triggerSchema;
+  if (info.kind === 'PingSource' && info.group === 'sources.knative.dev') return pingSourceSchema;
   return genericSchema;
 }
 
@@ -88,6 +90,8 @@ export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationRe
     errors.push(...brokerErrors(object));
   } else if (info.kind === 'Trigger') {
     errors.push(...triggerErrors(object));
+  } else if (info.kind === 'PingSource' && info.group === 'sources.knative.dev') {
+    errors.push(...pingSourceErrors(object));
   }
   return errors.length > 0 ? { errors, warnings } : { object, errors, warnings };
 }

@@ -131,7 +131,7 @@ describe('validate: other kinds', () => {
   it('accepts sources with metadata checks only; Brokers and Triggers get their own rules (test/unit/api/eventing.test.ts)', () => {
     const broker = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', annotations: { 'eventing.knative.dev/broker.class': 'Memory' } }, spec: { anything: 1 } };
     expect(validate(broker)).toMatchObject({ errors: [], warnings: ['unknown field "spec.anything"'] });
-    expect(errorsOf({ apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', metadata: {} })).toEqual(['metadata.name: missing field(s)']);
+    expect(errorsOf({ apiVersion: 'sources.knative.dev/v1', kind: 'ContainerSource', metadata: {} })).toEqual(['metadata.name: missing field(s)']);
     expect(errorsOf({ apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't', namespace: 'Bad NS' } })[0]).toMatch(/^metadata\.namespace: invalid value "Bad NS"/);
   });
 
