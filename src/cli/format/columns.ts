@@ -118,6 +118,10 @@ const COLUMNS: Record<string, Columns> = {
       return [str(spec.broker), sub, ...withReady(o)];
     },
   },
+  PingSource: {
+    headers: ['SCHEDULE', 'SINK', 'READY', 'REASON'],
+    cells: (o) => [str(record(o.spec).schedule), str(record(o.status).sinkUri), ...withReady(o)],
+  },
 };
 
 const GENERIC: Columns = { headers: ['READY', 'REASON'], cells: withReady };

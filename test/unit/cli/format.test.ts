@@ -95,8 +95,8 @@ describe('tableFor', () => {
   });
 
   it('adds NAMESPACE first with -A, and uses the generic columns for other kinds', () => {
-    const ping: KObject = { apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', metadata: { name: 'tick', namespace: 'ops' } };
-    const t = tableFor(kindByName('pingsources')!, [ping], { now: NOW, allNamespaces: true });
+    const src: KObject = { apiVersion: 'sources.knative.dev/v1', kind: 'ContainerSource', metadata: { name: 'tick', namespace: 'ops' } };
+    const t = tableFor(kindByName('containersources')!, [src], { now: NOW, allNamespaces: true });
     expect(t.headers).toEqual(['NAMESPACE', 'NAME', 'READY', 'REASON', 'AGE']);
     expect(t.rows).toEqual([['ops', 'tick', 'Unknown', '', '<unknown>']]);
   });
