@@ -2,8 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Activator } from '../../activator/index.js';
+import { HttpSender } from '../../broker/delivery/index.js';
 import { Autoscaler, DEFAULT_AUTOSCALER_CONFIG, parseAutoscalerConfigMap } from '../../autoscaler/index.js';
 import { kindByName } from '../api/kinds.js';
+import { ImportersReconciler } from '../importers/index.js';
 import { loadManifests } from '../api/load.js';
 import { systemClock } from '../clock.js';
 import { buildApiServer } from '../control/api-server.js';
@@ -23,7 +25,7 @@ const CONFIGMAPS = kindByName('configmaps')!;
 /**
  * The composition root of `wisp up`: one process with the store, the control API, the serving
  * reconciler, the local runtime, the autoscaler, the activator, and eventing (broker ingress, in-memory
- * backend, dispatcher, eventing reconciler), wired through narrow interfaces.
+ * backend, dispatcher, eventing reconciler) and importers (PingSource), wired through narrow interfaces.
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const clock = systemClock;
@@ -101,6 +103,18 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     });
     closers.push(() => eventing.close());
 
+    // Importers (PingSource) deliver to sinks over HTTP like the dispatcher; they stop before eventing does.
+    const sourceSender = new HttpSender();
+    const importers = new ImportersReconciler({
+      store,
+      clock,
+      sender: sourceSender,
+      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    importers.start();
+    closers.push(() => sourceSender.close());
+    closers.push(() => importers.stop());
+
     let ready = false;
     const api = buildApiServer({ store, registry, logs: runtime, ready: () => ready });
     await api.listen({ port: options.apiPort, host: options.host });
@@ -111,6 +125,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const applied = applyAll(store, loaded.objects);
     await reconciler.idle();
     await eventing.reconciler.idle();
+    await importers.idle();
     ready = true;
 
     let closing: Promise<void> | undefined;
