@@ -7,6 +7,7 @@ import type { Clock, Timer } from '../../src/clock.js';
 import type { CloudEvent } from 'cloudevents';
 import type { Consumer, EventHandler, HandleOutcome, StoredEvent, TriggerSubscription } from '../types.js';
 import { HandlerFailedError } from '../errors.js';
+import { isHandleOutcome, describeValue } from './outcome.js';
 
 export interface MemorySubscriptionOptions {
   clock: Clock;
@@ -127,8 +128,8 @@ export class MemorySubscription implements Consumer {
       this.#report(new HandlerFailedError(this.trigger, stored.event.id, `threw: ${why}`, { cause: err }));
       return DONE;
     }
-    if (isOutcome(outcome)) return outcome;
-    this.#report(new HandlerFailedError(this.trigger, stored.event.id, `returned an invalid outcome ${safeJson(outcome)}`));
+    if (isHandleOutcome(outcome)) return outcome;
+    this.#report(new HandlerFailedError(this.trigger, stored.event.id, `returned an invalid outcome ${describeValue(outcome)}`));
     return DONE;
   }
 
@@ -153,17 +154,3 @@ export class MemorySubscription implements Consumer {
   }
 }
 
-function isOutcome(v: unknown): v is HandleOutcome {
-  if (typeof v !== 'object' || v === null) return false;
-  const kind = (v as { kind?: unknown }).kind;
-  if (kind === 'done') return true;
-  return kind === 'retry' && typeof (v as { delayMs?: unknown }).delayMs === 'number';
-}
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}

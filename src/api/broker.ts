@@ -3,7 +3,7 @@ import { validateDeliverySpec } from '../../broker/delivery/index.js';
 import type { FieldError } from './errors.js';
 import { BROKER_CLASS_ANNOTATION } from './labels.js';
 import type { JsonSchema } from './schema.js';
-import { metadataSchema } from './schemas.js';
+import { resourceSchema } from './schemas.js';
 import type { KObject } from './types.js';
 
 /** Every broker class a Wisp platform may serve; a process serves those it has a backend for. */
@@ -37,23 +37,13 @@ export const deliverySchema: JsonSchema = {
   },
 };
 
-export const brokerSchema: JsonSchema = {
+export const brokerSchema: JsonSchema = resourceSchema({
   type: 'object',
-  required: ['apiVersion', 'kind', 'metadata'],
   properties: {
-    apiVersion: str,
-    kind: str,
-    metadata: metadataSchema,
-    spec: {
-      type: 'object',
-      properties: {
-        config: { type: 'object', properties: { apiVersion: str, kind: str, name: str, namespace: str } },
-        delivery: deliverySchema,
-      },
-    },
-    status: anyValue,
+    config: { type: 'object', properties: { apiVersion: str, kind: str, name: str, namespace: str } },
+    delivery: deliverySchema,
   },
-};
+});
 
 /** Field path of an annotation, e.g. `metadata.annotations[eventing.knative.dev/broker.class]`. */
 export function annotationField(key: string): string {

@@ -3,7 +3,7 @@ import { isKnownTimeZone, scheduleProblem } from '../importers/ping/schedule.js'
 import { destinationSchema } from './broker.js';
 import type { FieldError } from './errors.js';
 import type { JsonSchema } from './schema.js';
-import { metadataSchema } from './schemas.js';
+import { resourceSchema } from './schemas.js';
 import { destinationErrors } from './trigger.js';
 import type { KObject } from './types.js';
 
@@ -14,28 +14,18 @@ const CE_ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
 /** Context attributes the source sets itself; an override cannot replace them. */
 const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set(['specversion', 'id', 'source', 'type', 'time', 'datacontenttype', 'dataschema', 'subject', 'data']);
 
-export const pingSourceSchema: JsonSchema = {
+export const pingSourceSchema: JsonSchema = resourceSchema({
   type: 'object',
-  required: ['apiVersion', 'kind', 'metadata'],
   properties: {
-    apiVersion: str,
-    kind: str,
-    metadata: metadataSchema,
-    spec: {
-      type: 'object',
-      properties: {
-        schedule: str,
-        timezone: str,
-        contentType: str,
-        data: str,
-        dataBase64: str,
-        sink: destinationSchema,
-        ceOverrides: { type: 'object', properties: { extensions: { type: 'object', additionalProperties: str } } },
-      },
-    },
-    status: { anyValue: true },
+    schedule: str,
+    timezone: str,
+    contentType: str,
+    data: str,
+    dataBase64: str,
+    sink: destinationSchema,
+    ceOverrides: { type: 'object', properties: { extensions: { type: 'object', additionalProperties: str } } },
   },
-};
+});
 
 /** `application/json`, or any `+json` media type (parameters ignored). */
 export function isJsonContentType(contentType: string): boolean {

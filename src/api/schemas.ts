@@ -107,6 +107,18 @@ export const revisionSpecSchema: JsonSchema = {
   },
 };
 
+/**
+ * A namespaced resource of one kind: `apiVersion`, `kind`, `metadata`, the given `spec`, any `status`. Unknown
+ * fields of the spec are reported as warnings by the schema layer.
+ */
+export function resourceSchema(spec: JsonSchema): JsonSchema {
+  return {
+    type: 'object',
+    required: ['apiVersion', 'kind', 'metadata'],
+    properties: { apiVersion: str, kind: str, metadata: metadataSchema, spec, status: anyValue },
+  };
+}
+
 export const serviceSchema: JsonSchema = {
   type: 'object',
   required: ['apiVersion', 'kind', 'metadata', 'spec'],

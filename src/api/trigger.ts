@@ -5,7 +5,7 @@ import { DELIVERY_ORDER_ANNOTATION, MAX_IN_FLIGHT_ANNOTATION } from '../../broke
 import { annotationField, deliverySchema, destinationSchema } from './broker.js';
 import { outOfBounds, type FieldError } from './errors.js';
 import type { JsonSchema } from './schema.js';
-import { metadataSchema } from './schemas.js';
+import { resourceSchema } from './schemas.js';
 import type { KObject } from './types.js';
 
 /** The largest `wisp.dev/max-in-flight` a Trigger may ask for. */
@@ -13,27 +13,17 @@ export const MAX_IN_FLIGHT_LIMIT = 10_000;
 
 const str: JsonSchema = { type: 'string' };
 
-export const triggerSchema: JsonSchema = {
+export const triggerSchema: JsonSchema = resourceSchema({
   type: 'object',
-  required: ['apiVersion', 'kind', 'metadata'],
   properties: {
-    apiVersion: str,
-    kind: str,
-    metadata: metadataSchema,
-    spec: {
-      type: 'object',
-      properties: {
-        broker: str,
-        filter: { type: 'object', properties: { attributes: { type: 'object', additionalProperties: str } } },
-        // Each element's dialects are checked (with their own messages) by the filters module.
-        filters: { type: 'array', items: { anyValue: true } },
-        subscriber: destinationSchema,
-        delivery: deliverySchema,
-      },
-    },
-    status: { anyValue: true },
+    broker: str,
+    filter: { type: 'object', properties: { attributes: { type: 'object', additionalProperties: str } } },
+    // Each element's dialects are checked (with their own messages) by the filters module.
+    filters: { type: 'array', items: { anyValue: true } },
+    subscriber: destinationSchema,
+    delivery: deliverySchema,
   },
-};
+});
 
 /** Knative's duckv1.Destination rules (the delivery module's, shared with dead-letter sinks); a missing subscriber is an error. */
 export function destinationErrors(dest: unknown, path: string): FieldError[] {

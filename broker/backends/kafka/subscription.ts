@@ -24,6 +24,7 @@ import { HandlerFailedError } from '../../errors.js';
 import { decodeEvent, type RawHeaders } from './codec.js';
 import { OffsetTracker, type PartitionOffsets } from './offset-tracker.js';
 import type { KafkaLogger } from './logger.js';
+import { isHandleOutcome } from '../outcome.js';
 
 const DONE: HandleOutcome = Object.freeze({ kind: 'done' });
 
@@ -266,7 +267,7 @@ export class KafkaSubscription implements Consumer {
       this.#o.logger.error(new HandlerFailedError(this.trigger, stored.event.id, `threw: ${message(err)}`, { cause: err }).message);
       return DONE;
     }
-    if (isOutcome(outcome)) return outcome;
+    if (isHandleOutcome(outcome)) return outcome;
     this.#o.logger.error(new HandlerFailedError(this.trigger, stored.event.id, 'returned an invalid outcome').message);
     return DONE;
   }
@@ -331,13 +332,6 @@ export class KafkaSubscription implements Consumer {
     this.#commitNow();
     await this.#committing;
   }
-}
-
-function isOutcome(v: unknown): v is HandleOutcome {
-  if (typeof v !== 'object' || v === null) return false;
-  const kind = (v as { kind?: unknown }).kind;
-  if (kind === 'done') return true;
-  return kind === 'retry' && typeof (v as { delayMs?: unknown }).delayMs === 'number';
 }
 
 function message(err: unknown): string {

@@ -24,6 +24,7 @@ import { HandlerFailedError } from '../../errors.js';
 import type { Consumer, EventHandler, HandleOutcome, StoredEvent, TriggerSubscription } from '../../types.js';
 import { decodeEvent, type EventJobData } from './codec.js';
 import { describeError } from './connection.js';
+import { isHandleOutcome, describeValue } from '../outcome.js';
 
 export interface Logger {
   info(m: string): void;
@@ -189,11 +190,11 @@ export class RedisConsumer implements Consumer {
       this.#report(new HandlerFailedError(this.trigger, stored.event.id, `threw: ${describeError(err)}`, { cause: err }));
       return DONE;
     }
-    if (isOutcome(outcome)) {
+    if (isHandleOutcome(outcome)) {
       if (outcome.kind === 'retry' && !(Number.isFinite(outcome.delayMs) && outcome.delayMs >= 0)) return { kind: 'retry', delayMs: 0 };
       return outcome;
     }
-    this.#report(new HandlerFailedError(this.trigger, stored.event.id, `returned an invalid outcome ${safeJson(outcome)}`));
+    this.#report(new HandlerFailedError(this.trigger, stored.event.id, `returned an invalid outcome ${describeValue(outcome)}`));
     return DONE;
   }
 
@@ -210,17 +211,3 @@ function encodeWith(data: EventJobData, attempt: number): EventJobData {
   return { ...data, attempt };
 }
 
-function isOutcome(v: unknown): v is HandleOutcome {
-  if (typeof v !== 'object' || v === null) return false;
-  const kind = (v as { kind?: unknown }).kind;
-  if (kind === 'done') return true;
-  return kind === 'retry' && typeof (v as { delayMs?: unknown }).delayMs === 'number';
-}
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
