@@ -1,0 +1,89 @@
+/** Knative ApiServerSource (sources.knative.dev/v1) schema and semantic validation (what Knative's webhook checks). Pure. */
+import { destinationSchema } from './broker.js';
+import type { FieldError } from './errors.js';
+import { kindOf } from './kinds.js';
+import type { JsonSchema } from './schema.js';
+import { resourceSchema } from './schemas.js';
+import { destinationErrors } from './trigger.js';
+import type { KObject } from './types.js';
+
+const str: JsonSchema = { type: 'string' };
+
+/** CloudEvents attribute names (spec §"Attribute Naming Convention"). */
+const CE_ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+/** Context attributes the source sets itself; an override cannot replace them. */
+const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set(['specversion', 'id', 'source', 'type', 'time', 'datacontenttype', 'dataschema', 'subject', 'data']);
+
+export const API_SERVER_SOURCE_MODES = ['Reference', 'Resource'] as const;
+
+export const apiServerSourceSchema: JsonSchema = resourceSchema({
+  type: 'object',
+  properties: {
+    resources: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          apiVersion: str,
+          kind: str,
+          selector: { type: 'object', properties: { matchLabels: { type: 'object', additionalProperties: str } } },
+        },
+      },
+    },
+    mode: str,
+    serviceAccountName: str,
+    sink: destinationSchema,
+    ceOverrides: { type: 'object', properties: { extensions: { type: 'object', additionalProperties: str } } },
+  },
+});
+
+interface ResourceSpec {
+  apiVersion?: string;
+  kind?: string;
+  selector?: { matchLabels?: Record<string, string> };
+}
+
+interface ApiServerSpec {
+  resources?: ResourceSpec[];
+  mode?: string;
+  sink?: unknown;
+  ceOverrides?: { extensions?: Record<string, string> };
+}
+
+function resourceErrors(resources: ResourceSpec[] | undefined): FieldError[] {
+  if (resources === undefined || resources.length === 0) return [{ field: 'spec.resources', message: 'missing field(s): want at least one resource' }];
+  const errs: FieldError[] = [];
+  resources.forEach((r, i) => {
+    const field = `spec.resources[${i}]`;
+    const missing = (['apiVersion', 'kind'] as const).filter((k) => r[k] === undefined || r[k] === '');
+    if (missing.length > 0) {
+      errs.push({ field, message: `missing field(s): ${missing.join(', ')}` });
+      return;
+    }
+    if (!kindOf(r.apiVersion ?? '', r.kind ?? '')) errs.push({ field, message: `unknown kind "${r.kind}" in "${r.apiVersion}"` });
+  });
+  return errs;
+}
+
+function extensionErrors(extensions: Record<string, string> | undefined): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const key of Object.keys(extensions ?? {})) {
+    const field = `spec.ceOverrides.extensions[${key}]`;
+    if (!CE_ATTRIBUTE_NAME.test(key)) errs.push({ field, message: 'invalid CloudEvents attribute name: want 1-20 lower-case letters or digits' });
+    else if (RESERVED_ATTRIBUTES.has(key)) errs.push({ field, message: `cannot override the CloudEvents context attribute "${key}"` });
+  }
+  return errs;
+}
+
+/** Semantic errors of an ApiServerSource whose shape already passed `apiServerSourceSchema`. */
+export function apiServerSourceErrors(source: KObject): FieldError[] {
+  if (source.spec === undefined) return [{ field: 'spec', message: 'missing field(s)' }];
+  const spec = source.spec as ApiServerSpec;
+  const errs = resourceErrors(spec.resources);
+  if (spec.mode !== undefined && !(API_SERVER_SOURCE_MODES as readonly string[]).includes(spec.mode)) {
+    errs.push({ field: 'spec.mode', message: `invalid value "${spec.mode}": want "Reference" or "Resource"` });
+  }
+  errs.push(...destinationErrors(spec.sink, 'spec.sink'));
+  errs.push(...extensionErrors(spec.ceOverrides?.extensions));
+  return errs;
+}
