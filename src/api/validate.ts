@@ -6,6 +6,7 @@ import { SERVING_DEFAULTS } from './defaults.js';
 import type { FieldError } from './errors.js';
 import { kindOf, type KindInfo } from './kinds.js';
 import { dns1123LabelErrors } from './names.js';
+import { apiServerSourceErrors, apiServerSourceSchema } from './apiserversource.js';
 import { pingSourceErrors, pingSourceSchema } from './pingsource.js';
 import { checkShape, unknownFields, unknownFieldWarning, type JsonSchema } from './schema.js';
 import { configMapSchema, genericSchema, serviceSchema } from './schemas.js';
@@ -36,6 +37,7 @@ function schemaFor(info: KindInfo): JsonSchema {
   if (info.kind === 'Broker' && info.group === 'eventing.knative.dev') return brokerSchema;
   if (info.kind === 'Trigger' && info.group === 'eventing.knative.dev') return triggerSchema;
   if (info.kind === 'PingSource' && info.group === 'sources.knative.dev') return pingSourceSchema;
+  if (info.kind === 'ApiServerSource' && info.group === 'sources.knative.dev') return apiServerSourceSchema;
   return genericSchema;
 }
 
@@ -92,6 +94,8 @@ export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationRe
     errors.push(...triggerErrors(object));
   } else if (info.kind === 'PingSource' && info.group === 'sources.knative.dev') {
     errors.push(...pingSourceErrors(object));
+  } else if (info.kind === 'ApiServerSource' && info.group === 'sources.knative.dev') {
+    errors.push(...apiServerSourceErrors(object));
   }
   return errors.length > 0 ? { errors, warnings } : { object, errors, warnings };
 }

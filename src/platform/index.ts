@@ -5,6 +5,7 @@ import { Activator } from '../../activator/index.js';
 import { HttpSender } from '../../broker/delivery/index.js';
 import { Autoscaler, DEFAULT_AUTOSCALER_CONFIG, parseAutoscalerConfigMap } from '../../autoscaler/index.js';
 import { kindByName } from '../api/kinds.js';
+import { ApiServerSourcesReconciler } from '../importers/apiserver/index.js';
 import { ImportersReconciler } from '../importers/index.js';
 import { loadManifests } from '../api/load.js';
 import { systemClock } from '../clock.js';
@@ -25,7 +26,8 @@ const CONFIGMAPS = kindByName('configmaps')!;
 /**
  * The composition root of `wisp up`: one process with the store, the control API, the serving
  * reconciler, the local runtime, the autoscaler, the activator, and eventing (broker ingress, in-memory
- * backend, dispatcher, eventing reconciler) and importers (PingSource), wired through narrow interfaces.
+ * backend, dispatcher, eventing reconciler) and importers (PingSource, ApiServerSource), wired through narrow
+ * interfaces.
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const clock = systemClock;
@@ -121,11 +123,23 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     closers.push(() => api.close());
     const apiPort = portOf(api.server.address());
 
+    // ApiServerSource watches this platform's own resources; its events' source is the control API's URL.
+    const apiServerSources = new ApiServerSourcesReconciler({
+      store,
+      clock,
+      sender: sourceSender,
+      sourceUri: `http://${options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host}:${apiPort}`,
+      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    apiServerSources.start();
+    closers.push(() => apiServerSources.stop());
+
     const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
     const applied = applyAll(store, loaded.objects);
     await reconciler.idle();
     await eventing.reconciler.idle();
     await importers.idle();
+    await apiServerSources.idle();
     ready = true;
 
     let closing: Promise<void> | undefined;

@@ -122,6 +122,13 @@ const COLUMNS: Record<string, Columns> = {
     headers: ['SCHEDULE', 'SINK', 'READY', 'REASON'],
     cells: (o) => [str(record(o.spec).schedule), str(record(o.status).sinkUri), ...withReady(o)],
   },
+  ApiServerSource: {
+    headers: ['RESOURCES', 'SINK', 'READY', 'REASON'],
+    cells: (o) => {
+      const resources = Array.isArray(record(o.spec).resources) ? (record(o.spec).resources as unknown[]) : [];
+      return [resources.map((r) => str(record(r).kind)).join(','), str(record(o.status).sinkUri), ...withReady(o)];
+    },
+  },
 };
 
 const GENERIC: Columns = { headers: ['READY', 'REASON'], cells: withReady };
