@@ -6,13 +6,9 @@ import type { JsonSchema } from './schema.js';
 import { resourceSchema } from './schemas.js';
 import { destinationErrors } from './trigger.js';
 import type { KObject } from './types.js';
+import { ceOverridesErrors } from './sources.js';
 
 const str: JsonSchema = { type: 'string' };
-
-/** CloudEvents attribute names (spec §"Attribute Naming Convention"). */
-const CE_ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
-/** Context attributes the source sets itself; an override cannot replace them. */
-const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set(['specversion', 'id', 'source', 'type', 'time', 'datacontenttype', 'dataschema', 'subject', 'data']);
 
 export const API_SERVER_SOURCE_MODES = ['Reference', 'Resource'] as const;
 
@@ -65,16 +61,6 @@ function resourceErrors(resources: ResourceSpec[] | undefined): FieldError[] {
   return errs;
 }
 
-function extensionErrors(extensions: Record<string, string> | undefined): FieldError[] {
-  const errs: FieldError[] = [];
-  for (const key of Object.keys(extensions ?? {})) {
-    const field = `spec.ceOverrides.extensions[${key}]`;
-    if (!CE_ATTRIBUTE_NAME.test(key)) errs.push({ field, message: 'invalid CloudEvents attribute name: want 1-20 lower-case letters or digits' });
-    else if (RESERVED_ATTRIBUTES.has(key)) errs.push({ field, message: `cannot override the CloudEvents context attribute "${key}"` });
-  }
-  return errs;
-}
-
 /** Semantic errors of an ApiServerSource whose shape already passed `apiServerSourceSchema`. */
 export function apiServerSourceErrors(source: KObject): FieldError[] {
   if (source.spec === undefined) return [{ field: 'spec', message: 'missing field(s)' }];
@@ -84,6 +70,6 @@ export function apiServerSourceErrors(source: KObject): FieldError[] {
     errs.push({ field: 'spec.mode', message: `invalid value "${spec.mode}": want "Reference" or "Resource"` });
   }
   errs.push(...destinationErrors(spec.sink, 'spec.sink'));
-  errs.push(...extensionErrors(spec.ceOverrides?.extensions));
+  errs.push(...ceOverridesErrors(spec.ceOverrides?.extensions));
   return errs;
 }

@@ -6,13 +6,9 @@ import type { JsonSchema } from './schema.js';
 import { resourceSchema } from './schemas.js';
 import { destinationErrors } from './trigger.js';
 import type { KObject } from './types.js';
+import { ceOverridesErrors } from './sources.js';
 
 const str: JsonSchema = { type: 'string' };
-
-/** CloudEvents attribute names (spec §"Attribute Naming Convention"). */
-const CE_ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
-/** Context attributes the source sets itself; an override cannot replace them. */
-const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set(['specversion', 'id', 'source', 'type', 'time', 'datacontenttype', 'dataschema', 'subject', 'data']);
 
 export const pingSourceSchema: JsonSchema = resourceSchema({
   type: 'object',
@@ -63,16 +59,6 @@ function payloadErrors(spec: PingSpec): FieldError[] {
   return errs;
 }
 
-function extensionErrors(extensions: Record<string, string> | undefined): FieldError[] {
-  const errs: FieldError[] = [];
-  for (const key of Object.keys(extensions ?? {})) {
-    const field = `spec.ceOverrides.extensions[${key}]`;
-    if (!CE_ATTRIBUTE_NAME.test(key)) errs.push({ field, message: 'invalid CloudEvents attribute name: want 1-20 lower-case letters or digits' });
-    else if (RESERVED_ATTRIBUTES.has(key)) errs.push({ field, message: `cannot override the CloudEvents context attribute "${key}"` });
-  }
-  return errs;
-}
-
 /** Semantic errors of a PingSource whose shape already passed `pingSourceSchema`. */
 export function pingSourceErrors(source: KObject): FieldError[] {
   if (source.spec === undefined) return [{ field: 'spec', message: 'missing field(s)' }];
@@ -86,6 +72,6 @@ export function pingSourceErrors(source: KObject): FieldError[] {
   if (spec.timezone !== undefined && !isKnownTimeZone(spec.timezone)) errs.push({ field: 'spec.timezone', message: `unknown time zone "${spec.timezone}"` });
   errs.push(...payloadErrors(spec));
   errs.push(...destinationErrors(spec.sink, 'spec.sink'));
-  errs.push(...extensionErrors(spec.ceOverrides?.extensions));
+  errs.push(...ceOverridesErrors(spec.ceOverrides?.extensions));
   return errs;
 }
