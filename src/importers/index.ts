@@ -6,7 +6,11 @@ export type { PingDeliveryPolicy, PingOutcome, PingRunSpec, PingSourceRunnerOpti
 export { nextFire, scheduleProblem, isKnownTimeZone, DEFAULT_TIMEZONE } from './ping/schedule.js';
 export { pingEvent, pingSourceUri, PING_EVENT_TYPE } from './ping/event.js';
 export type { PingPayload } from './ping/event.js';
-export { pingSourceStatus } from './status.js';
-export type { PingSourceStatus, SinkState, DeployState } from './status.js';
+export { pingSourceStatus, sourceStatus } from './status.js';
+export type { PingSourceStatus, SourceStatus, SinkState, DeployState } from './status.js';
+export { deliverToSink } from './deliver.js';
+export type { DeliverToSinkOptions, SinkDeliveryResult, SinkRetryPolicy } from './deliver.js';
+export { SourceReconciler } from './source-reconciler.js';
+export type { SourceKind, SourcePlan, SourceReconcilerOptions, SourceRunner } from './source-reconciler.js';
 export { IMPORTER_ERROR_CODES, SourceDeliveryError, SourceOverloadedError, ScheduleError } from './errors.js';
 export type { ImporterErrorCode } from './errors.js';

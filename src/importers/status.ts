@@ -1,9 +1,13 @@
-/** PingSource status as Knative's PingSource lifecycle shows it: SinkProvided, Deployed, Ready. Pure: `now` is handed in. */
+/**
+ * Importers' status as Knative's source lifecycles show it: SinkProvided, Deployed, Ready. One builder for every
+ * source kind (sourceStatus); each kind supplies its `ceAttributes`. Pure: `now` is handed in.
+ */
 import type { Condition } from '../api/types.js';
 import { readyFrom, setConditions, type DesiredCondition } from '../control/conditions.js';
 import { PING_EVENT_TYPE, pingSourceUri } from './ping/event.js';
 
-export interface PingSourceStatus {
+/** Status of any importer (Knative's duckv1.SourceStatus plus `observedGeneration`). */
+export interface SourceStatus {
   observedGeneration: number;
   sinkUri?: string;
   /** The attributes of the events this source emits (Knative's duckv1.SourceStatus). */
@@ -11,11 +15,40 @@ export interface PingSourceStatus {
   conditions: Condition[];
 }
 
+export type PingSourceStatus = SourceStatus;
+
 /** Where the sink stands: resolved to a URL, or not (Knative marks `SinkProvided` False with reason `NotFound`). */
 export type SinkState = { kind: 'resolved'; uri: string } | { kind: 'unresolved'; reason: string; message: string };
 
-/** Whether the schedule runs: running, or why not. */
+/** Whether the source runs: running, or why not. */
 export type DeployState = { kind: 'running' } | { kind: 'not-running'; reason: string; message: string };
+
+/** SinkProvided and Deployed from where the sink and the runner stand, Ready from both, merged into `previous`. */
+export function sourceStatus(opts: {
+  generation: number;
+  ceAttributes: { type: string; source: string }[];
+  sink: SinkState;
+  deploy: DeployState;
+  previous: readonly Condition[] | undefined;
+  now: number;
+}): SourceStatus {
+  const sink: DesiredCondition =
+    opts.sink.kind === 'resolved'
+      ? { type: 'SinkProvided', status: 'True' }
+      : { type: 'SinkProvided', status: 'False', reason: opts.sink.reason, message: opts.sink.message };
+  const deployed: DesiredCondition =
+    opts.deploy.kind === 'running'
+      ? { type: 'Deployed', status: 'True' }
+      : { type: 'Deployed', status: opts.sink.kind === 'resolved' ? 'False' : 'Unknown', reason: opts.deploy.reason, message: opts.deploy.message };
+  const dependents = [sink, deployed];
+  const status: SourceStatus = {
+    observedGeneration: opts.generation,
+    ceAttributes: opts.ceAttributes,
+    conditions: setConditions(opts.previous, [readyFrom(dependents), ...dependents], opts.now),
+  };
+  if (opts.sink.kind === 'resolved') status.sinkUri = opts.sink.uri;
+  return status;
+}
 
 export function pingSourceStatus(opts: {
   namespace: string;
@@ -26,20 +59,6 @@ export function pingSourceStatus(opts: {
   previous: readonly Condition[] | undefined;
   now: number;
 }): PingSourceStatus {
-  const sink: DesiredCondition =
-    opts.sink.kind === 'resolved'
-      ? { type: 'SinkProvided', status: 'True' }
-      : { type: 'SinkProvided', status: 'False', reason: opts.sink.reason, message: opts.sink.message };
-  const deployed: DesiredCondition =
-    opts.deploy.kind === 'running'
-      ? { type: 'Deployed', status: 'True' }
-      : { type: 'Deployed', status: opts.sink.kind === 'resolved' ? 'False' : 'Unknown', reason: opts.deploy.reason, message: opts.deploy.message };
-  const dependents = [sink, deployed];
-  const status: PingSourceStatus = {
-    observedGeneration: opts.generation,
-    ceAttributes: [{ type: PING_EVENT_TYPE, source: pingSourceUri(opts.namespace, opts.name) }],
-    conditions: setConditions(opts.previous, [readyFrom(dependents), ...dependents], opts.now),
-  };
-  if (opts.sink.kind === 'resolved') status.sinkUri = opts.sink.uri;
-  return status;
+  const { namespace, name, ...rest } = opts;
+  return sourceStatus({ ...rest, ceAttributes: [{ type: PING_EVENT_TYPE, source: pingSourceUri(namespace, name) }] });
 }

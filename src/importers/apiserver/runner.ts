@@ -8,10 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CloudEvent } from 'cloudevents';
-import { backoffDelayMs, classifyResult, type SendResult, type Sender } from '../../../broker/delivery/index.js';
+import type { Sender } from '../../../broker/delivery/index.js';
 import type { Clock, Timer } from '../../clock.js';
 import type { Store, WatchEvent } from '../../control/store.js';
-import { SourceDeliveryError, SourceOverloadedError } from '../errors.js';
+import { deliverToSink } from '../deliver.js';
+import { SourceOverloadedError, type SourceDeliveryError } from '../errors.js';
 import { eventFor, type ApiServerMode, type ApiServerWatchSpec } from './event.js';
 
 /** What a runner needs of an ApiServerSource, resolved: the sink is a URL. */
@@ -54,12 +55,6 @@ export interface ApiServerSourceRunnerOptions {
 }
 
 type RunnerState = 'new' | 'running' | 'stopped';
-
-function describeFailure(r: SendResult): string {
-  if (r.kind === 'response') return `HTTP ${r.status}`;
-  if (r.kind === 'timeout') return 'timed out';
-  return r.error.message;
-}
 
 const attrsOf = (e: CloudEvent<unknown>): { type: string; subject: string } => ({ type: e.type, subject: e.subject ?? '' });
 
@@ -144,39 +139,22 @@ export class ApiServerSourceRunner {
   }
 
   async #deliver(event: CloudEvent<unknown>): Promise<void> {
-    const { sinkUri } = this.#o.spec;
-    const attemptsAllowed = this.#policy.retry + 1;
-    for (let attempt = 1; ; attempt++) {
-      let result: SendResult;
-      try {
-        result = await this.#o.sender.send(sinkUri, event, { timeoutMs: this.#policy.timeoutMs });
-      } catch (err) {
-        result = { kind: 'network-error', error: err instanceof Error ? err : new Error(String(err)) };
-      }
-      const cls = classifyResult(result);
-      if (cls === 'success' && result.kind === 'response') {
-        this.#o.onOutcome?.({ kind: 'delivered', ...attrsOf(event), attempts: attempt, status: result.status });
-        return;
-      }
-      const stopped = this.#state !== 'running';
-      if (cls === 'permanent' || attempt >= attemptsAllowed || stopped) return this.#fail(event, attempt, result, cls === 'retryable', stopped);
-      const delay = backoffDelayMs({ backoffPolicy: 'exponential', backoffDelayMs: this.#policy.backoffDelayMs }, attempt);
-      if (!(await this.#wait(delay))) return this.#fail(event, attempt, result, true, true);
-    }
-  }
-
-  /** Reports an event given up on; one abandoned because the source stopped is an outcome, not an error. */
-  #fail(event: CloudEvent<unknown>, attempts: number, result: SendResult, retriable: boolean, stopped: boolean): void {
-    const error = new SourceDeliveryError({
-      source: this.#label,
+    const r = await deliverToSink({
+      sender: this.#o.sender,
       sinkUri: this.#o.spec.sinkUri,
-      attempts,
-      why: stopped && retriable ? `${describeFailure(result)} (source stopped)` : describeFailure(result),
-      retriable,
-      ...(result.kind === 'network-error' ? { cause: result.error } : {}),
+      event,
+      policy: this.#policy,
+      label: this.#label,
+      isRunning: () => this.#state === 'running',
+      wait: (ms) => this.#wait(ms),
     });
-    this.#o.onOutcome?.({ kind: 'failed', ...attrsOf(event), attempts, error });
-    if (!stopped) this.#o.onError?.(error);
+    if (r.kind === 'delivered') {
+      this.#o.onOutcome?.({ kind: 'delivered', ...attrsOf(event), attempts: r.attempts, status: r.status });
+      return;
+    }
+    // One abandoned because the source stopped is an outcome, not an error.
+    this.#o.onOutcome?.({ kind: 'failed', ...attrsOf(event), attempts: r.attempts, error: r.error });
+    if (!r.stopped) this.#o.onError?.(r.error);
   }
 
   /** Resolves true after `ms` on the clock, or false at once when the runner stops meanwhile. */

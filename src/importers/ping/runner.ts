@@ -5,9 +5,10 @@
  * `maxInFlight` events still being delivered, a tick is skipped and reported.
  */
 import { randomUUID } from 'node:crypto';
-import { backoffDelayMs, classifyResult, type SendResult, type Sender } from '../../../broker/delivery/index.js';
+import type { Sender } from '../../../broker/delivery/index.js';
 import type { Clock, Timer } from '../../clock.js';
-import { ScheduleError, SourceDeliveryError, SourceOverloadedError } from '../errors.js';
+import { deliverToSink } from '../deliver.js';
+import { ScheduleError, SourceOverloadedError, type SourceDeliveryError } from '../errors.js';
 import { pingEvent, type PingPayload } from './event.js';
 import { nextFire } from './schedule.js';
 
@@ -54,12 +55,6 @@ export interface PingSourceRunnerOptions {
 }
 
 type RunnerState = 'new' | 'running' | 'stopped';
-
-function describeFailure(r: SendResult): string {
-  if (r.kind === 'response') return `HTTP ${r.status}`;
-  if (r.kind === 'timeout') return 'timed out';
-  return r.error.message;
-}
 
 export class PingSourceRunner {
   readonly #o: PingSourceRunnerOptions;
@@ -144,45 +139,22 @@ export class PingSourceRunner {
   }
 
   async #deliver(event: Parameters<Sender['send']>[1], fireAt: number): Promise<void> {
-    const { sinkUri } = this.#o.spec;
-    const attemptsAllowed = this.#policy.retry + 1;
-    for (let attempt = 1; ; attempt++) {
-      let result: SendResult;
-      try {
-        result = await this.#o.sender.send(sinkUri, event, { timeoutMs: this.#policy.timeoutMs });
-      } catch (err) {
-        result = { kind: 'network-error', error: err instanceof Error ? err : new Error(String(err)) };
-      }
-      const cls = classifyResult(result);
-      if (cls === 'success' && result.kind === 'response') {
-        this.#o.onOutcome?.({ kind: 'delivered', fireAt, attempts: attempt, status: result.status });
-        return;
-      }
-      const stopped = this.#state !== 'running';
-      if (cls === 'permanent' || attempt >= attemptsAllowed || stopped) {
-        this.#fail(fireAt, attempt, result, cls === 'retryable', stopped);
-        return;
-      }
-      const delay = backoffDelayMs({ backoffPolicy: 'exponential', backoffDelayMs: this.#policy.backoffDelayMs }, attempt);
-      if (!(await this.#wait(delay))) {
-        this.#fail(fireAt, attempt, result, true, true);
-        return;
-      }
-    }
-  }
-
-  /** Reports an event given up on; one abandoned because the source stopped is an outcome, not an error. */
-  #fail(fireAt: number, attempts: number, result: SendResult, retriable: boolean, stopped: boolean): void {
-    const error = new SourceDeliveryError({
-      source: this.#label,
+    const r = await deliverToSink({
+      sender: this.#o.sender,
       sinkUri: this.#o.spec.sinkUri,
-      attempts,
-      why: stopped && retriable ? `${describeFailure(result)} (source stopped)` : describeFailure(result),
-      retriable,
-      ...(result.kind === 'network-error' ? { cause: result.error } : {}),
+      event,
+      policy: this.#policy,
+      label: this.#label,
+      isRunning: () => this.#state === 'running',
+      wait: (ms) => this.#wait(ms),
     });
-    this.#o.onOutcome?.({ kind: 'failed', fireAt, attempts, error });
-    if (!stopped) this.#o.onError?.(error);
+    if (r.kind === 'delivered') {
+      this.#o.onOutcome?.({ kind: 'delivered', fireAt, attempts: r.attempts, status: r.status });
+      return;
+    }
+    // One abandoned because the source stopped is an outcome, not an error.
+    this.#o.onOutcome?.({ kind: 'failed', fireAt, attempts: r.attempts, error: r.error });
+    if (!r.stopped) this.#o.onError?.(r.error);
   }
 
   /** Resolves true after `ms` on the clock, or false at once when the runner stops meanwhile. */

@@ -1,0 +1,182 @@
+/**
+ * The skeleton every importer's reconciler shares: watches the store for sources of one kind and for the Brokers and
+ * Services their `spec.sink` refers to, resolves the sink like a Trigger subscriber, runs one runner per resolvable
+ * source (restarted when its run spec changes), and writes status. Deleting a source stops its runner.
+ *
+ * A kind plugs in `plan(source, sinkUri)` → the run spec or why it cannot run, `createRunner(key, runSpec)` and
+ * `status(...)`; the run spec must be JSON-serialisable (its JSON is the restart signature).
+ */
+import type { Destination } from '../../broker/types.js';
+import { kindByName, type KindInfo } from '../api/kinds.js';
+import type { Condition, KObject } from '../api/types.js';
+import type { Clock } from '../clock.js';
+import { refersTo, resolveDestination, type AddressableLookup } from '../control/eventing/destination.js';
+import type { Store, WatchEvent } from '../control/store.js';
+import { WorkQueue } from '../control/work-queue.js';
+import type { DeployState, SinkState } from './status.js';
+
+/** What a source runner must offer the reconciler. */
+export interface SourceRunner {
+  start(): void;
+  stop(): void;
+}
+
+/** A run spec, or why the source cannot run (the `Deployed` condition's reason and message). */
+export type SourcePlan<RunSpec> = { runSpec: RunSpec } | { problem: { reason: string; message: string } };
+
+export interface SourceKind<RunSpec, Runner extends SourceRunner> {
+  /** The source kind reconciled. */
+  kind: KindInfo;
+  /** Names the kind in `onError`'s `what`, e.g. `pingsource`. */
+  label: string;
+  /** The `Deployed` message while the sink does not resolve. */
+  waitingForSink: string;
+  plan(source: KObject, sinkUri: string): SourcePlan<RunSpec>;
+  createRunner(key: string, runSpec: RunSpec): Runner;
+  status(source: KObject, state: { sink: SinkState; deploy: DeployState; previous: readonly Condition[] | undefined; now: number }): object;
+}
+
+export interface SourceReconcilerOptions<RunSpec, Runner extends SourceRunner> {
+  store: Store;
+  clock: Clock;
+  source: SourceKind<RunSpec, Runner>;
+  /** Reconcile failures (`what` says which). */
+  onError?: (what: string, err: unknown) => void;
+}
+
+export function kindNamed(name: string): KindInfo {
+  const k = kindByName(name);
+  if (!k) throw new Error(`unknown kind ${name}`);
+  return k;
+}
+
+const BROKERS = kindNamed('brokers.eventing.knative.dev');
+const SERVICES = kindNamed('services.serving.knative.dev');
+
+function isKind(ev: WatchEvent, info: KindInfo): boolean {
+  return ev.kind.group === info.group && ev.kind.kind === info.kind;
+}
+
+function sinkOf(source: KObject): Destination | undefined {
+  return (source.spec as { sink?: Destination } | undefined)?.sink;
+}
+
+export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
+  readonly #o: SourceReconcilerOptions<RunSpec, Runner>;
+  readonly #queue: WorkQueue;
+  readonly #lookup: AddressableLookup;
+  /** Running sources by `<ns>/<name>`, with the signature of what they were started with. */
+  readonly #runners = new Map<string, { runner: Runner; signature: string }>();
+  #unsubscribe: (() => void) | undefined;
+  /** The key whose status this reconciler is writing: its own write does not queue it again. */
+  #writing: string | undefined;
+
+  constructor(options: SourceReconcilerOptions<RunSpec, Runner>) {
+    this.#o = options;
+    this.#queue = new WorkQueue({
+      handler: (key) => this.#reconcile(key),
+      onError: (key, err) => options.onError?.(`reconcile ${options.source.label} ${key}`, err),
+    });
+    this.#lookup = {
+      service: (ns, name) => options.store.get(SERVICES, ns, name),
+      broker: (ns, name) => options.store.get(BROKERS, ns, name),
+    };
+  }
+
+  /** Starts watching and reconciles every source of the kind already in the store. */
+  start(): void {
+    if (this.#unsubscribe) return;
+    this.#unsubscribe = this.#o.store.watch((ev) => this.#onEvent(ev));
+    for (const s of this.#o.store.list(this.#o.source.kind)) this.#queue.add(`${s.metadata.namespace}/${s.metadata.name}`);
+  }
+
+  /** Resolves when every change so far has been reconciled. */
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  /** Stops watching and stops every source's runner. */
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#queue.close();
+    for (const { runner } of this.#runners.values()) runner.stop();
+    this.#runners.clear();
+  }
+
+  /** Keys (`<ns>/<name>`) of the sources running now. */
+  running(): string[] {
+    return [...this.#runners.keys()].sort();
+  }
+
+  /** The runner of a source, while it runs. */
+  runner(key: string): Runner | undefined {
+    return this.#runners.get(key)?.runner;
+  }
+
+  #onEvent(ev: WatchEvent): void {
+    const { namespace, name } = ev.object.metadata;
+    if (isKind(ev, this.#o.source.kind)) {
+      if (this.#writing !== `${namespace}/${name}`) this.#queue.add(`${namespace}/${name}`);
+    } else if (isKind(ev, BROKERS) || isKind(ev, SERVICES)) {
+      const target = { kind: ev.kind.kind, namespace, name };
+      for (const s of this.#o.store.list(this.#o.source.kind)) {
+        const ns = s.metadata.namespace;
+        if (refersTo(sinkOf(s), ns, target)) this.#queue.add(`${ns}/${s.metadata.name}`);
+      }
+    }
+  }
+
+  #stopRunner(key: string): void {
+    this.#runners.get(key)?.runner.stop();
+    this.#runners.delete(key);
+  }
+
+  #reconcile(key: string): void {
+    const { store, clock, source: kind } = this.#o;
+    const [namespace = '', name = ''] = key.split('/');
+    const source = store.get(kind.kind, namespace, name);
+    if (!source) return this.#stopRunner(key);
+    const sink = this.#resolveSink(sinkOf(source), namespace);
+    let deploy: DeployState;
+    if (sink.kind !== 'resolved') {
+      this.#stopRunner(key);
+      deploy = { kind: 'not-running', reason: 'SinkNotResolved', message: kind.waitingForSink };
+    } else {
+      deploy = this.#ensureRunner(key, source, sink.uri);
+    }
+    const status = kind.status(source, {
+      sink,
+      deploy,
+      previous: (source.status as { conditions?: Condition[] } | undefined)?.conditions,
+      now: clock.now(),
+    });
+    this.#writing = key;
+    try {
+      store.updateStatus(kind.kind, namespace, name, status);
+    } finally {
+      this.#writing = undefined;
+    }
+  }
+
+  #resolveSink(sink: Destination | undefined, namespace: string): SinkState {
+    if (!sink) return { kind: 'unresolved', reason: 'NotFound', message: 'spec.sink is not set' };
+    const r = resolveDestination(sink, namespace, this.#lookup);
+    return r.ok ? { kind: 'resolved', uri: r.uri } : { kind: 'unresolved', reason: 'NotFound', message: r.message };
+  }
+
+  #ensureRunner(key: string, source: KObject, sinkUri: string): DeployState {
+    const plan = this.#o.source.plan(source, sinkUri);
+    if ('problem' in plan) {
+      this.#stopRunner(key);
+      return { kind: 'not-running', ...plan.problem };
+    }
+    const signature = JSON.stringify(plan.runSpec);
+    if (this.#runners.get(key)?.signature === signature) return { kind: 'running' };
+    this.#stopRunner(key);
+    const runner = this.#o.source.createRunner(key, plan.runSpec);
+    runner.start();
+    this.#runners.set(key, { runner, signature });
+    return { kind: 'running' };
+  }
+}
