@@ -183,6 +183,10 @@ export class ControlApiClient {
     if (err instanceof ApiError) return err;
     if (signal.aborted) return signal.reason;
     if (causeCode(err) !== undefined) return new UnreachableError(this.server, err);
+    // fetch refuses some addresses itself (e.g. "bad port"): say so instead of a bare "fetch failed".
+    if (err instanceof TypeError && err.message === 'fetch failed' && err.cause instanceof Error) {
+      return new UnreachableError(this.server, err, err.cause.message);
+    }
     return err;
   }
 }

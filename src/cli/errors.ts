@@ -57,8 +57,8 @@ export class UsageError extends CliError {
 /** The control API could not be reached (connection refused, unknown host). */
 export class UnreachableError extends CliError {
   readonly server: string;
-  constructor(server: string, cause?: unknown) {
-    super(`wisp: cannot reach the Wisp control API at ${server} (is \`wisp up\` running?)`, {
+  constructor(server: string, cause?: unknown, detail?: string) {
+    super(`wisp: cannot reach the Wisp control API at ${server}${detail ? ` (${detail})` : ' (is `wisp up` running?)'}`, {
       code: CLI_ERROR_CODES.unreachable,
       retriable: true,
       cause,

@@ -360,6 +360,12 @@ describe('misuse and failures', () => {
     expect(res.stderr).toBe(`wisp: cannot reach the Wisp control API at http://127.0.0.1:${port} (is \`wisp up\` running?)\n`);
   });
 
+  it('a server address fetch refuses (a blocked port) → says why, exit 1', async () => {
+    const res = await run(['get', 'ksvc', '--server', 'http://127.0.0.1:1']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe('wisp: cannot reach the Wisp control API at http://127.0.0.1:1 (bad port)\n');
+  });
+
   it('wisp up --ingress-port abc → exit 2 naming the flag, without starting anything', async () => {
     let started = false;
     const res = await run(['up', '--ingress-port', 'abc'], {
