@@ -19,6 +19,12 @@ import type { DeployState, SinkState } from './status.js';
 export interface SourceRunner {
   start(): void;
   stop(): void;
+  /**
+   * Where the runner stands now, for a runner that can fail after it started (a process that crash-loops): its
+   * `Deployed` condition. Absent: `running` once started. A runner whose health changes calls the `requeue` it was
+   * created with, so the reconciler writes the new status.
+   */
+  health?(): DeployState;
 }
 
 /** A run spec, or why the source cannot run (the `Deployed` condition's reason and message). */
@@ -32,7 +38,7 @@ export interface SourceKind<RunSpec, Runner extends SourceRunner> {
   /** The `Deployed` message while the sink does not resolve. */
   waitingForSink: string;
   plan(source: KObject, sinkUri: string): SourcePlan<RunSpec>;
-  createRunner(key: string, runSpec: RunSpec): Runner;
+  createRunner(key: string, runSpec: RunSpec, requeue: () => void): Runner;
   status(source: KObject, state: { sink: SinkState; deploy: DeployState; previous: readonly Condition[] | undefined; now: number }): object;
 }
 
@@ -172,11 +178,12 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
       return { kind: 'not-running', ...plan.problem };
     }
     const signature = JSON.stringify(plan.runSpec);
-    if (this.#runners.get(key)?.signature === signature) return { kind: 'running' };
+    const current = this.#runners.get(key);
+    if (current?.signature === signature) return current.runner.health?.() ?? { kind: 'running' };
     this.#stopRunner(key);
-    const runner = this.#o.source.createRunner(key, plan.runSpec);
+    const runner = this.#o.source.createRunner(key, plan.runSpec, () => this.#queue.add(key));
     runner.start();
     this.#runners.set(key, { runner, signature });
-    return { kind: 'running' };
+    return runner.health?.() ?? { kind: 'running' };
   }
 }
