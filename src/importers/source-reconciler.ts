@@ -38,7 +38,11 @@ export interface SourceKind<RunSpec, Runner extends SourceRunner> {
   /** The `Deployed` message while the sink does not resolve. */
   waitingForSink: string;
   plan(source: KObject, sinkUri: string): SourcePlan<RunSpec>;
-  createRunner(key: string, runSpec: RunSpec, requeue: () => void): Runner;
+  /**
+   * The runner of a planned source. A kind without one (SinkBinding: its effect is its status, which others read)
+   * is `running` whenever its plan succeeds.
+   */
+  createRunner?(key: string, runSpec: RunSpec, requeue: () => void): Runner;
   status(source: KObject, state: { sink: SinkState; deploy: DeployState; previous: readonly Condition[] | undefined; now: number }): object;
 }
 
@@ -177,11 +181,13 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
       this.#stopRunner(key);
       return { kind: 'not-running', ...plan.problem };
     }
+    const create = this.#o.source.createRunner?.bind(this.#o.source);
+    if (!create) return { kind: 'running' };
     const signature = JSON.stringify(plan.runSpec);
     const current = this.#runners.get(key);
     if (current?.signature === signature) return current.runner.health?.() ?? { kind: 'running' };
     this.#stopRunner(key);
-    const runner = this.#o.source.createRunner(key, plan.runSpec, () => this.#queue.add(key));
+    const runner = create(key, plan.runSpec, () => this.#queue.add(key));
     runner.start();
     this.#runners.set(key, { runner, signature });
     return runner.health?.() ?? { kind: 'running' };
