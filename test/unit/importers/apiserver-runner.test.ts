@@ -70,6 +70,8 @@ describe('ApiServerSourceRunner', () => {
     store.delete(CONFIGMAPS, 'default', 'a');
     await waitFor(() => sink.received.length === 1);
     expect(runner?.queued).toBe(2);
+    // The 503 is handled (its retry timer set) before the clock moves, however slow the machine.
+    await waitFor(() => clock.pendingTimers() > 0, { what: 'the retry timer' });
     await clock.advanceAsync(200, 10);
     await runner?.drained();
     expect(sink.received.map((r) => r.headers['ce-type'])).toEqual([
