@@ -13,6 +13,14 @@ export interface RevisionWorkload {
   baseDir: string;
   /** Drain budget on scale-down (the revision's timeoutSeconds). */
   timeoutSeconds: number;
+  /**
+   * `false`: the workload serves nothing (e.g. a ContainerSource's process): it gets no `$PORT` and no
+   * `K_SERVICE`/`K_CONFIGURATION`/`K_REVISION`, has no readiness probe, and a replica counts as running once it is
+   * spawned and alive (see `RevisionRuntimeStatus.running`). Default `true`.
+   */
+  listens?: boolean;
+  /** Environment set after the container's `env`, winning over it (e.g. a source's `K_SINK`, as Knative injects it). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface ReplicaEndpoint {
@@ -38,6 +46,8 @@ export interface RevisionRuntimeStatus {
   failure?: RevisionFailure;
   /** Total restarts of crashed replicas. */
   restarts: number;
+  /** Only for a workload that does not listen (`listens: false`): replicas spawned and alive (they have no endpoint). */
+  running?: number;
 }
 
 export interface LogLine {

@@ -16,7 +16,8 @@ export interface ReplicaEvents {
   failed(r: Replica, failure: RevisionFailure): void;
   restarting(r: Replica): void;
   log(r: Replica, stream: LogLine['stream'], line: string): void;
-  spawned(r: Replica, pid: number, port: number): void;
+  /** `port` is undefined for a workload that does not listen. */
+  spawned(r: Replica, pid: number, port: number | undefined): void;
   exited(r: Replica, pid: number): void;
 }
 
@@ -133,9 +134,10 @@ export class Replica {
 
   async #launch(): Promise<void> {
     const { workload, host } = this.#o;
-    let port: number;
+    const listens = workload.listens !== false;
+    let port: number | undefined;
     try {
-      port = await freePort(host);
+      if (listens) port = await freePort(host);
     } catch (err) {
       if (this.#phase === 'pending') this.#ended({ kind: 'spawn-error', errno: 'EADDRNOTAVAIL', message: String(err) }, undefined);
       return;
@@ -162,7 +164,12 @@ export class Replica {
     this.#to('starting');
     if (child.pid !== undefined) this.#o.events.spawned(this, child.pid, port);
     this.#watch(child, plan.file);
-    this.#startProbing(port);
+    if (port !== undefined) this.#startProbing(port);
+    else if (child.pid !== undefined) {
+      // Nothing to probe: spawned and alive is running (an exit moves it to backoff as usual).
+      this.#readySince = this.#o.clock.now();
+      this.#to('ready');
+    }
   }
 
   #watch(child: ChildProcess, command: string): void {

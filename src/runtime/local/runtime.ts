@@ -244,7 +244,7 @@ export class LocalRuntime implements WorkloadRuntime {
         this.#logs.add(key, rev.serviceKey, { time: this.#clock.now(), revision: rev.workload.revision, replica: r.id, stream, line });
       },
       spawned: (r, pid, port) => {
-        this.#logger.info(`replica ${r.id} of ${key} started: pid ${pid}, port ${port}`);
+        this.#logger.info(`replica ${r.id} of ${key} started: pid ${pid}${port !== undefined ? `, port ${port}` : ''}`);
         const state = this.#state;
         if (!state) return;
         void processStartTime(pid).then((startTime) => {
@@ -259,11 +259,14 @@ export class LocalRuntime implements WorkloadRuntime {
   #status(rev: RevisionEntry): RevisionRuntimeStatus {
     const ready: ReplicaEndpoint[] = [];
     let starting = 0;
+    let running = 0;
     for (const r of rev.replicas.values()) {
       if (r.phase === 'ready' && r.port !== undefined) ready.push({ id: r.id, host: this.#host, port: r.port });
+      else if (r.phase === 'ready') running += 1;
       else if (isStarting(r.phase)) starting += 1;
     }
     const status: RevisionRuntimeStatus = { desired: rev.desired, ready, starting, restarts: rev.restarts };
+    if (rev.workload.listens === false) status.running = running;
     if (rev.failure) status.failure = { ...rev.failure };
     return status;
   }

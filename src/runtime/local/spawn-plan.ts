@@ -30,16 +30,20 @@ export function checkRunnable(workload: RevisionWorkload): string[] {
   return command;
 }
 
-export function planSpawn(workload: RevisionWorkload, port: number, parentEnv: NodeJS.ProcessEnv): SpawnPlan {
+/** `port` is undefined for a workload that does not listen: it gets none of Serving's variables. */
+export function planSpawn(workload: RevisionWorkload, port: number | undefined, parentEnv: NodeJS.ProcessEnv): SpawnPlan {
   const command = checkRunnable(workload);
   const c = workload.container;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(parentEnv)) if (v !== undefined) env[k] = v;
-  env.PORT = String(port);
-  env.K_SERVICE = workload.service;
-  env.K_CONFIGURATION = workload.configuration;
-  env.K_REVISION = workload.revision;
+  if (port !== undefined) {
+    env.PORT = String(port);
+    env.K_SERVICE = workload.service;
+    env.K_CONFIGURATION = workload.configuration;
+    env.K_REVISION = workload.revision;
+  }
   for (const e of c.env ?? []) env[e.name] = e.value ?? '';
+  for (const [k, v] of Object.entries(workload.env ?? {})) env[k] = v;
   const wd = c.workingDir;
   const cwd = wd === undefined || wd === '' ? workload.baseDir : isAbsolute(wd) ? wd : resolve(workload.baseDir, wd);
   const [file, ...rest] = command as [string, ...string[]];
