@@ -35,6 +35,8 @@ export interface SourceKind<RunSpec, Runner extends SourceRunner> {
   kind: KindInfo;
   /** Names the kind in `onError`'s `what`, e.g. `pingsource`. */
   label: string;
+  /** Whether a source's status depends on this Broker or Service beyond its sink (SinkBinding's subject). */
+  dependsOn?(source: KObject, object: KObject): boolean;
   /** The `Deployed` message while the sink does not resolve. */
   waitingForSink: string;
   plan(source: KObject, sinkUri: string): SourcePlan<RunSpec>;
@@ -132,7 +134,7 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
       const target = { kind: ev.kind.kind, namespace, name };
       for (const s of this.#o.store.list(this.#o.source.kind)) {
         const ns = s.metadata.namespace;
-        if (refersTo(sinkOf(s), ns, target)) this.#queue.add(`${ns}/${s.metadata.name}`);
+        if (refersTo(sinkOf(s), ns, target) || this.#o.source.dependsOn?.(s, ev.object)) this.#queue.add(`${ns}/${s.metadata.name}`);
       }
     }
   }
