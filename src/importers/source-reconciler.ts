@@ -18,7 +18,12 @@ import type { DeployState, SinkState } from './status.js';
 /** What a source runner must offer the reconciler. */
 export interface SourceRunner {
   start(): void;
-  stop(): void;
+  /**
+   * Stops the runner. A runner whose stop takes time (closing a Kafka consumer: last offset commit, leaving the
+   * group) returns a promise; the reconciler starts a replacement for the same source only after it resolves, and
+   * its own stop() waits for it.
+   */
+  stop(): void | Promise<void>;
   /**
    * Where the runner stands now, for a runner that can fail after it started (a process that crash-loops): its
    * `Deployed` condition. Absent: `running` once started. A runner whose health changes calls the `requeue` it was
@@ -79,6 +84,9 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
   readonly #lookup: AddressableLookup;
   /** Running sources by `<ns>/<name>`, with the signature of what they were started with. */
   readonly #runners = new Map<string, { runner: Runner; signature: string }>();
+  /** Runners still stopping, by key: a replacement starts after its predecessor stopped. */
+  readonly #stopping = new Map<string, Promise<void>>();
+  #stopped = false;
   #unsubscribe: (() => void) | undefined;
   /** The key whose status this reconciler is writing: its own write does not queue it again. */
   #writing: string | undefined;
@@ -107,13 +115,14 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
     return this.#queue.idle();
   }
 
-  /** Stops watching and stops every source's runner. */
-  stop(): void {
+  /** Stops watching and stops every source's runner; resolves once every runner has stopped. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#queue.close();
-    for (const { runner } of this.#runners.values()) runner.stop();
-    this.#runners.clear();
+    for (const key of [...this.#runners.keys()]) this.#stopRunner(key);
+    await Promise.all(this.#stopping.values());
   }
 
   /** Keys (`<ns>/<name>`) of the sources running now. */
@@ -140,11 +149,26 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
   }
 
   #stopRunner(key: string): void {
-    this.#runners.get(key)?.runner.stop();
+    const current = this.#runners.get(key);
     this.#runners.delete(key);
+    if (!current) return;
+    let stopped: void | Promise<void>;
+    try {
+      stopped = current.runner.stop();
+    } catch (err) {
+      this.#o.onError?.(`stop ${this.#o.source.label} ${key}`, err);
+      return;
+    }
+    if (!(stopped instanceof Promise)) return;
+    const done: Promise<void> = stopped
+      .catch((err: unknown) => this.#o.onError?.(`stop ${this.#o.source.label} ${key}`, err))
+      .finally(() => {
+        if (this.#stopping.get(key) === done) this.#stopping.delete(key);
+      });
+    this.#stopping.set(key, done);
   }
 
-  #reconcile(key: string): void {
+  async #reconcile(key: string): Promise<void> {
     const { store, clock, source: kind } = this.#o;
     const [namespace = '', name = ''] = key.split('/');
     const source = store.get(kind.kind, namespace, name);
@@ -155,7 +179,7 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
       this.#stopRunner(key);
       deploy = { kind: 'not-running', reason: 'SinkNotResolved', message: kind.waitingForSink };
     } else {
-      deploy = this.#ensureRunner(key, source, sink.uri);
+      deploy = await this.#ensureRunner(key, source, sink.uri);
     }
     const status = kind.status(source, {
       sink,
@@ -177,7 +201,7 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
     return r.ok ? { kind: 'resolved', uri: r.uri } : { kind: 'unresolved', reason: 'NotFound', message: r.message };
   }
 
-  #ensureRunner(key: string, source: KObject, sinkUri: string): DeployState {
+  async #ensureRunner(key: string, source: KObject, sinkUri: string): Promise<DeployState> {
     const plan = this.#o.source.plan(source, sinkUri);
     if ('problem' in plan) {
       this.#stopRunner(key);
@@ -189,6 +213,9 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
     const current = this.#runners.get(key);
     if (current?.signature === signature) return current.runner.health?.() ?? { kind: 'running' };
     this.#stopRunner(key);
+    const predecessor = this.#stopping.get(key);
+    if (predecessor !== undefined) await predecessor;
+    if (this.#stopped) return { kind: 'not-running', reason: 'Stopped', message: 'The platform is shutting down.' };
     const runner = create(key, plan.runSpec, () => this.#queue.add(key));
     runner.start();
     this.#runners.set(key, { runner, signature });
