@@ -5,6 +5,7 @@ import { kindByName } from '../../api/kinds.js';
 import type { KindInfo } from '../../api/kinds.js';
 import {
   SOURCE_DIR_ANNOTATION,
+  type EnvVar,
   type KObject,
   type Revision,
   type RevisionSpec,
@@ -46,6 +47,21 @@ export interface RoutingSink {
   removeRevision(key: string): void;
 }
 
+/**
+ * Environment bound into a Service's revisions from outside its spec: SinkBinding's `K_SINK` and `K_CE_OVERRIDES`.
+ * A change of it rolls a new revision, as Knative's SinkBinding does by patching the Service's template.
+ */
+export interface ServiceEnvSource {
+  /**
+   * The variables to set on every container of the Service's revision (over the container's own of the same name).
+   * `settled: false` while a binding of the Service has not been reconciled yet: no revision is cut until it is,
+   * so a Service applied together with its binding does not first roll a revision without `K_SINK`.
+   */
+  envFor(svc: Service): { env: EnvVar[]; settled: boolean };
+  /** Calls `listener` with a namespace whose Services' bound env may have changed. Returns an unsubscribe. */
+  watch(listener: (namespace: string) => void): () => void;
+}
+
 export interface ServingReconcilerOptions {
   store: Store;
   runtime: WorkloadRuntime;
@@ -55,6 +71,8 @@ export interface ServingReconcilerOptions {
   ingressPort: number;
   /** Working directory for revisions applied without a source-dir annotation. */
   defaultBaseDir: string;
+  /** SinkBindings' env for Services; none when absent. */
+  boundEnv?: ServiceEnvSource;
   onError?: (what: string, err: unknown) => void;
 }
 
@@ -99,6 +117,14 @@ export class ServingReconciler {
       }),
       this.#o.runtime.onChange((key, status) => this.#onRuntimeChange(key, status)),
     );
+    const bound = this.#o.boundEnv;
+    if (bound) {
+      this.#unsubscribe.push(
+        bound.watch((namespace) => {
+          for (const svc of this.#o.store.list(SERVICES, namespace)) this.#queue.add(`${namespace}/${svc.metadata.name}`);
+        }),
+      );
+    }
     for (const svc of this.#o.store.list(SERVICES)) this.#queue.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
   }
 
@@ -117,8 +143,11 @@ export class ServingReconciler {
     const svc = this.#o.store.get(SERVICES, namespace, name) as Service | undefined;
     if (!svc?.spec) return this.#teardown(namespace, name);
 
+    const bound = this.#o.boundEnv?.envFor(svc) ?? { env: [], settled: true };
+    // The binding's status write queues this Service again.
+    if (!bound.settled) return;
     const revisions = this.#revisionsOf(namespace, name);
-    const latestCreated = this.#ensureRevision(svc, revisions);
+    const latestCreated = this.#ensureRevision(svc, revisions, bound.env);
     const all = this.#revisionsOf(namespace, name);
     for (const rev of all) this.#deploy(rev);
 
@@ -223,10 +252,10 @@ export class ServingReconciler {
   }
 
   /** Creates a Revision when the template changed since the newest one; returns the latest created. */
-  #ensureRevision(svc: Service, revisions: Revision[]): { name: string } {
+  #ensureRevision(svc: Service, revisions: Revision[], bound: readonly EnvVar[]): { name: string } {
     const { namespace, name } = svc.metadata;
     const template = svc.spec!.template;
-    const hash = templateHash(svc);
+    const hash = templateHash(svc, bound);
     const newest = revisions.at(-1);
     const wanted = template.metadata?.name;
     if (newest && newest.metadata.annotations?.[TEMPLATE_HASH_ANNOTATION] === hash && (!wanted || wanted === newest.metadata.name)) {
@@ -239,6 +268,7 @@ export class ServingReconciler {
     const revName = wanted ?? revisionName(name, generation);
     const spec: RevisionSpec = {
       ...template.spec,
+      ...(bound.length > 0 ? { containers: template.spec.containers.map((c) => ({ ...c, env: withEnv(c.env, bound) })) } : {}),
       containerConcurrency: template.spec.containerConcurrency ?? 0,
       timeoutSeconds: template.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     };
@@ -359,16 +389,23 @@ function owner(svc: Service): { apiVersion: string; kind: string; name: string; 
   return ref;
 }
 
+/** `env` with `bound` set over it: a bound variable replaces the container's own of that name. */
+function withEnv(env: readonly EnvVar[] | undefined, bound: readonly EnvVar[]): EnvVar[] {
+  const names = new Set(bound.map((e) => e.name));
+  return [...(env ?? []).filter((e) => !names.has(e.name)), ...bound];
+}
+
 /**
- * Identity of a template: a change of any of it, or of the directory its process would run in
- * (a relative `workingDir` applied from another folder), cuts a new revision.
+ * Identity of a template: a change of any of it, of the directory its process would run in (a relative
+ * `workingDir` applied from another folder), or of the env bound into it (SinkBinding) cuts a new revision.
+ * Without bound env the hash is what it was before bindings existed, so no revision rolls on upgrade.
  */
-function templateHash(svc: Service): string {
+function templateHash(svc: Service, bound: readonly EnvVar[]): string {
   const t = svc.spec!.template;
   const sourceDir = svc.metadata.annotations?.[SOURCE_DIR_ANNOTATION] ?? '';
   const cwd = resolvePath(sourceDir, t.spec.containers[0]?.workingDir ?? '.');
   return createHash('sha256')
-    .update(stableJson({ template: t, cwd }))
+    .update(stableJson(bound.length > 0 ? { template: t, cwd, bound } : { template: t, cwd }))
     .digest('hex')
     .slice(0, 16);
 }
