@@ -7,7 +7,10 @@ import type { FieldError } from './errors.js';
 import { kindOf, type KindInfo } from './kinds.js';
 import { dns1123LabelErrors } from './names.js';
 import { apiServerSourceErrors, apiServerSourceSchema } from './apiserversource.js';
+import { containerSourceErrors, containerSourceSchema } from './containersource.js';
+import { kafkaSourceErrors, kafkaSourceSchema } from './kafkasource.js';
 import { pingSourceErrors, pingSourceSchema } from './pingsource.js';
+import { sinkBindingErrors, sinkBindingSchema } from './sinkbinding.js';
 import { checkShape, unknownFields, unknownFieldWarning, type JsonSchema } from './schema.js';
 import { configMapSchema, genericSchema, serviceSchema } from './schemas.js';
 import { defaultService, serviceErrors } from './service.js';
@@ -38,6 +41,9 @@ function schemaFor(info: KindInfo): JsonSchema {
   if (info.kind === 'Trigger' && info.group === 'eventing.knative.dev') return triggerSchema;
   if (info.kind === 'PingSource' && info.group === 'sources.knative.dev') return pingSourceSchema;
   if (info.kind === 'ApiServerSource' && info.group === 'sources.knative.dev') return apiServerSourceSchema;
+  if (info.kind === 'SinkBinding' && info.group === 'sources.knative.dev') return sinkBindingSchema;
+  if (info.kind === 'ContainerSource' && info.group === 'sources.knative.dev') return containerSourceSchema;
+  if (info.kind === 'KafkaSource' && info.group === 'sources.knative.dev') return kafkaSourceSchema;
   return genericSchema;
 }
 
@@ -96,6 +102,12 @@ export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationRe
     errors.push(...pingSourceErrors(object));
   } else if (info.kind === 'ApiServerSource' && info.group === 'sources.knative.dev') {
     errors.push(...apiServerSourceErrors(object));
+  } else if (info.kind === 'SinkBinding' && info.group === 'sources.knative.dev') {
+    errors.push(...sinkBindingErrors(object));
+  } else if (info.kind === 'ContainerSource' && info.group === 'sources.knative.dev') {
+    errors.push(...containerSourceErrors(object));
+  } else if (info.kind === 'KafkaSource' && info.group === 'sources.knative.dev') {
+    errors.push(...kafkaSourceErrors(object));
   }
   return errors.length > 0 ? { errors, warnings } : { object, errors, warnings };
 }

@@ -14,3 +14,5 @@ export { SourceReconciler } from './source-reconciler.js';
 export type { SourceKind, SourcePlan, SourceReconcilerOptions, SourceRunner } from './source-reconciler.js';
 export { IMPORTER_ERROR_CODES, SourceDeliveryError, SourceOverloadedError, ScheduleError } from './errors.js';
 export type { ImporterErrorCode } from './errors.js';
+export { ContainerSourcesReconciler, ContainerSourceRunner, containerSourceEnv, planContainerSource, containerHealth } from './container/index.js';
+export type { ContainerSourcesReconcilerOptions, ContainerSourceRunnerOptions, ContainerWorkloads, ContainerRunSpec } from './container/index.js';

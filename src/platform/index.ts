@@ -1,11 +1,13 @@
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Activator } from '../../activator/index.js';
 import { HttpSender } from '../../broker/delivery/index.js';
 import { Autoscaler, DEFAULT_AUTOSCALER_CONFIG, parseAutoscalerConfigMap } from '../../autoscaler/index.js';
 import { kindByName } from '../api/kinds.js';
 import { ApiServerSourcesReconciler } from '../importers/apiserver/index.js';
+import { ContainerSourcesReconciler } from '../importers/container/index.js';
+import { SinkBindingsReconciler, sinkBindingEnvSource } from '../importers/binding/index.js';
 import { ImportersReconciler } from '../importers/index.js';
 import { loadManifests } from '../api/load.js';
 import { systemClock } from '../clock.js';
@@ -26,7 +28,7 @@ const CONFIGMAPS = kindByName('configmaps')!;
 /**
  * The composition root of `wisp up`: one process with the store, the control API, the serving
  * reconciler, the local runtime, the autoscaler, the activator, and eventing (broker ingress, in-memory
- * backend, dispatcher, eventing reconciler) and importers (PingSource, ApiServerSource), wired through narrow
+ * backend, dispatcher, eventing reconciler) and importers (PingSource, ApiServerSource, ContainerSource, SinkBinding, KafkaSource), wired through narrow
  * interfaces.
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
@@ -85,6 +87,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       clock,
       ingressPort: ingress.port,
       defaultBaseDir: process.cwd(),
+      // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions.
+      boundEnv: sinkBindingEnvSource(store),
       onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
     reconciler.start();
@@ -117,6 +121,30 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     closers.push(() => sourceSender.close());
     closers.push(() => importers.stop());
 
+    // ContainerSources run as local processes on a runtime of their own (own state file for orphan reaping, no
+    // Serving listeners); the reconciler stops them before that runtime closes, and both before eventing.
+    const containerRuntime = await LocalRuntime.create({ clock, stateDir: join(stateDir, 'containersources'), host: '127.0.0.1', logger: log });
+    closers.push(() => containerRuntime.close());
+    const containerSources = new ContainerSourcesReconciler({
+      store,
+      clock,
+      runtime: containerRuntime,
+      defaultBaseDir: process.cwd(),
+      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+      onLog: (key, stream, line) => log.info(`containersource ${key} ${stream}: ${line}`),
+    });
+    containerSources.start();
+    closers.push(() => containerSources.stop());
+
+    // SinkBindings resolve their sinks into their status, which the serving reconciler binds into revisions.
+    const sinkBindings = new SinkBindingsReconciler({
+      store,
+      clock,
+      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    sinkBindings.start();
+    closers.push(() => sinkBindings.stop());
+
     let ready = false;
     const api = buildApiServer({ store, registry, logs: runtime, ready: () => ready });
     await api.listen({ port: options.apiPort, host: options.host });
@@ -140,6 +168,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     await eventing.reconciler.idle();
     await importers.idle();
     await apiServerSources.idle();
+    await containerSources.idle();
+    await sinkBindings.idle();
+    await reconciler.idle();
     ready = true;
 
     let closing: Promise<void> | undefined;

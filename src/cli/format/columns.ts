@@ -122,6 +122,19 @@ const COLUMNS: Record<string, Columns> = {
     headers: ['SCHEDULE', 'SINK', 'READY', 'REASON'],
     cells: (o) => [str(record(o.spec).schedule), str(record(o.status).sinkUri), ...withReady(o)],
   },
+  ContainerSource: {
+    headers: ['SINK', 'READY', 'REASON'],
+    cells: (o) => [str(record(o.status).sinkUri), ...withReady(o)],
+  },
+  SinkBinding: {
+    headers: ['SUBJECT', 'SINK', 'READY', 'REASON'],
+    cells: (o) => {
+      const subject = record(record(o.spec).subject);
+      const labels = Object.entries(record(record(subject.selector).matchLabels)).map(([k, v]) => `${k}=${str(v)}`);
+      const which = str(subject.name) !== '' ? str(subject.name) : labels.length > 0 ? labels.join(',') : 'selector';
+      return [`${str(subject.kind).toLowerCase()}:${which}`, str(record(o.status).sinkUri), ...withReady(o)];
+    },
+  },
   ApiServerSource: {
     headers: ['RESOURCES', 'SINK', 'READY', 'REASON'],
     cells: (o) => {
