@@ -63,6 +63,38 @@ ${source(`  schedule: "*/2 * * * * *"
     expect(sub.requests.length).toBeLessThanOrEqual(count + 1); // at most one already on the wire
   }, 60_000);
 
+  it('a sink that is down: the source retries and reports, keeps ticking, and delivers again once the sink is back', async () => {
+    let down = true;
+    const flaky = await new Recorder(() => ({ status: down ? 503 : 202 })).start();
+    try {
+      const yaml = source(`  schedule: "* * * * * *"\n  data: '{"n":1}'\n  sink: {uri: ${flaky.url}}`).replace('name: heartbeat', 'name: flaky');
+      expect((await wisp.cli(['apply', '-f', await yamlFile(yaml)])).code).toBe(0);
+      await waitFor(() => wisp.output.includes(`PingSource default/flaky: event not delivered to ${flaky.url}`), { what: 'a reported failure', timeoutMs: 20_000 });
+      expect(wisp.output).toMatch(/after 4 attempt\(s\): HTTP 503/);
+      const failedAttempts = flaky.requests.length;
+      expect(failedAttempts).toBeGreaterThan(4);
+      down = false;
+      await waitFor(() => flaky.requests.length >= failedAttempts + 3, { what: 'deliveries after the sink came back', timeoutMs: 20_000 });
+      expect((await fetch(`${wisp.server}/readyz`)).status).toBe(200);
+      expect((await wisp.cli(['delete', 'pingsource', 'flaky'])).code).toBe(0);
+    } finally {
+      await flaky.stop();
+    }
+  }, 60_000);
+
+  it('a sink that does not resolve is reported in status, not a crash', async () => {
+    const yaml = source(`  schedule: "* * * * * *"\n  sink:\n    ref: {apiVersion: eventing.knative.dev/v1, kind: Broker, name: nowhere}`).replace('name: heartbeat', 'name: orphan');
+    expect((await wisp.cli(['apply', '-f', await yamlFile(yaml)])).code).toBe(0);
+    const got = await waitFor(async () => {
+      const r = await wisp.cli(['get', 'pingsources', 'orphan']);
+      return /orphan\s+\* \* \* \* \* \*\s+False\s+NotFound/.test(r.stdout) ? r.stdout : undefined;
+    }, { what: 'READY False, NotFound' });
+    expect(got).toContain('NotFound');
+    const described = await wisp.cli(['describe', 'pingsource', 'orphan']);
+    expect(described.stdout).toContain('brokers.eventing.knative.dev "nowhere" not found');
+    expect((await wisp.cli(['delete', 'pingsource', 'orphan'])).code).toBe(0);
+  });
+
   it('rejects a bad schedule, an unknown time zone, and data with dataBase64, naming the field', async () => {
     const sink = '  sink: {uri: http://127.0.0.1:9/}';
     const cases: [string, string][] = [
