@@ -96,7 +96,7 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
 
   sub('get')
     .description('list resources, or show one')
-    .argument('<kind>', 'services|ksvc, revisions, routes, configmaps, brokers, triggers, pingsources, ...')
+    .argument('<kind>', 'services|ksvc, revisions, routes, configmaps, brokers, triggers, pingsources, apiserversources, kafkasources, containersources, sinkbindings')
     .argument('[name]', 'one resource')
     .option('-n, --namespace <ns>', 'namespace', CLI_DEFAULTS.namespace)
     .option('-A, --all-namespaces', 'list across all namespaces')
