@@ -61,11 +61,9 @@ async function beat() {
   }
 }
 
-console.log(`heartbeat: sending to ${sink} every ${periodMs} ms`);
 const timer = setInterval(() => {
   inFlight = beat();
 }, periodMs);
-
 process.once('SIGTERM', () => {
   clearInterval(timer);
   void inFlight.then(() => {
@@ -73,3 +71,4 @@ process.once('SIGTERM', () => {
     process.exit(0);
   });
 });
+console.log(`heartbeat: sending to ${sink} every ${periodMs} ms`);
