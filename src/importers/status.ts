@@ -20,8 +20,14 @@ export type PingSourceStatus = SourceStatus;
 /** Where the sink stands: resolved to a URL, or not (Knative marks `SinkProvided` False with reason `NotFound`). */
 export type SinkState = { kind: 'resolved'; uri: string } | { kind: 'unresolved'; reason: string; message: string };
 
-/** Whether the source runs: running, or why not. */
-export type DeployState = { kind: 'running' } | { kind: 'not-running'; reason: string; message: string };
+/**
+ * Whether the source runs: running, why not, or `pending`: on its way (connecting, starting), not failed — its
+ * `Deployed` condition is Unknown, so `apply --wait` keeps waiting.
+ */
+export type DeployState =
+  | { kind: 'running' }
+  | { kind: 'not-running'; reason: string; message: string }
+  | { kind: 'pending'; reason: string; message: string };
 
 /** SinkProvided and Deployed from where the sink and the runner stand, Ready from both, merged into `previous`. */
 export function sourceStatus(opts: {
@@ -39,7 +45,12 @@ export function sourceStatus(opts: {
   const deployed: DesiredCondition =
     opts.deploy.kind === 'running'
       ? { type: 'Deployed', status: 'True' }
-      : { type: 'Deployed', status: opts.sink.kind === 'resolved' ? 'False' : 'Unknown', reason: opts.deploy.reason, message: opts.deploy.message };
+      : {
+          type: 'Deployed',
+          status: opts.sink.kind === 'resolved' && opts.deploy.kind === 'not-running' ? 'False' : 'Unknown',
+          reason: opts.deploy.reason,
+          message: opts.deploy.message,
+        };
   const dependents = [sink, deployed];
   const status: SourceStatus = {
     observedGeneration: opts.generation,

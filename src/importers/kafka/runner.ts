@@ -93,7 +93,7 @@ export interface KafkaSourceRunnerOptions {
 
 type RunnerState = 'new' | 'running' | 'stopped';
 
-const CONNECTING: DeployState = Object.freeze({ kind: 'not-running', reason: 'Connecting', message: 'Connecting to Kafka.' });
+const CONNECTING: DeployState = Object.freeze({ kind: 'pending', reason: 'Connecting', message: 'Connecting to Kafka.' });
 const RUNNING: DeployState = Object.freeze({ kind: 'running' });
 
 export class KafkaSourceRunner {
