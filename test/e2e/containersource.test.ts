@@ -1,0 +1,141 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Recorder } from '../support/recorder.js';
+import { waitFor } from '../support/wait.js';
+import { ROOT, WispProcess } from '../support/wisp.js';
+import { yamlFile } from './helpers.js';
+
+const HEARTBEAT_YAML = join(ROOT, 'examples/heartbeat/heartbeat.yaml');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids the ContainerSources' runtime recorded in the state dir (for orphan reaping), by replica. */
+async function recordedPids(stateDir: string): Promise<number[]> {
+  const text = await readFile(join(stateDir, 'containersources/replicas.json'), 'utf8').catch(() => '{"replicas":[]}');
+  return ((JSON.parse(text) as { replicas: { pid: number }[] }).replicas ?? []).map((r) => r.pid);
+}
+
+describe('ContainerSource (e2e)', () => {
+  let wisp: WispProcess;
+  let sub: Recorder;
+  beforeAll(async () => {
+    sub = await new Recorder().start();
+    wisp = await WispProcess.create({ WISP_LOG_LEVEL: 'info' });
+    await wisp.start();
+  }, 60_000);
+  afterAll(async () => {
+    await wisp.cleanup();
+    await sub.stop();
+  });
+
+  it('runs examples/heartbeat: an event about every second through a Broker and a Trigger, with the ce-origin override; delete stops it', async () => {
+    const wiring = `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: default, namespace: default}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: heartbeats-to-recorder, namespace: default}
+spec:
+  broker: default
+  filter: {attributes: {type: dev.knative.eventing.samples.heartbeat}}
+  subscriber: {uri: ${sub.url}}`;
+    expect((await wisp.cli(['apply', '-f', await yamlFile(wiring)])).code).toBe(0);
+    // The example as a user applies it: workingDir "." is the example's folder.
+    const applied = await wisp.cli(['apply', '-f', HEARTBEAT_YAML]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('containersource.sources.knative.dev/heartbeat created');
+
+    await waitFor(() => sub.requests.length >= 4, { timeoutMs: 15_000, what: '4 heartbeats' });
+    const beats = sub.requests.slice(0, 4);
+    for (const b of beats) {
+      expect(b.headers['ce-type']).toBe('dev.knative.eventing.samples.heartbeat');
+      expect(b.headers['ce-origin']).toBe('heartbeat');
+    }
+    expect(beats.map((b) => (JSON.parse(b.body) as { id: number }).id)).toEqual([1, 2, 3, 4]);
+    const gaps = beats.slice(1).map((b, i) => b.at - (beats[i]?.at ?? 0));
+    for (const gap of gaps) {
+      expect(gap).toBeGreaterThan(500);
+      expect(gap).toBeLessThan(1600);
+    }
+
+    const listed = await wisp.cli(['get', 'containersources']);
+    expect(listed.stdout).toMatch(/NAME\s+SINK\s+READY\s+REASON\s+AGE/);
+    expect(listed.stdout).toMatch(new RegExp(`heartbeat\\s+http://127\\.0\\.0\\.1:${wisp.ports.broker}/default/default\\s+True`));
+    // The process's output is in the platform log, prefixed with the source.
+    expect(wisp.output).toMatch(/containersource default\/heartbeat stdout: heartbeat \d+: 202/);
+
+    const pids = await waitFor(async () => {
+      const p = await recordedPids(wisp.stateDir);
+      return p.length === 1 ? p : undefined;
+    }, { what: 'the recorded pid' });
+    const pid = pids[0] ?? 0;
+    expect(alive(pid)).toBe(true);
+
+    const deleted = await wisp.cli(['delete', 'containersource', 'heartbeat']);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    await waitFor(() => !alive(pid), { what: `heartbeat pid ${pid} gone` });
+    await waitFor(() => wisp.output.includes('heartbeat: stopped after'), { what: 'clean SIGTERM exit logged' });
+    const count = sub.requests.length;
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(sub.requests.length).toBeLessThanOrEqual(count + 1); // at most one already on the wire
+  }, 60_000);
+
+  it('an image-only container is accepted but not Ready (ImageNotRunnableLocally); two containers are rejected', async () => {
+    const source = (containers: string): string => `apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: {name: imageonly, namespace: default}
+spec:
+  template:
+    spec:
+      containers:
+${containers}
+  sink: {uri: ${sub.url}}`;
+    const image = await wisp.cli(['apply', '-f', await yamlFile(source('        - image: gcr.io/knative-releases/heartbeats'))]);
+    expect(image.code, image.stderr).toBe(0);
+    await waitFor(async () => /imageonly\s+\S+\s+False\s+ImageNotRunnableLocally/.test((await wisp.cli(['get', 'containersources'])).stdout), {
+      what: 'ImageNotRunnableLocally',
+    });
+    const json = JSON.parse((await wisp.cli(['get', 'containersource', 'imageonly', '-o', 'json'])).stdout) as {
+      status: { conditions: { type: string; status: string; message?: string }[] };
+    };
+    expect(json.status.conditions.find((c) => c.type === 'Deployed')?.message).toContain('add command');
+
+    const two = await wisp.cli(['apply', '-f', await yamlFile(source('        - {command: [node, a.js]}\n        - {command: [node, b.js]}'))]);
+    expect(two.code).toBe(1);
+    expect(two.stderr).toContain('spec.template.spec.containers: expected exactly one container, got 2');
+    expect((await wisp.cli(['delete', 'containersource', 'imageonly'])).code).toBe(0);
+  }, 30_000);
+
+  it('stops a running ContainerSource process when the platform shuts down', async () => {
+    const yaml = `apiVersion: sources.knative.dev/v1
+kind: ContainerSource
+metadata: {name: direct, namespace: default}
+spec:
+  template:
+    spec:
+      containers:
+        - command: [node, heartbeat.js]
+          workingDir: ${join(ROOT, 'examples/heartbeat')}
+          env: [{name: PERIOD_MS, value: "200"}]
+  sink: {uri: ${sub.url}/direct}`;
+    expect((await wisp.cli(['apply', '-f', await yamlFile(yaml)])).code).toBe(0);
+    await waitFor(() => sub.requests.some((r) => r.path === '/direct'), { what: 'a direct heartbeat' });
+    const direct = sub.requests.find((r) => r.path === '/direct');
+    expect(direct?.headers['ce-origin']).toBeUndefined();
+    const pids = await waitFor(async () => {
+      const p = await recordedPids(wisp.stateDir);
+      return p.length === 1 ? p : undefined;
+    }, { what: 'the recorded pid' });
+    expect(await wisp.stop()).toBe(0);
+    expect(pids.filter(alive)).toEqual([]);
+  }, 30_000);
+});
