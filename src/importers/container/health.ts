@@ -5,7 +5,8 @@
 import type { RevisionRuntimeStatus } from '../../runtime/types.js';
 import type { DeployState } from '../status.js';
 
-export const STARTING: DeployState = Object.freeze({ kind: 'not-running', reason: 'Starting', message: 'The process is starting.' });
+/** Before the first spawn: on its way, not failed (Deployed Unknown). */
+export const STARTING: DeployState = Object.freeze({ kind: 'pending', reason: 'Starting', message: 'The process is starting.' });
 
 export function containerHealth(status: RevisionRuntimeStatus | undefined): DeployState {
   if (status?.failure) {

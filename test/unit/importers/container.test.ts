@@ -149,8 +149,8 @@ describe('ContainerSource plan and env', () => {
 });
 
 describe('ContainerSource health and table', () => {
-  it('running once spawned and alive; the crash reason while crash-looping; Starting before the first spawn', () => {
-    expect(containerHealth(undefined)).toEqual({ kind: 'not-running', reason: 'Starting', message: 'The process is starting.' });
+  it('running once spawned and alive; the crash reason while crash-looping; pending (Starting) before the first spawn', () => {
+    expect(containerHealth(undefined)).toEqual({ kind: 'pending', reason: 'Starting', message: 'The process is starting.' });
     expect(containerHealth({ desired: 1, ready: [], starting: 0, running: 1, restarts: 0 })).toEqual({ kind: 'running' });
     expect(containerHealth({ desired: 1, ready: [], starting: 1, running: 0, restarts: 2, failure: { reason: 'ExitCode3', message: 'boom' } })).toEqual({
       kind: 'not-running',
