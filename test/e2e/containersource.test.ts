@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from '../integration/runtime/local-helpers.js';
 import { Recorder } from '../support/recorder.js';
 import { waitFor } from '../support/wait.js';
 import { ROOT, WispProcess } from '../support/wisp.js';
@@ -8,14 +9,6 @@ import { yamlFile } from './helpers.js';
 
 const HEARTBEAT_YAML = join(ROOT, 'examples/heartbeat/heartbeat.yaml');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Pids the ContainerSources' runtime recorded in the state dir (for orphan reaping), by replica. */
 async function recordedPids(stateDir: string): Promise<number[]> {
@@ -115,7 +108,7 @@ ${containers}
     expect((await wisp.cli(['delete', 'containersource', 'imageonly'])).code).toBe(0);
   }, 30_000);
 
-  it('stops a running ContainerSource process when the platform shuts down', async () => {
+  it('after a SIGKILLed platform, the next start reaps the orphaned process and runs a new one; SIGTERM stops it', async () => {
     const yaml = `apiVersion: sources.knative.dev/v1
 kind: ContainerSource
 metadata: {name: direct, namespace: default}
@@ -131,11 +124,23 @@ spec:
     await waitFor(() => sub.requests.some((r) => r.path === '/direct'), { what: 'a direct heartbeat' });
     const direct = sub.requests.find((r) => r.path === '/direct');
     expect(direct?.headers['ce-origin']).toBeUndefined();
-    const pids = await waitFor(async () => {
+    const [orphan = 0] = await waitFor(async () => {
       const p = await recordedPids(wisp.stateDir);
       return p.length === 1 ? p : undefined;
     }, { what: 'the recorded pid' });
+
+    await wisp.stop('SIGKILL');
+    expect(alive(orphan)).toBe(true); // SIGKILL leaves the process behind...
+    await wisp.start();
+    await waitFor(() => !alive(orphan), { what: 'the orphan reaped' }); // ...and the next start reaps it (SIGKILL lands a moment later).
+    const [fresh = 0] = await waitFor(async () => {
+      const p = await recordedPids(wisp.stateDir);
+      return p.length === 1 && p[0] !== orphan ? p : undefined;
+    }, { what: 'a new process from the stored source' });
+    const before = sub.requests.filter((r) => r.path === '/direct').length;
+    await waitFor(() => sub.requests.filter((r) => r.path === '/direct').length > before, { what: 'heartbeats again' });
+
     expect(await wisp.stop()).toBe(0);
-    expect(pids.filter(alive)).toEqual([]);
-  }, 30_000);
+    expect(alive(fresh)).toBe(false);
+  }, 60_000);
 });
