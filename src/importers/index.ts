@@ -16,3 +16,5 @@ export { IMPORTER_ERROR_CODES, SourceDeliveryError, SourceOverloadedError, Sched
 export type { ImporterErrorCode } from './errors.js';
 export { ContainerSourcesReconciler, ContainerSourceRunner, containerSourceEnv, planContainerSource, containerHealth } from './container/index.js';
 export type { ContainerSourcesReconcilerOptions, ContainerSourceRunnerOptions, ContainerWorkloads, ContainerRunSpec } from './container/index.js';
+export { KafkaSourcesReconciler, KafkaSourceRunner, recordToEvent, planKafkaSource, KAFKA_SOURCE_ERROR_CODES, KafkaUnreachableError, TopicsNotFoundError } from './kafka/index.js';
+export type { KafkaSourcesReconcilerOptions, KafkaSourceRunnerOptions, KafkaRunSpec, KafkaSourceOutcome, KafkaRecord } from './kafka/index.js';

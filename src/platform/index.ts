@@ -7,6 +7,7 @@ import { Autoscaler, DEFAULT_AUTOSCALER_CONFIG, parseAutoscalerConfigMap } from 
 import { kindByName } from '../api/kinds.js';
 import { ApiServerSourcesReconciler } from '../importers/apiserver/index.js';
 import { ContainerSourcesReconciler } from '../importers/container/index.js';
+import { KafkaSourcesReconciler } from '../importers/kafka/index.js';
 import { SinkBindingsReconciler, sinkBindingEnvSource } from '../importers/binding/index.js';
 import { ImportersReconciler } from '../importers/index.js';
 import { loadManifests } from '../api/load.js';
@@ -162,12 +163,24 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     apiServerSources.start();
     closers.push(() => apiServerSources.stop());
 
+    // KafkaSources consume their own clusters (spec.bootstrapServers); closing commits what the sinks accepted.
+    const kafkaSources = new KafkaSourcesReconciler({
+      store,
+      clock,
+      sender: sourceSender,
+      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+      debug: (m) => log.debug(m),
+    });
+    kafkaSources.start();
+    closers.push(() => kafkaSources.stop());
+
     const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
     const applied = applyAll(store, loaded.objects);
     await reconciler.idle();
     await eventing.reconciler.idle();
     await importers.idle();
     await apiServerSources.idle();
+    await kafkaSources.idle();
     await containerSources.idle();
     await sinkBindings.idle();
     await reconciler.idle();

@@ -135,6 +135,13 @@ const COLUMNS: Record<string, Columns> = {
       return [`${str(subject.kind).toLowerCase()}:${which}`, str(record(o.status).sinkUri), ...withReady(o)];
     },
   },
+  KafkaSource: {
+    headers: ['TOPICS', 'SINK', 'READY', 'REASON'],
+    cells: (o) => {
+      const topics = Array.isArray(record(o.spec).topics) ? (record(o.spec).topics as unknown[]) : [];
+      return [topics.map(str).join(','), str(record(o.status).sinkUri), ...withReady(o)];
+    },
+  },
   ApiServerSource: {
     headers: ['RESOURCES', 'SINK', 'READY', 'REASON'],
     cells: (o) => {

@@ -95,10 +95,28 @@ describe('tableFor', () => {
   });
 
   it('adds NAMESPACE first with -A, and uses the generic columns for other kinds', () => {
-    const src: KObject = { apiVersion: 'sources.knative.dev/v1', kind: 'ContainerSource', metadata: { name: 'tick', namespace: 'ops' } };
-    const t = tableFor(kindByName('containersources')!, [src], { now: NOW, allNamespaces: true });
+    const cfg: KObject = { apiVersion: 'serving.knative.dev/v1', kind: 'Configuration', metadata: { name: 'tick', namespace: 'ops' } };
+    const t = tableFor(kindByName('configurations')!, [cfg], { now: NOW, allNamespaces: true });
     expect(t.headers).toEqual(['NAMESPACE', 'NAME', 'READY', 'REASON', 'AGE']);
     expect(t.rows).toEqual([['ops', 'tick', 'Unknown', '', '<unknown>']]);
+  });
+
+  it('lists every source kind with its SINK and READY', () => {
+    const status = { sinkUri: 'http://127.0.0.1:8081/default/default', conditions: [{ type: 'Ready', status: 'False', reason: 'NotFound' }] };
+    const src = (kind: string, spec: Record<string, unknown>): KObject => ({ apiVersion: 'sources.knative.dev/v1', kind, metadata: { name: 's', namespace: 'default' }, spec, status });
+    const rows: [string, KObject, string[]][] = [
+      ['pingsources', src('PingSource', { schedule: '* * * * *' }), ['SCHEDULE', '* * * * *']],
+      ['apiserversources', src('ApiServerSource', { resources: [{ apiVersion: 'v1', kind: 'ConfigMap' }] }), ['RESOURCES', 'ConfigMap']],
+      ['kafkasources', src('KafkaSource', { topics: ['orders', 'refunds'] }), ['TOPICS', 'orders,refunds']],
+      ['containersources', src('ContainerSource', {}), []],
+      ['sinkbindings', src('SinkBinding', { subject: { kind: 'Service', name: 'publisher' } }), ['SUBJECT', 'service:publisher']],
+      ['sinkbindings', src('SinkBinding', { subject: { kind: 'Service', selector: { matchLabels: { app: 'p' } } } }), ['SUBJECT', 'service:app=p']],
+    ];
+    for (const [plural, obj, [header, cell]] of rows) {
+      const t = tableFor(kindByName(plural)!, [obj], { now: NOW, allNamespaces: false });
+      expect(t.headers).toEqual(['NAME', ...(header ? [header] : []), 'SINK', 'READY', 'REASON', 'AGE']);
+      expect(t.rows[0]).toEqual(['s', ...(cell ? [cell] : []), 'http://127.0.0.1:8081/default/default', 'False', 'NotFound', '<unknown>']);
+    }
   });
 
   it('prints brokers, triggers and configmaps', () => {
