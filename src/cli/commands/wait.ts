@@ -1,4 +1,9 @@
-/** `apply --wait`: polls each Service, Broker and Trigger until its Ready condition is True or False, or time runs out. */
+/**
+ * `apply --wait`: polls each Service, Broker, Trigger and source until it is Ready, or time runs out. A Service,
+ * Broker or Trigger whose Ready turns False has failed. A source whose Ready is False is still waited for: sources
+ * retry by themselves (a sink applied a moment later, Kafka coming up, a process in back-off), so False is progress
+ * shown with its reason until the deadline.
+ */
 import { resourcePath, type KindInfo } from '../../api/kinds.js';
 import type { KObject } from '../../api/types.js';
 import { sleep } from '../../clock.js';
@@ -7,7 +12,10 @@ import { ApiError } from '../errors.js';
 import { conditionsOf } from '../format/columns.js';
 import type { CommandContext } from '../io.js';
 
-export const WAITABLE_KINDS: ReadonlySet<string> = new Set(['Service', 'Broker', 'Trigger']);
+export const WAITABLE_KINDS: ReadonlySet<string> = new Set(['Service', 'Broker', 'Trigger', 'PingSource', 'ApiServerSource', 'KafkaSource', 'ContainerSource', 'SinkBinding']);
+
+/** Kinds whose Ready=False is not final: they keep retrying until they are Ready. */
+const RETRYING_KINDS: ReadonlySet<string> = new Set(['PingSource', 'ApiServerSource', 'KafkaSource', 'ContainerSource', 'SinkBinding']);
 
 export interface WaitTarget {
   info: KindInfo;
@@ -34,7 +42,7 @@ export function readyState(obj: KObject): ReadyState {
     const url = typeof status.url === 'string' ? status.url : record(status.address).url;
     return typeof url === 'string' ? { state: 'ready', url } : { state: 'ready' };
   }
-  if (ready?.status === 'False') return { state: 'failed', reason: ready.reason ?? 'Failed', message: ready.message ?? '' };
+  if (ready?.status === 'False' && !RETRYING_KINDS.has(obj.kind)) return { state: 'failed', reason: ready.reason ?? 'Failed', message: ready.message ?? '' };
   const detail = [ready?.reason, ready?.message].filter((s) => s !== undefined && s !== '').join(': ');
   return { state: 'waiting', detail };
 }
