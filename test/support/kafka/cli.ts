@@ -1,12 +1,14 @@
 /**
  * `npm run kafka`: a local Kafka for trying Wisp's Kafka broker class by hand.
  * Starts on 127.0.0.1:9092 (or --port N; a free port when 9092 is taken), stays in the foreground, stops on Ctrl-C.
+ * `--topic NAME` (repeatable) creates topics once it is up (this Kafka does not auto-create them), e.g. for a KafkaSource.
  */
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { freePort } from '../wait.js';
 import { KafkaSupportError } from './errors.js';
 import { startKafka, type RunningKafka } from './kafka.js';
+import { withAdmin } from './topics.js';
 
 const DEFAULT_PORT = 9092;
 
@@ -38,11 +40,19 @@ async function choosePort(requested: number | undefined): Promise<number> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { port: { type: 'string', short: 'p' }, heap: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      port: { type: 'string', short: 'p' },
+      heap: { type: 'string' },
+      topic: { type: 'string', short: 't', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) {
-    console.log('usage: npm run kafka -- [--port N] [--heap MiB]\nStarts Apache Kafka 3.9 (KRaft, single node) on 127.0.0.1 until Ctrl-C.');
+    console.log(
+      'usage: npm run kafka -- [--port N] [--heap MiB] [--topic NAME]...\n' +
+        'Starts Apache Kafka 3.9 (KRaft, single node) on 127.0.0.1 until Ctrl-C; --topic creates a topic once it is up.',
+    );
     return;
   }
   const port = await choosePort(parsePort(values.port));
@@ -74,6 +84,11 @@ async function main(): Promise<void> {
   if (stopping) {
     await kafka.stop();
     return;
+  }
+  const topics = values.topic ?? [];
+  if (topics.length > 0) {
+    const created = await withAdmin(kafka.brokers, (admin) => admin.createTopics({ topics: topics.map((topic) => ({ topic })), waitForLeaders: true }));
+    console.log(`topics ${topics.join(', ')}: ${created ? 'created' : 'already there'}`);
   }
   console.log(`Kafka is up: WISP_KAFKA_BROKERS=${kafka.brokers}`);
   console.log('Press Ctrl-C to stop.');
