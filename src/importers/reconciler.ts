@@ -66,12 +66,11 @@ function plan(source: KObject, sinkUri: string): SourcePlan<PingRunSpec> {
   };
 }
 
-export class ImportersReconciler {
-  readonly #core: SourceReconciler<PingRunSpec, PingSourceRunner>;
+export class ImportersReconciler extends SourceReconciler<PingRunSpec, PingSourceRunner> {
 
   constructor(options: ImportersReconcilerOptions) {
     const o = options;
-    this.#core = new SourceReconciler({
+    super({
       store: o.store,
       clock: o.clock,
       ...(o.onError !== undefined ? { onError: o.onError } : {}),
@@ -96,25 +95,5 @@ export class ImportersReconciler {
           pingSourceStatus({ namespace: source.metadata.namespace, name: source.metadata.name, generation: source.metadata.generation ?? 1, ...state }),
       },
     });
-  }
-
-  /** Starts watching and reconciles every PingSource already in the store. */
-  start(): void {
-    this.#core.start();
-  }
-
-  /** Resolves when every change so far has been reconciled. */
-  idle(): Promise<void> {
-    return this.#core.idle();
-  }
-
-  /** Stops watching and stops every source's events. */
-  stop(): void {
-    this.#core.stop();
-  }
-
-  /** Keys (`<ns>/<name>`) of the sources emitting events now. */
-  running(): string[] {
-    return this.#core.running();
   }
 }

@@ -10,8 +10,8 @@ import { PING_EVENT_TYPE, pingSourceUri } from './ping/event.js';
 export interface SourceStatus {
   observedGeneration: number;
   sinkUri?: string;
-  /** The attributes of the events this source emits (Knative's duckv1.SourceStatus). */
-  ceAttributes: { type: string; source: string }[];
+  /** The attributes of the events this source emits (Knative's duckv1.SourceStatus); none for a SinkBinding. */
+  ceAttributes?: { type: string; source: string }[];
   conditions: Condition[];
 }
 
@@ -29,10 +29,14 @@ export type DeployState =
   | { kind: 'not-running'; reason: string; message: string }
   | { kind: 'pending'; reason: string; message: string };
 
-/** SinkProvided and Deployed from where the sink and the runner stand, Ready from both, merged into `previous`. */
+/**
+ * SinkProvided and Deployed (or, for a SinkBinding, `deployedType` BindingAvailable) from where the sink and the
+ * runner stand, Ready from both, merged into `previous`.
+ */
 export function sourceStatus(opts: {
   generation: number;
-  ceAttributes: { type: string; source: string }[];
+  ceAttributes?: { type: string; source: string }[];
+  deployedType?: string;
   sink: SinkState;
   deploy: DeployState;
   previous: readonly Condition[] | undefined;
@@ -42,11 +46,12 @@ export function sourceStatus(opts: {
     opts.sink.kind === 'resolved'
       ? { type: 'SinkProvided', status: 'True' }
       : { type: 'SinkProvided', status: 'False', reason: opts.sink.reason, message: opts.sink.message };
+  const type = opts.deployedType ?? 'Deployed';
   const deployed: DesiredCondition =
     opts.deploy.kind === 'running'
-      ? { type: 'Deployed', status: 'True' }
+      ? { type, status: 'True' }
       : {
-          type: 'Deployed',
+          type,
           status: opts.sink.kind === 'resolved' && opts.deploy.kind === 'not-running' ? 'False' : 'Unknown',
           reason: opts.deploy.reason,
           message: opts.deploy.message,
@@ -54,7 +59,7 @@ export function sourceStatus(opts: {
   const dependents = [sink, deployed];
   const status: SourceStatus = {
     observedGeneration: opts.generation,
-    ceAttributes: opts.ceAttributes,
+    ...(opts.ceAttributes !== undefined ? { ceAttributes: opts.ceAttributes } : {}),
     conditions: setConditions(opts.previous, [readyFrom(dependents), ...dependents], opts.now),
   };
   if (opts.sink.kind === 'resolved') status.sinkUri = opts.sink.uri;

@@ -67,12 +67,11 @@ function plan(source: KObject, sinkUri: string, sourceUri: string): SourcePlan<A
   };
 }
 
-export class ApiServerSourcesReconciler {
-  readonly #core: SourceReconciler<ApiServerRunSpec, ApiServerSourceRunner>;
+export class ApiServerSourcesReconciler extends SourceReconciler<ApiServerRunSpec, ApiServerSourceRunner> {
 
   constructor(options: ApiServerSourcesReconcilerOptions) {
     const o = options;
-    this.#core = new SourceReconciler({
+    super({
       store: o.store,
       clock: o.clock,
       ...(o.onError !== undefined ? { onError: o.onError } : {}),
@@ -98,30 +97,5 @@ export class ApiServerSourcesReconciler {
           apiServerSourceStatus({ generation: source.metadata.generation ?? 1, mode: modeOf(specOf(source)), sourceUri: o.sourceUri, ...state }),
       },
     });
-  }
-
-  /** Starts watching and reconciles every ApiServerSource already in the store. */
-  start(): void {
-    this.#core.start();
-  }
-
-  /** Resolves when every change so far has been reconciled. */
-  idle(): Promise<void> {
-    return this.#core.idle();
-  }
-
-  /** Stops watching and stops every source's events. */
-  stop(): void {
-    this.#core.stop();
-  }
-
-  /** Keys (`<ns>/<name>`) of the sources emitting events now. */
-  running(): string[] {
-    return this.#core.running();
-  }
-
-  /** The runner of a source, while it runs (for drained()/dropped in tests and metrics). */
-  runner(key: string): ApiServerSourceRunner | undefined {
-    return this.#core.runner(key);
   }
 }

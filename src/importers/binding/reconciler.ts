@@ -35,11 +35,10 @@ function plan(store: Store, binding: KObject): SourcePlan<BindingRunSpec> {
   return { runSpec: {} };
 }
 
-export class SinkBindingsReconciler {
-  readonly #core: SourceReconciler<BindingRunSpec, SourceRunner>;
+export class SinkBindingsReconciler extends SourceReconciler<BindingRunSpec, SourceRunner> {
 
   constructor(o: SinkBindingsReconcilerOptions) {
-    this.#core = new SourceReconciler<BindingRunSpec, SourceRunner>({
+    super({
       store: o.store,
       clock: o.clock,
       ...(o.onError !== undefined ? { onError: o.onError } : {}),
@@ -52,20 +51,5 @@ export class SinkBindingsReconciler {
         status: (binding, state) => sinkBindingStatus({ generation: binding.metadata.generation ?? 1, ...state }),
       },
     });
-  }
-
-  /** Starts watching and reconciles every SinkBinding already in the store. */
-  start(): void {
-    this.#core.start();
-  }
-
-  /** Resolves when every change so far has been reconciled. */
-  idle(): Promise<void> {
-    return this.#core.idle();
-  }
-
-  /** Stops watching. Revisions already bound keep their env. */
-  stop(): void {
-    this.#core.stop();
   }
 }

@@ -1,17 +1,12 @@
 /**
  * SinkBinding status: `sinkUri` and the conditions SinkProvided, BindingAvailable (is there a subject to bind:
  * a subject named by `name` must exist) and Ready from both. Knative folds the subject into Ready alone; Wisp names
- * it so `wisp describe` says which half is missing. Pure: `now` is handed in.
+ * it so `wisp describe` says which half is missing. A binding emits nothing, so it has no `ceAttributes`. Pure.
  */
 import type { Condition } from '../../api/types.js';
-import { readyFrom, setConditions, type DesiredCondition } from '../../control/conditions.js';
-import type { DeployState, SinkState } from '../status.js';
+import { sourceStatus, type DeployState, type SinkState, type SourceStatus } from '../status.js';
 
-export interface SinkBindingStatus {
-  observedGeneration: number;
-  sinkUri?: string;
-  conditions: Condition[];
-}
+export type SinkBindingStatus = Omit<SourceStatus, 'ceAttributes'>;
 
 export function sinkBindingStatus(opts: {
   generation: number;
@@ -21,19 +16,5 @@ export function sinkBindingStatus(opts: {
   previous: readonly Condition[] | undefined;
   now: number;
 }): SinkBindingStatus {
-  const sink: DesiredCondition =
-    opts.sink.kind === 'resolved'
-      ? { type: 'SinkProvided', status: 'True' }
-      : { type: 'SinkProvided', status: 'False', reason: opts.sink.reason, message: opts.sink.message };
-  const bound: DesiredCondition =
-    opts.deploy.kind === 'running'
-      ? { type: 'BindingAvailable', status: 'True' }
-      : { type: 'BindingAvailable', status: opts.sink.kind === 'resolved' ? 'False' : 'Unknown', reason: opts.deploy.reason, message: opts.deploy.message };
-  const dependents = [sink, bound];
-  const status: SinkBindingStatus = {
-    observedGeneration: opts.generation,
-    conditions: setConditions(opts.previous, [readyFrom(dependents), ...dependents], opts.now),
-  };
-  if (opts.sink.kind === 'resolved') status.sinkUri = opts.sink.uri;
-  return status;
+  return sourceStatus({ ...opts, deployedType: 'BindingAvailable' });
 }

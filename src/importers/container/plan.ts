@@ -8,6 +8,7 @@ import { SOURCE_DIR_ANNOTATION, type Container, type KObject } from '../../api/t
 import { LocalRuntimeError } from '../../runtime/local/errors.js';
 import { checkRunnable } from '../../runtime/local/spawn-plan.js';
 import type { SourcePlan } from '../source-reconciler.js';
+import { sinkEnv } from '../sink-env.js';
 
 /** What a runner needs of a ContainerSource, resolved. JSON-serialisable: its JSON is the restart signature. */
 export interface ContainerRunSpec {
@@ -20,17 +21,6 @@ export interface ContainerRunSpec {
   graceSeconds: number;
   /** `K_SINK` and, with ceOverrides, `K_CE_OVERRIDES`: set after the container's own `env`. */
   env: Record<string, string>;
-}
-
-/** The environment Knative injects into a source's container: `K_SINK`, and `K_CE_OVERRIDES` when overrides are set. */
-export function containerSourceEnv(sinkUri: string, ceOverrides: ContainerSourceSpec['ceOverrides']): Record<string, string> {
-  const env: Record<string, string> = { K_SINK: sinkUri };
-  // Knative marshals duckv1.CloudEventOverrides, whose `extensions` is omitempty.
-  if (ceOverrides !== undefined) {
-    const ext = ceOverrides.extensions;
-    env.K_CE_OVERRIDES = JSON.stringify(ext !== undefined && Object.keys(ext).length > 0 ? { extensions: ext } : {});
-  }
-  return env;
 }
 
 /** The run spec of a ContainerSource whose sink resolved to `sinkUri`, or why it cannot run as a local process. */
@@ -48,7 +38,7 @@ export function planContainerSource(source: KObject, sinkUri: string, defaultBas
     container,
     baseDir: source.metadata.annotations?.[SOURCE_DIR_ANNOTATION] ?? defaultBaseDir,
     graceSeconds: spec.template?.spec?.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_SECONDS,
-    env: containerSourceEnv(sinkUri, spec.ceOverrides),
+    env: sinkEnv(sinkUri, spec.ceOverrides),
   };
   try {
     checkRunnable({ key: `${namespace}/${name}`, namespace, service: name, configuration: name, revision: name, container, baseDir: runSpec.baseDir, timeoutSeconds: runSpec.graceSeconds });

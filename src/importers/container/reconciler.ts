@@ -28,14 +28,12 @@ export interface ContainerSourcesReconcilerOptions {
 
 const CONTAINERSOURCES = kindNamed('containersources.sources.knative.dev');
 
-export class ContainerSourcesReconciler {
-  readonly #core: SourceReconciler<ContainerRunSpec, ContainerSourceRunner>;
-  /** Numbers each runner, so each gets its own runtime key. */
-  #seq = 0;
-
+export class ContainerSourcesReconciler extends SourceReconciler<ContainerRunSpec, ContainerSourceRunner> {
   constructor(options: ContainerSourcesReconcilerOptions) {
     const o = options;
-    this.#core = new SourceReconciler({
+    /** Numbers each runner, so each gets its own runtime key. */
+    let seq = 0;
+    super({
       store: o.store,
       clock: o.clock,
       ...(o.onError !== undefined ? { onError: o.onError } : {}),
@@ -45,7 +43,7 @@ export class ContainerSourcesReconciler {
         waitingForSink: 'The process starts once the sink resolves.',
         plan: (source, sinkUri) => planContainerSource(source, sinkUri, o.defaultBaseDir),
         createRunner: (key, spec, requeue) => {
-          const n = ++this.#seq;
+          const n = ++seq;
           const onLog = o.onLog;
           return new ContainerSourceRunner({
             spec,
@@ -60,30 +58,5 @@ export class ContainerSourcesReconciler {
         status: (source, state) => sourceStatus({ generation: source.metadata.generation ?? 1, ceAttributes: [], ...state }),
       },
     });
-  }
-
-  /** Starts watching and reconciles every ContainerSource already in the store. */
-  start(): void {
-    this.#core.start();
-  }
-
-  /** Resolves when every change so far has been reconciled. */
-  idle(): Promise<void> {
-    return this.#core.idle();
-  }
-
-  /** Stops watching and stops every source's process (the runtime's close() waits until they are gone). */
-  stop(): void {
-    this.#core.stop();
-  }
-
-  /** Keys (`<ns>/<name>`) of the sources whose process is wanted now. */
-  running(): string[] {
-    return this.#core.running();
-  }
-
-  /** The runner of a source, while it runs (pid, health, workload key). */
-  runner(key: string): ContainerSourceRunner | undefined {
-    return this.#core.runner(key);
   }
 }

@@ -55,12 +55,11 @@ export function planKafkaSource(source: KObject, sinkUri: string): SourcePlan<Ka
   };
 }
 
-export class KafkaSourcesReconciler {
-  readonly #core: SourceReconciler<KafkaRunSpec, KafkaSourceRunner>;
+export class KafkaSourcesReconciler extends SourceReconciler<KafkaRunSpec, KafkaSourceRunner> {
 
   constructor(options: KafkaSourcesReconcilerOptions) {
     const o = options;
-    this.#core = new SourceReconciler({
+    super({
       store: o.store,
       clock: o.clock,
       ...(o.onError !== undefined ? { onError: o.onError } : {}),
@@ -92,30 +91,5 @@ export class KafkaSourcesReconciler {
           }),
       },
     });
-  }
-
-  /** Starts watching and reconciles every KafkaSource already in the store. */
-  start(): void {
-    this.#core.start();
-  }
-
-  /** Resolves when every change so far has been reconciled. */
-  idle(): Promise<void> {
-    return this.#core.idle();
-  }
-
-  /** Stops watching and stops every source's consumer; resolves once each committed and left its group. */
-  stop(): Promise<void> {
-    return this.#core.stop();
-  }
-
-  /** Keys (`<ns>/<name>`) of the sources whose consumer runs (or is connecting). */
-  running(): string[] {
-    return this.#core.running();
-  }
-
-  /** The runner of a source, while it runs. */
-  runner(key: string): KafkaSourceRunner | undefined {
-    return this.#core.runner(key);
   }
 }

@@ -3,7 +3,8 @@ import type { KObject } from '../../../src/api/types.js';
 import { validate } from '../../../src/api/validate.js';
 import { tableFor } from '../../../src/cli/format/columns.js';
 import { kindByName, type KindInfo } from '../../../src/api/kinds.js';
-import { containerHealth, containerSourceEnv, planContainerSource } from '../../../src/importers/container/index.js';
+import { containerHealth, planContainerSource } from '../../../src/importers/container/index.js';
+import { sinkEnv } from '../../../src/importers/sink-env.js';
 import { planSpawn } from '../../../src/runtime/local/spawn-plan.js';
 import type { RevisionWorkload } from '../../../src/runtime/types.js';
 
@@ -79,12 +80,12 @@ describe('ContainerSource plan and env', () => {
   const obj = (spec: Record<string, unknown>, annotations?: Record<string, string>): KObject => source(spec, annotations) as unknown as KObject;
 
   it('injects K_SINK and K_CE_OVERRIDES as Knative does ({"extensions":{...}}, only with ceOverrides)', () => {
-    expect(containerSourceEnv('http://127.0.0.1:8081/default/default', { extensions: { origin: 'heartbeat', team: 'a' } })).toEqual({
+    expect(sinkEnv('http://127.0.0.1:8081/default/default', { extensions: { origin: 'heartbeat', team: 'a' } })).toEqual({
       K_SINK: 'http://127.0.0.1:8081/default/default',
       K_CE_OVERRIDES: '{"extensions":{"origin":"heartbeat","team":"a"}}',
     });
-    expect(containerSourceEnv('http://s/', undefined)).toEqual({ K_SINK: 'http://s/' });
-    expect(containerSourceEnv('http://s/', {})).toEqual({ K_SINK: 'http://s/', K_CE_OVERRIDES: '{}' });
+    expect(sinkEnv('http://s/', undefined)).toEqual({ K_SINK: 'http://s/' });
+    expect(sinkEnv('http://s/', {})).toEqual({ K_SINK: 'http://s/', K_CE_OVERRIDES: '{}' });
   });
 
   it('plans the container with the applied file folder, the grace period and the env; the sink is part of the run spec', () => {
