@@ -76,6 +76,8 @@ describe('RedisBackend', () => {
     expect(backendForClass([backend], 'Memory')).toBeUndefined();
     const err = await backend.publish(brokerRef(), event()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BrokerNotFoundError);
+    // Healthy once its connections are ready (a fresh client may still be in its handshake here).
+    await waitFor(() => backend.health().ok, { what: 'the backend connected' });
     expect(backend.health()).toEqual({ ok: true });
   });
 
