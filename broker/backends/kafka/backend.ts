@@ -23,7 +23,7 @@
  */
 import { Kafka, type Admin, type Producer } from 'kafkajs';
 import type { CloudEvent } from 'cloudevents';
-import type { Clock } from '../../../src/clock.js';
+import type { Clock, Timer } from '../../../src/clock.js';
 import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerSubscription } from '../../types.js';
 import { BackendClosedError, BackendUnavailableError, BrokerNotFoundError } from '../../errors.js';
 import { brokerTopic, encodeEvent, triggerGroupId } from './codec.js';
@@ -38,6 +38,8 @@ export const DEFAULT_REPLICATION_FACTOR = 3;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 export const DEFAULT_KAFKA_CLOSE_TIMEOUT_MS = 30_000;
+/** While the cluster is unreachable, how often a probe checks whether it is back. */
+export const DEFAULT_HEALTH_PROBE_MS = 2_000;
 export const DEFAULT_MAX_QUEUED_PER_PARTITION = 500;
 export const DEFAULT_COMMIT_INTERVAL_MS = 100;
 
@@ -67,6 +69,11 @@ export interface KafkaBackendOptions {
   maxBatchBytes?: number;
   /** Events waiting for a produce request per topic before publish answers 503 (default 20 000). */
   maxQueuedPublishes?: number;
+  /**
+   * While unhealthy, the cluster is probed this often (default 2 s), so health turns ok again once Kafka is back
+   * even when nobody publishes (the eventing reconciler asks nothing of a backend known to be down).
+   */
+  healthProbeMs?: number;
 }
 
 /** Per-broker topic settings (Knative's `default.topic.partitions` / `default.topic.replication.factor`). */
@@ -96,6 +103,7 @@ export class KafkaBackend implements EventBackend {
   readonly #knownTopics = new Set<string>();
   readonly #consumers = new Map<string, Set<KafkaSubscription>>();
   #health: KafkaBackendHealth = { ok: true };
+  #probeTimer: Timer | undefined;
   #closed = false;
   /** The broker of each topic published to (names the broker in a failed batch's error). */
   readonly #topicBrokers = new Map<string, BrokerRef>();
@@ -224,6 +232,8 @@ export class KafkaBackend implements EventBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#probeTimer?.cancel();
+    this.#probeTimer = undefined;
     const subs = [...this.#consumers.values()].flatMap((s) => [...s]);
     this.#consumers.clear();
     await Promise.all(subs.map((s) => s.close()));
@@ -290,9 +300,31 @@ export class KafkaBackend implements EventBackend {
       const why = err instanceof Error ? err.message : String(err);
       if (isKafkaError(err)) {
         this.#health = { ok: false, reason: why };
+        this.#scheduleProbe();
         throw new BackendUnavailableError(`${broker.namespace}/${broker.name}`, why, { cause: err });
       }
       throw err;
+    }
+  }
+
+  /** One probe of the cluster after `healthProbeMs`, unless one is pending or the backend closed. */
+  #scheduleProbe(): void {
+    if (this.#closed || this.#probeTimer !== undefined) return;
+    this.#probeTimer = this.#o.clock.setTimeout(() => {
+      this.#probeTimer = undefined;
+      void this.#probe();
+    }, this.#o.healthProbeMs ?? DEFAULT_HEALTH_PROBE_MS);
+  }
+
+  /** Asks the cluster for its brokers: success marks health ok; a failure (through #io) schedules the next probe. */
+  async #probe(): Promise<void> {
+    if (this.#closed || this.#health.ok) return;
+    const probe: BrokerRef = { namespace: '-', name: 'health-probe' };
+    try {
+      const admin = await this.#adminFor(probe);
+      await this.#io(probe, () => admin.describeCluster());
+    } catch {
+      // #io recorded why and scheduled the next probe (a non-Kafka error: the next failing operation will).
     }
   }
 }

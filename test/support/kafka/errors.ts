@@ -8,7 +8,8 @@ export type KafkaSupportErrorCode =
   | 'WISP_ERR_KAFKA_EXITED'
   | 'WISP_ERR_KAFKA_START_TIMEOUT'
   | 'WISP_ERR_KAFKA_PORT_TAKEN'
-  | 'WISP_ERR_KAFKA_NOT_PROVIDED';
+  | 'WISP_ERR_KAFKA_NOT_PROVIDED'
+  | 'WISP_ERR_KAFKA_RUNNING';
 
 export class KafkaSupportError extends Error {
   override readonly name = 'KafkaSupportError';

@@ -32,6 +32,10 @@ export interface RunningKafka {
   brokers: string;
   /** SIGTERM (controlled shutdown), SIGKILL after a bound, then removes the data dir. Idempotent. */
   stop(): Promise<void>;
+  /** Takes the broker down (controlled shutdown) and keeps its data: clients see connections refused. */
+  down(): Promise<void>;
+  /** Starts a broker taken down() again on the same ports and data; resolves once clients can use it. */
+  up(): Promise<void>;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
@@ -81,23 +85,41 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<RunningK
     throw err;
   }
 
-  const child = spawn('java', [...jvm, 'kafka.Kafka', propsFile], {
-    env: env as NodeJS.ProcessEnv,
-    cwd: dir,
-    detached: true, // own process group: Ctrl-C in a terminal reaches us, and we shut Kafka down in order
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const broker = new BrokerProcess(child, dir);
   const brokers = `127.0.0.1:${port}`;
+  const launch = async (): Promise<BrokerProcess> => {
+    const child = spawn('java', [...jvm, 'kafka.Kafka', propsFile], {
+      env: env as NodeJS.ProcessEnv,
+      cwd: dir,
+      detached: true, // own process group: Ctrl-C in a terminal reaches us, and we shut Kafka down in order
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const broker = new BrokerProcess(child, dir);
+    try {
+      await waitUntilReady(brokers, broker, readyTimeoutMs);
+    } catch (err) {
+      await broker.stop();
+      throw err;
+    }
+    return broker;
+  };
   log(`starting Kafka ${brokers} (controller 127.0.0.1:${controllerPort}, heap ${heapMb} MiB, data ${dir})`);
-  try {
-    await waitUntilReady(brokers, broker, readyTimeoutMs);
-  } catch (err) {
-    await broker.stop();
-    throw err;
-  }
+  let broker: BrokerProcess | undefined = await launch();
   log(`Kafka ${brokers} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return { brokers, stop: () => broker.stop() };
+  return {
+    brokers,
+    stop: async () => {
+      if (broker) await broker.stop();
+      else await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    },
+    down: async () => {
+      await broker?.halt();
+      broker = undefined;
+    },
+    up: async () => {
+      if (broker) throw new KafkaSupportError('WISP_ERR_KAFKA_RUNNING', `Kafka at ${brokers} is already up`);
+      broker = await launch();
+    },
+  };
 }
 
 /** The broker JVM: its output tail, exit, and an ordered stop that always removes the data dir. */
@@ -129,12 +151,14 @@ class BrokerProcess {
     process.once('exit', this.killOnExit);
   }
 
+  /** SIGTERM, SIGKILL after a bound, then removes the data dir. */
   stop(): Promise<void> {
-    this.stopping ??= this.doStop();
+    this.stopping ??= this.halt().then(() => rm(this.dir, { recursive: true, force: true, maxRetries: 3 }));
     return this.stopping;
   }
 
-  private async doStop(): Promise<void> {
+  /** SIGTERM (controlled shutdown), SIGKILL after a bound; the data dir stays. */
+  async halt(): Promise<void> {
     if (!this.exited) {
       this.signal('SIGTERM');
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), STOP_GRACE_MS).unref());
@@ -144,7 +168,6 @@ class BrokerProcess {
       }
     }
     process.removeListener('exit', this.killOnExit);
-    await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
   private signal(sig: NodeJS.Signals): void {
