@@ -81,10 +81,12 @@ export function checkAttributes(version: SpecVersion, attrs: Record<string, unkn
  * 1.0 events against the CloudEvents JSON schema (e.g. `source` must be a URI-reference); its complaints
  * are turned into messages naming the attribute.
  *
+ * `stamp` attributes are set over the producer's (the ingress's arrival time).
+ *
  * Note: the SDK's constructor stamps `time` with the wall clock when the producer sent none.
  */
-export function toCloudEvent(attrs: Record<string, unknown>, data: unknown): CloudEvent<unknown> {
-  const props = data === undefined ? attrs : { ...attrs, data };
+export function toCloudEvent(attrs: Record<string, unknown>, data: unknown, stamp?: Readonly<Record<string, string>>): CloudEvent<unknown> {
+  const props = data === undefined && stamp === undefined ? attrs : { ...attrs, ...stamp, ...(data === undefined ? {} : { data }) };
   try {
     return new CloudEvent<undefined>(props as ConstructorParameters<typeof CloudEvent<undefined>>[0], true);
   } catch (err) {

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type LabelValues, type Registry } from 'prom-client';
 
 /** Why the ingress turned a request away (label `reason`). */
 export type RejectReason = 'invalid' | 'unsupported_media_type' | 'too_large' | 'not_found' | 'method_not_allowed' | 'unavailable' | 'internal';
@@ -33,6 +33,29 @@ export class IngressMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }));
+  }
+
+  /** Per-broker children, looked up once: labelling on every request costs a hash of the labels each time. */
+  readonly #perBroker = new Map<string, { accepted: Counter.Internal; latency: Histogram.Internal<'broker'> }>();
+
+  #of(broker: string): { accepted: Counter.Internal; latency: Histogram.Internal<'broker'> } {
+    let m = this.#perBroker.get(broker);
+    if (m === undefined) {
+      const labels: LabelValues<'broker'> = { broker };
+      m = { accepted: this.accepted.labels(labels), latency: this.latency.labels(labels) };
+      this.#perBroker.set(broker, m);
+    }
+    return m;
+  }
+
+  /** `n` events of `broker` stored. */
+  accept(broker: string, n: number): void {
+    this.#of(broker).accepted.inc(n);
+  }
+
+  /** One request to `broker` answered after `seconds`. */
+  observe(broker: string, seconds: number): void {
+    this.#of(broker).latency.observe(seconds);
   }
 }
 

@@ -18,6 +18,8 @@ export interface IngressMessage {
 }
 
 const CE_PREFIX = 'ce-';
+
+type Stamp = Readonly<Record<string, string>> | undefined;
 const REQUIRED_HEADERS = ['ce-specversion', 'ce-id', 'ce-source', 'ce-type'] as const;
 
 /** The media type (lower-cased, parameters dropped), or '' without a Content-Type. */
@@ -39,15 +41,19 @@ export function contentMode(contentType: string | undefined): ContentMode {
   return 'binary';
 }
 
-export function parseMessage(msg: IngressMessage): CloudEvent<unknown>[] {
+/**
+ * The events of one request. `stamp`: attributes the receiver sets on every event after validation, over any
+ * the producer sent (the ingress's `knativearrivaltime`), so each event is built once.
+ */
+export function parseMessage(msg: IngressMessage, stamp?: Readonly<Record<string, string>>): CloudEvent<unknown>[] {
   const contentType = header(msg.headers, 'content-type');
   switch (contentMode(contentType)) {
     case 'binary':
-      return [parseBinary(msg.headers, contentType, msg.body)];
+      return [parseBinary(msg.headers, contentType, msg.body, stamp)];
     case 'structured':
-      return [parseStructuredObject(parseJson(msg.body, 'structured body'))];
+      return [parseStructuredObject(parseJson(msg.body, 'structured body'), stamp)];
     case 'batch':
-      return parseBatch(parseJson(msg.body, 'batch body'));
+      return parseBatch(parseJson(msg.body, 'batch body'), stamp);
   }
 }
 
@@ -56,7 +62,7 @@ function header(headers: IngressMessage['headers'], name: string): string | unde
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function parseBinary(headers: IngressMessage['headers'], contentType: string | undefined, body: Uint8Array | undefined): CloudEvent<unknown> {
+function parseBinary(headers: IngressMessage['headers'], contentType: string | undefined, body: Uint8Array | undefined, stamp: Stamp): CloudEvent<unknown> {
   for (const name of REQUIRED_HEADERS) {
     const v = header(headers, name);
     if (v === undefined || v.trim() === '') {
@@ -72,7 +78,7 @@ function parseBinary(headers: IngressMessage['headers'], contentType: string | u
   }
   if (contentType !== undefined && contentType !== '') raw['datacontenttype'] = contentType;
   const attrs = checkAttributes(version, raw, (a) => (a === 'datacontenttype' && contentType ? 'header "content-type"' : `header "${CE_PREFIX}${a}"`));
-  return toCloudEvent(attrs, binaryData(body, contentType));
+  return toCloudEvent(attrs, binaryData(body, contentType), stamp);
 }
 
 /**
@@ -109,11 +115,11 @@ function parseJson(body: Uint8Array | undefined, what: string): unknown {
   }
 }
 
-function parseBatch(value: unknown): CloudEvent<unknown>[] {
+function parseBatch(value: unknown, stamp: Stamp): CloudEvent<unknown>[] {
   if (!Array.isArray(value)) throw invalid(`a batch body must be a JSON array, got ${jsonKind(value)}`);
   return value.map((element, i) => {
     try {
-      return parseStructuredObject(element);
+      return parseStructuredObject(element, stamp);
     } catch (err) {
       if (err instanceof InvalidEventError) throw new InvalidEventError(`batch event [${i}]: ${err.message}`);
       throw err;
@@ -121,14 +127,14 @@ function parseBatch(value: unknown): CloudEvent<unknown>[] {
   });
 }
 
-function parseStructuredObject(value: unknown): CloudEvent<unknown> {
+function parseStructuredObject(value: unknown, stamp: Stamp): CloudEvent<unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`a structured event must be a JSON object, got ${jsonKind(value)}`);
   }
   const { data, data_base64: dataBase64, ...rest } = value as Record<string, unknown>;
   const version = checkSpecVersion(rest['specversion']);
   const attrs = checkAttributes(version, rest);
-  return toCloudEvent(attrs, structuredData(version, attrs, data, dataBase64));
+  return toCloudEvent(attrs, structuredData(version, attrs, data, dataBase64), stamp);
 }
 
 function structuredData(version: SpecVersion, attrs: Record<string, unknown>, data: unknown, dataBase64: unknown): unknown {
