@@ -1,13 +1,14 @@
 export {
   buildBrokerIngress,
-  brokerIngressPlugin,
+  classify,
   resolveMaxBodyBytes,
+  routeOf,
   ALLOW,
   ARRIVAL_TIME_EXTENSION,
   DEFAULT_MAX_BODY_BYTES,
   MIN_MAX_BODY_BYTES,
 } from './server.js';
-export type { BrokerIngressOptions, BrokerIngressPluginOptions, BrokerLookup } from './server.js';
+export type { BrokerIngress, BrokerIngressOptions, BrokerLookup } from './server.js';
 export { parseMessage, contentMode, mediaType } from './parse.js';
 export type { ContentMode, IngressMessage } from './parse.js';
 export { ATTRIBUTE_NAME } from './attributes.js';

@@ -60,6 +60,7 @@ export async function startEventing(opts: {
     lookup: (namespace, name) => reconciler?.lookupBroker(namespace, name),
     clock,
     registry,
+    onError: (err) => log.error(`broker ingress: ${describe(err)}`),
   });
   try {
     await ingress.listen({ port: opts.port, host: opts.host });

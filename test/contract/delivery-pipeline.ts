@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resolveDelivery } from '../../broker/delivery/index.js';
 import { Dispatcher } from '../../broker/dispatcher/index.js';
 import { compileTriggerFilter } from '../../broker/filters/index.js';
+import { inject as lightInject } from 'light-my-request';
 import { buildBrokerIngress } from '../../broker/ingress/index.js';
 import type { BrokerRef, DeliverySpec, EventBackend, TriggerRuntime } from '../../broker/types.js';
 import { systemClock } from '../../src/clock.js';
@@ -65,7 +66,7 @@ export function describeDeliveryPipelineContract(name: string, factory: () => Pr
         return sub;
       };
       const post = async (type: string, id: string = randomUUID()): Promise<number> => {
-        const res = await ingress.inject({
+        const res = await lightInject(ingress.handle, {
           method: 'POST',
           url: `/${broker.namespace}/${broker.name}`,
           headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/pipeline', 'ce-type': type, 'content-type': 'application/json' },

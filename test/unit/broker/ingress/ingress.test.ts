@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { inject as lightInject, type InjectOptions, type Response as LightMyRequestResponse } from 'light-my-request';
 import { MemoryBackend } from '../../../../broker/backends/index.js';
-import { buildBrokerIngress } from '../../../../broker/ingress/index.js';
+import { buildBrokerIngress, type BrokerIngress } from '../../../../broker/ingress/index.js';
 import { InvalidIngressConfigError } from '../../../../broker/errors.js';
 import type { HandleOutcome, StoredEvent } from '../../../../broker/types.js';
 import { ManualClock } from '../../../support/clock.js';
@@ -30,7 +30,9 @@ const base = { specversion: '1.0', id: 'evt-1', source: '/orders', type: 'dev.wi
 let clock: ManualClock;
 let backend: MemoryBackend;
 let registry: Registry;
-let app: FastifyInstance;
+let app: BrokerIngress;
+/** One request straight into the ingress's request listener (no socket), as a producer would send it. */
+const inject = (opts: InjectOptions): Promise<LightMyRequestResponse> => lightInject(app.handle, opts);
 let seen: StoredEvent[];
 let release: Array<() => void>;
 
@@ -73,7 +75,7 @@ async function metric(name: string, labels: Record<string, string>): Promise<num
 
 describe('broker ingress: accepted events', () => {
   it('binary mode: 202, stored with knativearrivaltime from the clock, attributes, extensions and data unchanged', async () => {
-    const res = await app.inject({
+    const res = await inject({
       method: 'POST',
       url: URL_,
       headers: bin({ 'content-type': 'application/json', 'ce-subject': 'order-42', 'ce-time': '2025-12-31T23:59:00Z', 'ce-tenant': 'acme' }),
@@ -100,9 +102,9 @@ describe('broker ingress: accepted events', () => {
 
   it('binary mode keeps text as a string and other content types as the exact bytes', async () => {
     const bytes = Buffer.from([0, 255, 1, 254, 10]);
-    expect((await app.inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'a', 'content-type': 'text/plain; charset=utf-8' }), payload: 'héllo' })).statusCode).toBe(202);
-    expect((await app.inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'b', 'content-type': 'application/octet-stream' }), payload: bytes })).statusCode).toBe(202);
-    expect((await app.inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'c', 'content-type': 'application/json' }), payload: '"just a string"' })).statusCode).toBe(202);
+    expect((await inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'a', 'content-type': 'text/plain; charset=utf-8' }), payload: 'héllo' })).statusCode).toBe(202);
+    expect((await inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'b', 'content-type': 'application/octet-stream' }), payload: bytes })).statusCode).toBe(202);
+    expect((await inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'c', 'content-type': 'application/json' }), payload: '"just a string"' })).statusCode).toBe(202);
     await waitFor(() => seen.length === 3);
     expect(seen[0]?.event.data).toBe('héllo');
     expect(seen[0]?.event.datacontenttype).toBe('text/plain; charset=utf-8');
@@ -111,7 +113,7 @@ describe('broker ingress: accepted events', () => {
   });
 
   it('structured mode (charset allowed): 202 and stored', async () => {
-    const res = await app.inject(structured({ ...base, datacontenttype: 'application/json', data: { x: 1 }, myext: 'v' }));
+    const res = await inject(structured({ ...base, datacontenttype: 'application/json', data: { x: 1 }, myext: 'v' }));
     expect(res.statusCode).toBe(202);
     await waitFor(() => seen.length === 1);
     expect(seen[0]?.event).toMatchObject({ id: 'evt-1', myext: 'v', knativearrivaltime: ARRIVAL });
@@ -119,7 +121,7 @@ describe('broker ingress: accepted events', () => {
   });
 
   it('structured data_base64 arrives as the same bytes', async () => {
-    const res = await app.inject(structured({ ...base, datacontenttype: 'image/png', data_base64: Buffer.from([1, 2, 3, 200]).toString('base64') }));
+    const res = await inject(structured({ ...base, datacontenttype: 'image/png', data_base64: Buffer.from([1, 2, 3, 200]).toString('base64') }));
     expect(res.statusCode).toBe(202);
     await waitFor(() => seen.length === 1);
     expect([...Buffer.from(seen[0]?.event.data as unknown as Uint8Array)]).toEqual([1, 2, 3, 200]);
@@ -127,7 +129,7 @@ describe('broker ingress: accepted events', () => {
 
   it('batched mode: 3 events → 202 and 3 stored events in order', async () => {
     const batch = [1, 2, 3].map((i) => ({ ...base, id: `b-${i}`, data: { i } }));
-    const res = await app.inject({ method: 'POST', url: URL_, headers: { 'content-type': 'application/cloudevents-batch+json' }, payload: JSON.stringify(batch) });
+    const res = await inject({ method: 'POST', url: URL_, headers: { 'content-type': 'application/cloudevents-batch+json' }, payload: JSON.stringify(batch) });
     expect(res.statusCode).toBe(202);
     await waitFor(() => seen.length === 3);
     expect(seen.map((s) => [s.event.id, s.event.data, s.event['knativearrivaltime']])).toEqual([
@@ -139,8 +141,8 @@ describe('broker ingress: accepted events', () => {
   });
 
   it('CloudEvents 0.3 in binary and structured mode is accepted and kept as 0.3', async () => {
-    const b = await app.inject({ method: 'POST', url: URL_, headers: bin({ 'ce-specversion': '0.3', 'ce-id': 'old-1', 'ce-schemaurl': 'https://x/s.json' }), payload: 'hi' });
-    const s = await app.inject(structured({ ...base, specversion: '0.3', id: 'old-2', datacontentencoding: 'base64', data: Buffer.from('raw').toString('base64') }));
+    const b = await inject({ method: 'POST', url: URL_, headers: bin({ 'ce-specversion': '0.3', 'ce-id': 'old-1', 'ce-schemaurl': 'https://x/s.json' }), payload: 'hi' });
+    const s = await inject(structured({ ...base, specversion: '0.3', id: 'old-2', datacontentencoding: 'base64', data: Buffer.from('raw').toString('base64') }));
     expect([b.statusCode, s.statusCode]).toEqual([202, 202]);
     await waitFor(() => seen.length === 2);
     expect(seen.map((x) => [x.event.id, x.event.specversion])).toEqual([['old-1', '0.3'], ['old-2', '0.3']]);
@@ -150,7 +152,7 @@ describe('broker ingress: accepted events', () => {
 
   it('replaces a producer-set knativearrivaltime with the ingress clock', async () => {
     clock.advance(1500);
-    expect((await app.inject({ method: 'POST', url: URL_, headers: bin({ 'ce-knativearrivaltime': '1999-01-01T00:00:00Z' }) })).statusCode).toBe(202);
+    expect((await inject({ method: 'POST', url: URL_, headers: bin({ 'ce-knativearrivaltime': '1999-01-01T00:00:00Z' }) })).statusCode).toBe(202);
     await waitFor(() => seen.length === 1);
     expect(seen[0]?.event['knativearrivaltime']).toBe('2026-01-01T00:00:01.500Z');
   });
@@ -162,7 +164,7 @@ describe('broker ingress: accepted events', () => {
     const envelope = JSON.stringify({ ...base, data: '' });
     const body = JSON.stringify({ ...base, data: 'x'.repeat(64 * 1024 - envelope.length) });
     expect(Buffer.byteLength(body)).toBe(64 * 1024);
-    const res = await app.inject({ method: 'POST', url: URL_, headers: { 'content-type': 'application/cloudevents+json' }, payload: body });
+    const res = await inject({ method: 'POST', url: URL_, headers: { 'content-type': 'application/cloudevents+json' }, payload: body });
     expect(res.statusCode).toBe(202);
     await waitFor(() => seen.length === 1);
     expect((seen[0]?.event.data as unknown as string).length).toBe(64 * 1024 - envelope.length);
@@ -241,7 +243,7 @@ describe('broker ingress: rejections', () => {
 
   for (const [what, req, status, reason] of cases) {
     it(`${what} → ${status} "${reason}"`, async () => {
-      const res = await app.inject(req);
+      const res = await inject(req);
       expect(res.statusCode).toBe(status);
       expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
       const body = res.json<{ error: string }>();
@@ -253,7 +255,7 @@ describe('broker ingress: rejections', () => {
   }
 
   it('a 2 MiB body → 413 naming the limit', async () => {
-    const res = await app.inject({ method: 'POST', url: URL_, headers: bin({ 'content-type': 'application/octet-stream' }), payload: Buffer.alloc(2 * 1024 * 1024, 1) });
+    const res = await inject({ method: 'POST', url: URL_, headers: bin({ 'content-type': 'application/octet-stream' }), payload: Buffer.alloc(2 * 1024 * 1024, 1) });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toEqual({ error: 'request body is larger than the limit of 1048576 bytes' });
     expect(await metric('wisp_broker_events_rejected_total', { broker: 'default/default', reason: 'too_large' })).toBe(1);
@@ -261,12 +263,12 @@ describe('broker ingress: rejections', () => {
 
   it('GET, PUT, DELETE → 405 with Allow: POST, OPTIONS; OPTIONS → 200 with Allow', async () => {
     for (const method of ['GET', 'PUT', 'DELETE'] as const) {
-      const res = await app.inject({ method, url: URL_ });
+      const res = await inject({ method, url: URL_ });
       expect(res.statusCode).toBe(405);
       expect(res.headers['allow']).toBe('POST, OPTIONS');
       expect(res.json()).toEqual({ error: `method ${method} not allowed: the broker ingress accepts POST and OPTIONS` });
     }
-    const opt = await app.inject({ method: 'OPTIONS', url: URL_, headers: { 'webhook-request-origin': 'example.com' } });
+    const opt = await inject({ method: 'OPTIONS', url: URL_, headers: { 'webhook-request-origin': 'example.com' } });
     expect(opt.statusCode).toBe(200);
     expect(opt.headers['allow']).toBe('POST, OPTIONS');
     expect(opt.headers['webhook-allowed-origin']).toBe('*');
@@ -276,7 +278,7 @@ describe('broker ingress: rejections', () => {
     await app.close();
     await backend.close();
     await setup({ maxQueued: 1, block: true });
-    const send = (id: string): Promise<LightMyRequestResponse> => app.inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': id }) });
+    const send = (id: string): Promise<LightMyRequestResponse> => inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': id }) });
     expect((await send('1')).statusCode).toBe(202); // in the handler, blocked
     await waitFor(() => seen.length === 1);
     expect((await send('2')).statusCode).toBe(202); // queued: the queue is now full
@@ -294,11 +296,11 @@ describe('broker ingress: rejections', () => {
 
 describe('broker ingress: metrics and robustness', () => {
   it('counts accepted events and rejected requests per broker and reason, and observes latency', async () => {
-    await app.inject({ method: 'POST', url: URL_, headers: bin() });
-    await app.inject({ method: 'POST', url: URL_, headers: bin({ 'ce-specversion': '9' }) });
-    await app.inject({ method: 'POST', url: URL_, headers: { 'content-type': 'application/cloudevents+xml' }, payload: 'x' });
-    await app.inject({ method: 'POST', url: '/default/nope', headers: bin() });
-    await app.inject({ method: 'GET', url: URL_ });
+    await inject({ method: 'POST', url: URL_, headers: bin() });
+    await inject({ method: 'POST', url: URL_, headers: bin({ 'ce-specversion': '9' }) });
+    await inject({ method: 'POST', url: URL_, headers: { 'content-type': 'application/cloudevents+xml' }, payload: 'x' });
+    await inject({ method: 'POST', url: '/default/nope', headers: bin() });
+    await inject({ method: 'GET', url: URL_ });
     expect(await metric('wisp_broker_events_accepted_total', { broker: 'default/default' })).toBe(1);
     for (const [broker, reason] of [['default/default', 'invalid'], ['default/default', 'unsupported_media_type'], ['default/nope', 'not_found'], ['default/default', 'method_not_allowed']]) {
       expect(await metric('wisp_broker_events_rejected_total', { broker: broker as string, reason: reason as string })).toBe(1);
@@ -327,14 +329,52 @@ describe('broker ingress: metrics and robustness', () => {
       { method: 'POST', url: '/%ZZ/default', headers: bin() },
     ];
     for (const req of odd) {
-      const res = await app.inject(req);
+      const res = await inject(req);
       expect(res.statusCode, `${JSON.stringify(req.headers)} ${String(req.payload)}`).toBeGreaterThanOrEqual(400);
       expect(res.statusCode).toBeLessThan(500);
       expect(Object.keys(res.json<object>())).toEqual(['error']);
     }
-    expect((await app.inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'good' }) })).statusCode).toBe(202);
+    expect((await inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'good' }) })).statusCode).toBe(202);
     await waitFor(() => seen.length === 1);
     expect(seen.map((s) => s.event.id)).toEqual(['good']);
+  });
+
+  it('routes /<ns>/<broker> with a query string, answers 405 to PATCH and HEAD, and 400 to a malformed percent-encoding', async () => {
+    expect((await inject({ method: 'POST', url: `${URL_}?via=test`, headers: bin({ 'ce-id': 'q' }) })).statusCode).toBe(202);
+    const patch = await inject({ method: 'PATCH', url: URL_ });
+    expect(patch.statusCode).toBe(405);
+    expect(patch.headers['allow']).toBe('POST, OPTIONS');
+    const head = await inject({ method: 'HEAD', url: URL_ });
+    expect(head.statusCode).toBe(405);
+    expect(head.body).toBe('');
+    const bad = await inject({ method: 'POST', url: '/%ZZ/default', headers: bin() });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toEqual({ error: 'invalid URL "/%ZZ/default": malformed percent-encoding' });
+    await waitFor(() => seen.length === 1);
+    expect(seen.map((e) => e.event.id)).toEqual(['q']);
+  });
+
+  it('on a real socket: a Content-Length over the limit is refused before the body is read; a garbled request line gets 400; then a good event passes', async () => {
+    const port = await freePort();
+    await app.listen({ port, host: '127.0.0.1' });
+    const raw = (text: string): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        let got = '';
+        const sock = connect(port, '127.0.0.1', () => sock.write(text));
+        sock.on('data', (c: Buffer) => (got += c.toString()));
+        sock.on('end', () => resolve(got));
+        sock.on('close', () => resolve(got));
+        sock.on('error', reject);
+      });
+    const big = await raw(`POST ${URL_} HTTP/1.1\r\nHost: x\r\nce-specversion: 1.0\r\nce-id: a\r\nce-source: /s\r\nce-type: t\r\nContent-Length: 5000000\r\n\r\n`);
+    expect(big).toMatch(/^HTTP\/1\.1 413 /);
+    expect(big).toContain('request body is larger than the limit of 1048576 bytes');
+    const garbled = await raw('NOT AN HTTP REQUEST\r\n\r\n');
+    expect(garbled).toMatch(/^HTTP\/1\.1 400 /);
+    const res = await fetch(`http://127.0.0.1:${port}${URL_}`, { method: 'POST', headers: bin({ 'ce-id': 'after' }), body: 'ok' });
+    expect(res.status).toBe(202);
+    await waitFor(() => seen.length === 1);
+    expect(seen[0]?.event.id).toBe('after');
   });
 
   it('survives a client that aborts mid-body on a real socket', async () => {
