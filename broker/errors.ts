@@ -1,6 +1,6 @@
 /**
  * Typed errors of the broker (ingress and backends). The core throws these; only the HTTP edge (the
- * ingress's Fastify error handler) turns them into status codes, using `statusCode`.
+ * ingress's error answer) turns them into status codes, using `statusCode`.
  */
 import { WispError, type WispErrorOptions } from '../src/errors.js';
 export type BrokerErrorCode =
