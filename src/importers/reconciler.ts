@@ -5,14 +5,11 @@
  * The watch/queue/sink/status skeleton is SourceReconciler's; this file says what a PingSource runs.
  */
 import type { Destination } from '../../broker/types.js';
-import type { Sender } from '../../broker/delivery/index.js';
 import type { KObject } from '../api/types.js';
-import type { Clock } from '../clock.js';
-import type { Store } from '../control/store.js';
 import type { ScheduleError, SourceDeliveryError, SourceOverloadedError } from './errors.js';
 import { PingSourceRunner, type PingDeliveryPolicy, type PingOutcome, type PingRunSpec } from './ping/runner.js';
 import { isKnownTimeZone, scheduleProblem } from './ping/schedule.js';
-import { kindNamed, SourceReconciler, type SourcePlan } from './source-reconciler.js';
+import { kindNamed, SourceReconciler, type SendingSourceOptions, type SourcePlan } from './source-reconciler.js';
 import { pingSourceStatus } from './status.js';
 
 /** `spec` of a PingSource (sources.knative.dev/v1). */
@@ -26,16 +23,7 @@ export interface PingSourceSpec {
   ceOverrides?: { extensions?: Record<string, string> };
 }
 
-export interface ImportersReconcilerOptions {
-  store: Store;
-  clock: Clock;
-  sender: Sender;
-  /** Retry policy of each source's own deliveries; DEFAULT_PING_DELIVERY otherwise. */
-  delivery?: Partial<PingDeliveryPolicy>;
-  /** Reconcile failures and events a source gave up on (`what` says which). */
-  onError?: (what: string, err: unknown) => void;
-  /** Every tick's outcome, by source key `<ns>/<name>`. */
-  onOutcome?: (key: string, outcome: PingOutcome) => void;
+export interface ImportersReconcilerOptions extends SendingSourceOptions<PingDeliveryPolicy, PingOutcome> {
   /** Event ids; default random UUIDs. */
   newId?: () => string;
 }

@@ -6,6 +6,7 @@
  * A kind plugs in `plan(source, sinkUri)` → the run spec or why it cannot run, `createRunner(key, runSpec)` and
  * `status(...)`; the run spec must be JSON-serialisable (its JSON is the restart signature).
  */
+import type { Sender } from '../../broker/delivery/index.js';
 import type { Destination } from '../../broker/types.js';
 import { kindByName, type KindInfo } from '../api/kinds.js';
 import type { Condition, KObject } from '../api/types.js';
@@ -59,6 +60,20 @@ export interface SourceReconcilerOptions<RunSpec, Runner extends SourceRunner> {
   source: SourceKind<RunSpec, Runner>;
   /** Reconcile failures (`what` says which). */
   onError?: (what: string, err: unknown) => void;
+}
+
+/** What every reconciler of a kind that sends events itself (Ping, ApiServer, Kafka) is built with. */
+export interface SendingSourceOptions<Policy, Outcome> {
+  store: Store;
+  clock: Clock;
+  /** Delivers the events to sinks (HTTP POST, binary mode). */
+  sender: Sender;
+  /** The kind's delivery policy; its defaults otherwise. */
+  delivery?: Partial<Policy>;
+  /** Reconcile failures and events a source gave up on (`what` names the source). */
+  onError?: (what: string, err: unknown) => void;
+  /** Every event's outcome, by source key `<ns>/<name>`. */
+  onOutcome?: (key: string, outcome: Outcome) => void;
 }
 
 export function kindNamed(name: string): KindInfo {

@@ -6,13 +6,10 @@
  * The watch/queue/sink/status skeleton is SourceReconciler's; this file says what an ApiServerSource runs.
  */
 import type { Destination } from '../../../broker/types.js';
-import type { Sender } from '../../../broker/delivery/index.js';
 import { kindOf } from '../../api/kinds.js';
 import type { KObject } from '../../api/types.js';
-import type { Clock } from '../../clock.js';
-import type { Store } from '../../control/store.js';
 import type { SourceDeliveryError, SourceOverloadedError } from '../errors.js';
-import { kindNamed, SourceReconciler, type SourcePlan } from '../source-reconciler.js';
+import { kindNamed, SourceReconciler, type SendingSourceOptions, type SourcePlan } from '../source-reconciler.js';
 import { DEFAULT_API_SERVER_MODE, type ApiServerMode, type ApiServerResource } from './event.js';
 import { ApiServerSourceRunner, type ApiServerDeliveryPolicy, type ApiServerOutcome, type ApiServerRunSpec } from './runner.js';
 import { apiServerSourceStatus } from './status.js';
@@ -25,17 +22,9 @@ export interface ApiServerSourceSpec {
   ceOverrides?: { extensions?: Record<string, string> };
 }
 
-export interface ApiServerSourcesReconcilerOptions {
-  store: Store;
-  clock: Clock;
-  sender: Sender;
+export interface ApiServerSourcesReconcilerOptions extends SendingSourceOptions<ApiServerDeliveryPolicy, ApiServerOutcome> {
   /** The events' `source`: the control API base URL, e.g. `http://127.0.0.1:8090`. */
   sourceUri: string;
-  delivery?: Partial<ApiServerDeliveryPolicy>;
-  /** Reconcile failures and events a source gave up on or dropped (`what` says which). */
-  onError?: (what: string, err: unknown) => void;
-  /** Every event's outcome, by source key `<ns>/<name>`. */
-  onOutcome?: (key: string, outcome: ApiServerOutcome) => void;
   /** Event ids; default random UUIDs. */
   newId?: () => string;
 }

@@ -5,25 +5,14 @@
  * health (Connecting, KafkaUnreachable, TopicsNotFound, SinkUnavailable) is the Deployed condition.
  * The watch/queue/sink/status skeleton is SourceReconciler's; this file says what a KafkaSource runs.
  */
-import type { Sender } from '../../../broker/delivery/index.js';
 import { bootstrapServerList, DEFAULT_KAFKA_INITIAL_OFFSET, type KafkaSourceSpecShape } from '../../api/kafkasource.js';
 import type { KObject } from '../../api/types.js';
-import type { Clock } from '../../clock.js';
-import type { Store } from '../../control/store.js';
-import { kindNamed, SourceReconciler, type SourcePlan } from '../source-reconciler.js';
+import { kindNamed, SourceReconciler, type SendingSourceOptions, type SourcePlan } from '../source-reconciler.js';
 import { defaultConsumerGroup } from './event.js';
 import { KafkaSourceRunner, type KafkaRunSpec, type KafkaSourceDeliveryPolicy, type KafkaSourceOutcome } from './runner.js';
 import { kafkaSourceStatus } from './status.js';
 
-export interface KafkaSourcesReconcilerOptions {
-  store: Store;
-  clock: Clock;
-  sender: Sender;
-  delivery?: Partial<KafkaSourceDeliveryPolicy>;
-  /** Reconcile failures, records given up on, a failing sink, an unreachable cluster (`what` says which source). */
-  onError?: (what: string, err: unknown) => void;
-  /** Every record's outcome, by source key `<ns>/<name>`. */
-  onOutcome?: (key: string, outcome: KafkaSourceOutcome) => void;
+export interface KafkaSourcesReconcilerOptions extends SendingSourceOptions<KafkaSourceDeliveryPolicy, KafkaSourceOutcome> {
   /** kafkajs's own log lines. */
   debug?: (msg: string) => void;
 }
