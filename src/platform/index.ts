@@ -10,6 +10,7 @@ import { ContainerSourcesReconciler } from '../importers/container/index.js';
 import { KafkaSourcesReconciler } from '../importers/kafka/index.js';
 import { SinkBindingsReconciler, sinkBindingEnvSource } from '../importers/binding/index.js';
 import { ImportersReconciler } from '../importers/index.js';
+import { SourceMetrics } from '../importers/metrics.js';
 import { loadManifests } from '../api/load.js';
 import { systemClock } from '../clock.js';
 import { buildApiServer } from '../control/api-server.js';
@@ -110,12 +111,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     });
     closers.push(() => eventing.close());
 
-    // Importers (PingSource) deliver to sinks over HTTP like the dispatcher; they stop before eventing does.
+    // Importers (PingSource, ApiServerSource, KafkaSource) deliver to sinks over HTTP like the dispatcher, each
+    // event counted by result in wisp_source_events_total; they stop before eventing does.
     const sourceSender = new HttpSender();
+    const sourceMetrics = new SourceMetrics(registry);
     const importers = new ImportersReconciler({
       store,
       clock,
       sender: sourceSender,
+      onOutcome: (key, outcome) => sourceMetrics.outcome('PingSource', key, outcome.kind),
       onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
     });
     importers.start();
@@ -157,6 +161,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       store,
       clock,
       sender: sourceSender,
+      onOutcome: (key, outcome) => sourceMetrics.outcome('ApiServerSource', key, outcome.kind),
       sourceUri: `http://${options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host}:${apiPort}`,
       onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
     });
@@ -168,6 +173,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       store,
       clock,
       sender: sourceSender,
+      onOutcome: (key, outcome) => sourceMetrics.outcome('KafkaSource', key, outcome.kind),
       onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
       debug: (m) => log.debug(m),
     });
