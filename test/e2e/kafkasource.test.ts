@@ -3,24 +3,14 @@
  * kcat reach a Recorder sink, `wisp get kafkasources` shows the topic, the sink and READY True, and a platform
  * restart resumes the consumer group where it left off (nothing delivered twice, nothing skipped).
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kafkaBrokers, uniqueName, withAdmin } from '../support/kafka/index.js';
+import { kafkaBrokers, kcatProduce, uniqueName, withAdmin } from '../support/kafka/index.js';
 import { Recorder } from '../support/recorder.js';
 import { waitFor } from '../support/wait.js';
 import { WispProcess } from '../support/wisp.js';
 import { yamlFile } from './helpers.js';
 
-function kcat(topic: string, lines: string[], extra: string[] = []): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/kcat', ['-P', '-b', kafkaBrokers(), '-t', topic, ...extra], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kcat exited ${code}: ${stderr}`))));
-    child.stdin.end(lines.map((l) => `${l}\n`).join(''));
-  });
-}
+const kcat = (topic: string, lines: string[], extra: string[] = []): Promise<void> => kcatProduce(kafkaBrokers(), ['-t', topic, ...extra], lines);
 
 describe('KafkaSource (e2e)', () => {
   let wisp: WispProcess;

@@ -4,7 +4,6 @@
  * committed only after the sink accepted (restart mid-stream), a sink that is down, missing topics, and a cluster
  * that cannot be reached.
  */
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { HttpSender } from '../../../broker/delivery/index.js';
@@ -13,7 +12,7 @@ import type { Condition, KObject } from '../../../src/api/types.js';
 import { systemClock } from '../../../src/clock.js';
 import { Store } from '../../../src/control/store.js';
 import { KafkaSourcesReconciler } from '../../../src/importers/kafka/index.js';
-import { kafkaBrokers, uniqueName, withAdmin } from '../../support/kafka/index.js';
+import { kafkaBrokers, kcatProduce, uniqueName, withAdmin } from '../../support/kafka/index.js';
 import { Recorder, type RecordedRequest, type Responder } from '../../support/recorder.js';
 import { freePort, waitFor } from '../../support/wait.js';
 
@@ -47,17 +46,7 @@ async function producer(): Promise<Producer> {
   return p;
 }
 
-/** `kcat -P` with `lines` on stdin; resolves when kcat exited 0. */
-function kcat(args: string[], lines: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/kcat', ['-P', '-b', kafkaBrokers(), ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kcat exited ${code}: ${stderr}`))));
-    child.stdin.end(lines.map((l) => `${l}\n`).join(''));
-  });
-}
+const kcat = (args: string[], lines: string[]): Promise<void> => kcatProduce(kafkaBrokers(), args, lines);
 
 async function sink(responder?: Responder): Promise<Recorder> {
   const r = await new Recorder(responder).start();

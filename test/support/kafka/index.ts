@@ -8,6 +8,7 @@ import type {} from './provided.js';
 
 export { ensureKafkaJars, startKafka, type EnsureKafkaJarsOptions, type RunningKafka, type StartKafkaOptions } from './kafka.js';
 export { uniqueName, withAdmin, type WithAdminOptions } from './topics.js';
+export { kcatProduce } from './kcat.js';
 export { KafkaSupportError, type KafkaSupportErrorCode } from './errors.js';
 
 /** Bootstrap address (`host:port[,host:port]`) of the Kafka for this test run. */
