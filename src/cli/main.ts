@@ -124,12 +124,13 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
     });
 
   sub('logs')
-    .description("print a Service's replica logs")
-    .argument('<service>', 'service name')
+    .description("print a Service's replica logs, or a ContainerSource's process logs (logs containersource NAME)")
+    .argument('<service|kind>', 'service name, or the kind `containersource`')
+    .argument('[name]', 'the ContainerSource, after the kind')
     .option('-n, --namespace <ns>', 'namespace', CLI_DEFAULTS.namespace)
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
-    .action(async (service: string, flags: { namespace: string; follow?: boolean }) => {
-      setExit(await runLogs(context(), service, flags));
+    .action(async (first: string, name: string | undefined, flags: { namespace: string; follow?: boolean }) => {
+      setExit(await runLogs(context(), name === undefined ? { name: first } : { kind: first, name }, flags));
     });
 
   const event = sub('event').description('work with CloudEvents');

@@ -24,6 +24,8 @@ export interface ApiServerOptions {
   /** Served at /metrics. */
   registry: Registry;
   logs?: LogSource;
+  /** ContainerSources' process logs, by source name (served at `.../containersources/<name>/log`). */
+  sourceLogs?: LogSource;
   /** /readyz answers 200 while this returns true; default always ready. */
   ready?: () => boolean;
 }
@@ -48,6 +50,7 @@ interface PathParams {
 }
 
 const SERVICE_KIND = KINDS.find((k) => k.kind === 'Service' && k.group === 'serving.knative.dev') as KindInfo;
+const CONTAINERSOURCE_KIND = KINDS.find((k) => k.kind === 'ContainerSource' && k.group === 'sources.knative.dev') as KindInfo;
 
 
 function statusOf(input: unknown): KubeStatus {
@@ -248,23 +251,24 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
     app.get(`${root}/:plural`, { schema: { querystring: watchQuery } }, listOrWatch);
   }
 
-  app.get(
-    '/apis/serving.knative.dev/v1/namespaces/:ns/services/:name/log',
-    { schema: { querystring: { type: 'object', properties: { follow: { type: 'string' } } } } },
-    async (req: FastifyRequest<{ Params: { ns: string; name: string }; Querystring: { follow?: string } }>, reply) => {
+  /** `GET <object>/log[?follow=true]`: newline-delimited log lines of a Service's replicas or a ContainerSource's process. */
+  const serveLogs = (kind: KindInfo, source: LogSource | undefined) =>
+    async (req: FastifyRequest<{ Params: { ns: string; name: string }; Querystring: { follow?: string } }>, reply: FastifyReply) => {
       const { ns, name } = req.params;
-      if (!store.get(SERVICE_KIND, ns, name)) throw objectNotFound(SERVICE_KIND, name);
-      const lines = opts.logs?.logs(ns, name) ?? [];
+      if (!store.get(kind, ns, name)) throw objectNotFound(kind, name);
+      const lines = source?.logs(ns, name) ?? [];
       if (req.query.follow !== 'true' && req.query.follow !== '1') {
         return reply.type('application/x-ndjson').send(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
       }
       const send = openStream(reply, streams);
       for (const l of lines) send(l);
-      const stop = opts.logs?.followLogs(ns, name, send);
+      const stop = source?.followLogs(ns, name, send);
       if (stop) reply.raw.on('close', stop);
       return reply;
-    },
-  );
+    };
+  const logSchema = { schema: { querystring: { type: 'object', properties: { follow: { type: 'string' } } } } };
+  app.get('/apis/serving.knative.dev/v1/namespaces/:ns/services/:name/log', logSchema, serveLogs(SERVICE_KIND, opts.logs));
+  app.get('/apis/sources.knative.dev/v1/namespaces/:ns/containersources/:name/log', logSchema, serveLogs(CONTAINERSOURCE_KIND, opts.sourceLogs));
 };
 (controlApiPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 

@@ -151,7 +151,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     closers.push(() => sinkBindings.stop());
 
     let ready = false;
-    const api = buildApiServer({ store, registry, logs: runtime, ready: () => ready });
+    const api = buildApiServer({ store, registry, logs: runtime, sourceLogs: containerRuntime, ready: () => ready });
     await api.listen({ port: options.apiPort, host: options.host });
     closers.push(() => api.close());
     const apiPort = portOf(api.server.address());

@@ -63,8 +63,18 @@ spec:
     const listed = await wisp.cli(['get', 'containersources']);
     expect(listed.stdout).toMatch(/NAME\s+SINK\s+READY\s+REASON\s+AGE/);
     expect(listed.stdout).toMatch(new RegExp(`heartbeat\\s+http://127\\.0\\.0\\.1:${wisp.ports.broker}/default/default\\s+True`));
-    // The process's output is in the platform log, prefixed with the source.
+    // The process's output is in the platform log, prefixed with the source, and behind `wisp logs containersource`.
     expect(wisp.output).toMatch(/containersource default\/heartbeat stdout: heartbeat \d+: 202/);
+    const logs = await wisp.cli(['logs', 'containersource', 'heartbeat']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/^\[heartbeat-\d+\/heartbeat-\d+-\d+\] heartbeat: sending to http:\/\/127\.0\.0\.1:\d+\/default\/default every 1000 ms$/m);
+    expect(logs.stdout).toMatch(/\] heartbeat 1: 202$/m);
+    const missing = await wisp.cli(['logs', 'containersource', 'nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('nope');
+    const wrongKind = await wisp.cli(['logs', 'pingsource', 'heartbeat']);
+    expect(wrongKind.code).toBe(2);
+    expect(wrongKind.stderr).toContain('"pingsource" has no logs');
 
     const pids = await waitFor(async () => {
       const p = await recordedPids(wisp.stateDir);

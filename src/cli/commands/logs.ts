@@ -1,8 +1,9 @@
-/** `wisp logs SERVICE [-n NS] [-f]` */
+/** `wisp logs SERVICE [-n NS] [-f]`, and `wisp logs containersource NAME` for a ContainerSource's process. */
 import { kindByName, resourcePath } from '../../api/kinds.js';
 import type { LogLine } from '../../runtime/types.js';
 import { interruption, type CommandContext } from '../io.js';
 import { withNotFound } from './common.js';
+import { UsageError } from '../errors.js';
 
 /** `[<revision>/<replica>] <line>`. Pure. */
 export function formatLogLine(value: unknown): string | undefined {
@@ -12,10 +13,16 @@ export function formatLogLine(value: unknown): string | undefined {
   return `[${l.revision ?? '?'}/${l.replica ?? '?'}] ${l.line}`;
 }
 
-export async function runLogs(ctx: CommandContext, service: string, flags: { namespace: string; follow?: boolean }): Promise<number> {
-  const services = kindByName('services');
-  if (!services) throw new Error('the services kind is not registered');
-  const base = `${resourcePath(services, flags.namespace, service)}/log`;
+/** Kinds whose objects have logs: a Service (its replicas) and a ContainerSource (its process). */
+const LOG_KINDS: ReadonlySet<string> = new Set(['Service', 'ContainerSource']);
+
+/** `wisp logs NAME` (a Service) or `wisp logs KIND NAME` (`containersource`, or `service`/`ksvc`). */
+export async function runLogs(ctx: CommandContext, target: { kind?: string; name: string }, flags: { namespace: string; follow?: boolean }): Promise<number> {
+  const info = kindByName(target.kind ?? 'services');
+  if (!info || !LOG_KINDS.has(info.kind)) {
+    throw new UsageError(`wisp logs: "${target.kind ?? ''}" has no logs; give a Service name, or "containersource NAME"`);
+  }
+  const base = `${resourcePath(info, flags.namespace, target.name)}/log`;
   try {
     if (flags.follow !== true) {
       for (const value of await ctx.client.getNdjson(base)) {
@@ -37,6 +44,6 @@ export async function runLogs(ctx: CommandContext, service: string, flags: { nam
     }
     return 0;
   } catch (err) {
-    throw withNotFound(err, services, service);
+    throw withNotFound(err, info, target.name);
   }
 }

@@ -25,7 +25,7 @@ export interface ContainerSourceRunnerOptions {
   spec: ContainerRunSpec;
   /** Unique per runner, e.g. `default/heartbeat#3`. */
   workloadKey: string;
-  /** Unique per runner (replica ids and log lines are named after it), e.g. `heartbeat-3`. */
+  /** Unique per runner (the workload's revision name: replica ids and log lines carry it), e.g. `heartbeat-3`. */
   workloadName: string;
   runtime: ContainerWorkloads;
   /** Called when health() changes. */
@@ -73,7 +73,9 @@ export class ContainerSourceRunner {
     return {
       key: workloadKey,
       namespace: spec.namespace,
-      service: workloadName,
+      // Logs are kept per `service`: every runner of one source shares its name, so `wisp logs containersource
+      // <name>` shows them all; the revision (and the replica ids named after it) stays unique per runner.
+      service: spec.name,
       configuration: spec.name,
       revision: workloadName,
       container: spec.container,
@@ -92,7 +94,12 @@ export class ContainerSourceRunner {
     this.#unsubscribe = runtime.onChange((k, status) => {
       if (k === key) this.#update(status);
     });
-    if (onLog) this.#unfollow = runtime.followLogs(spec.namespace, w.service, (l) => onLog(l.stream, l.line));
+    if (onLog) {
+      this.#unfollow = runtime.followLogs(spec.namespace, w.service, (l) => {
+        // A predecessor still draining writes under the same service name: only this runner's own lines.
+        if (l.revision === w.revision) onLog(l.stream, l.line);
+      });
+    }
     runtime.deploy(w);
     runtime.scale(key, 1);
     this.#update(runtime.status(key));
