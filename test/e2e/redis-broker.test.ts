@@ -100,11 +100,14 @@ describe('the Redis broker class (e2e)', () => {
     await proxy.start();
     await waitFor(async () => (await send(`after-${randomUUID()}`)) === 202, { timeoutMs: 20_000, what: '202 again after Redis is back' });
     await waitFor(async () => (await brokerReady(wisp, 'flaky')).status === 'True', { timeoutMs: 30_000, what: 'Broker Ready again' });
-    await waitFor(() => [...accepted].every((id) => sub.requests.some((r) => r.headers['ce-id'] === id)), {
-      timeoutMs: 30_000,
-      what: 'every accepted event delivered',
+    // An event whose job the worker was taking (moveToActive) when the connection was cut stays active in Redis
+    // with nobody working on it: the stalled-job check hands it out again once its lock expires, within
+    // lockDuration + stalledInterval (30 + 5 s) of the cut. Seen in about half the runs; the rest arrive at once.
+    const missing = (): string[] => [...accepted].filter((id) => !sub.requests.some((r) => r.headers['ce-id'] === id));
+    await waitFor(() => missing().length === 0, { timeoutMs: 50_000, what: 'every accepted event delivered' }).catch((err: Error) => {
+      throw new Error(`${err.message}: missing ${JSON.stringify(missing())} of ${accepted.size}; wisp output: ${wisp.output.slice(-4000)}`);
     });
-  }, 120_000);
+  }, 180_000);
 
   it('scales out: two wisp up processes share the Trigger queues, each event is delivered once, and both do work', async () => {
     const prefix = `wisp-e2e-${randomUUID().slice(0, 8)}`;
