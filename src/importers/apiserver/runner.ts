@@ -9,9 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEvent } from 'cloudevents';
 import type { Sender } from '../../../broker/delivery/index.js';
-import type { Clock, Timer } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import type { Store, WatchEvent } from '../../control/store.js';
 import { deliverToSink } from '../deliver.js';
+import { CancellableWaits } from '../waits.js';
 import { SourceOverloadedError, type SourceDeliveryError } from '../errors.js';
 import { eventFor, type ApiServerMode, type ApiServerWatchSpec } from './event.js';
 
@@ -66,11 +67,12 @@ export class ApiServerSourceRunner {
   #unsubscribe: (() => void) | undefined;
   readonly #queue: CloudEvent<unknown>[] = [];
   #pump: Promise<void> | undefined;
-  #retryTimer: { timer: Timer; resolve: (ran: boolean) => void } | undefined;
+  readonly #waits: CancellableWaits;
   #dropped = 0;
 
   constructor(options: ApiServerSourceRunnerOptions) {
     this.#o = options;
+    this.#waits = new CancellableWaits(options.clock);
     this.#policy = { ...DEFAULT_API_SERVER_DELIVERY, ...options.delivery };
     this.#label = `ApiServerSource ${options.spec.namespace}/${options.spec.name}`;
   }
@@ -103,10 +105,7 @@ export class ApiServerSourceRunner {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#queue.length = 0;
-    const r = this.#retryTimer;
-    this.#retryTimer = undefined;
-    r?.timer.cancel();
-    r?.resolve(false);
+    this.#waits.cancelAll();
   }
 
   /** Resolves when the queue is empty and no delivery is running. */
@@ -159,13 +158,6 @@ export class ApiServerSourceRunner {
 
   /** Resolves true after `ms` on the clock, or false at once when the runner stops meanwhile. */
   #wait(ms: number): Promise<boolean> {
-    if (this.#state !== 'running') return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const timer = this.#o.clock.setTimeout(() => {
-        this.#retryTimer = undefined;
-        resolve(true);
-      }, ms);
-      this.#retryTimer = { timer, resolve };
-    });
+    return this.#state === 'running' ? this.#waits.wait(ms) : Promise.resolve(false);
   }
 }

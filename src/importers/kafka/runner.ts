@@ -24,8 +24,9 @@
 import { Kafka, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
 import type { Sender } from '../../../broker/delivery/index.js';
 import { kafkajsLogCreator } from '../../../broker/backends/kafka/logger.js';
-import type { Clock, Timer } from '../../clock.js';
+import type { Clock } from '../../clock.js';
 import { deliverToSink } from '../deliver.js';
+import { CancellableWaits } from '../waits.js';
 import type { SourceDeliveryError } from '../errors.js';
 import type { DeployState } from '../status.js';
 import { KafkaUnreachableError, TopicsNotFoundError } from './errors.js';
@@ -116,13 +117,14 @@ export class KafkaSourceRunner {
   #inFlight = 0;
   #committing: Promise<void> | undefined;
   #commitAgain = false;
-  readonly #waits = new Map<Timer, (ran: boolean) => void>();
+  readonly #waits: CancellableWaits;
   readonly #idleWaiters: Array<() => void> = [];
   #crashed: ((err: Error) => void) | undefined;
   #delivered = 0;
 
   constructor(options: KafkaSourceRunnerOptions) {
     this.#o = options;
+    this.#waits = new CancellableWaits(options.clock);
     this.#policy = { ...DEFAULT_KAFKA_SOURCE_DELIVERY, ...options.delivery };
     this.#label = `KafkaSource ${options.spec.namespace}/${options.spec.name}`;
     this.#work = new PartitionWork({ maxQueued: this.#policy.maxQueuedPerPartition });
@@ -168,7 +170,7 @@ export class KafkaSourceRunner {
     this.#state = 'stopped';
     if (wasNew) return;
     this.#work.clearQueues();
-    this.#cancelWaits();
+    this.#waits.cancelAll();
     this.#crashed?.(new Error('stopped'));
     await this.#loop;
   }
@@ -375,14 +377,6 @@ export class KafkaSourceRunner {
     return this.#state === 'running' && !this.#draining;
   }
 
-  #cancelWaits(): void {
-    for (const [timer, resolve] of this.#waits) {
-      timer.cancel();
-      resolve(false);
-    }
-    this.#waits.clear();
-  }
-
   #resume(parts: TopicPartition[]): void {
     try {
       for (const p of parts) this.#consumer?.resume([{ topic: p.topic, partitions: [p.partition] }]);
@@ -432,7 +426,7 @@ export class KafkaSourceRunner {
       }
       this.#work.clearQueues();
       this.#draining = true;
-      this.#cancelWaits();
+      this.#waits.cancelAll();
       if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
       await this.#committing;
       this.#commitSoon();
@@ -447,13 +441,6 @@ export class KafkaSourceRunner {
 
   /** Resolves true after `ms` on the clock, or false at once when the runner stops meanwhile. */
   #wait(ms: number): Promise<boolean> {
-    if (this.#state !== 'running') return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const timer = this.#o.clock.setTimeout(() => {
-        this.#waits.delete(timer);
-        resolve(true);
-      }, ms);
-      this.#waits.set(timer, resolve);
-    });
+    return this.#state === 'running' ? this.#waits.wait(ms) : Promise.resolve(false);
   }
 }

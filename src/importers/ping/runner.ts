@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sender } from '../../../broker/delivery/index.js';
 import type { Clock, Timer } from '../../clock.js';
 import { deliverToSink } from '../deliver.js';
+import { CancellableWaits } from '../waits.js';
 import { ScheduleError, SourceOverloadedError, type SourceDeliveryError } from '../errors.js';
 import { pingEvent, type PingPayload } from './event.js';
 import { nextFire } from './schedule.js';
@@ -62,12 +63,13 @@ export class PingSourceRunner {
   readonly #label: string;
   #state: RunnerState = 'new';
   #tick: Timer | undefined;
-  readonly #retryTimers = new Set<Timer>();
+  readonly #waits: CancellableWaits;
   #inFlight = 0;
   readonly #settled = new Set<Promise<void>>();
 
   constructor(options: PingSourceRunnerOptions) {
     this.#o = options;
+    this.#waits = new CancellableWaits(options.clock);
     this.#policy = { ...DEFAULT_PING_DELIVERY, ...options.delivery };
     this.#label = `PingSource ${options.spec.namespace}/${options.spec.name}`;
   }
@@ -94,8 +96,7 @@ export class PingSourceRunner {
     this.#state = 'stopped';
     this.#tick?.cancel();
     this.#tick = undefined;
-    for (const t of this.#retryTimers) t.cancel();
-    this.#retryTimers.clear();
+    this.#waits.cancelAll();
   }
 
   /** Resolves when every delivery started so far has finished (delivered, failed or abandoned by stop()). */
@@ -159,19 +160,6 @@ export class PingSourceRunner {
 
   /** Resolves true after `ms` on the clock, or false at once when the runner stops meanwhile. */
   #wait(ms: number): Promise<boolean> {
-    if (this.#state !== 'running') return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const timer: Timer = this.#o.clock.setTimeout(() => {
-        this.#retryTimers.delete(entry);
-        resolve(true);
-      }, ms);
-      const entry: Timer = {
-        cancel: () => {
-          timer.cancel();
-          resolve(false);
-        },
-      };
-      this.#retryTimers.add(entry);
-    });
+    return this.#state === 'running' ? this.#waits.wait(ms) : Promise.resolve(false);
   }
 }
