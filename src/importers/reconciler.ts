@@ -55,7 +55,6 @@ function plan(source: KObject, sinkUri: string): SourcePlan<PingRunSpec> {
 }
 
 export class ImportersReconciler extends SourceReconciler<PingRunSpec, PingSourceRunner> {
-
   constructor(options: ImportersReconcilerOptions) {
     const o = options;
     super({

@@ -57,7 +57,6 @@ function plan(source: KObject, sinkUri: string, sourceUri: string): SourcePlan<A
 }
 
 export class ApiServerSourcesReconciler extends SourceReconciler<ApiServerRunSpec, ApiServerSourceRunner> {
-
   constructor(options: ApiServerSourcesReconcilerOptions) {
     const o = options;
     super({

@@ -36,7 +36,6 @@ function plan(store: Store, binding: KObject): SourcePlan<BindingRunSpec> {
 }
 
 export class SinkBindingsReconciler extends SourceReconciler<BindingRunSpec, SourceRunner> {
-
   constructor(o: SinkBindingsReconcilerOptions) {
     super({
       store: o.store,

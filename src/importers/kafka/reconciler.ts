@@ -45,7 +45,6 @@ export function planKafkaSource(source: KObject, sinkUri: string): SourcePlan<Ka
 }
 
 export class KafkaSourcesReconciler extends SourceReconciler<KafkaRunSpec, KafkaSourceRunner> {
-
   constructor(options: KafkaSourcesReconcilerOptions) {
     const o = options;
     super({
