@@ -15,7 +15,7 @@ import { processStartTime, waitForGroupsGone } from './proc.js';
 import { Replica, type ReplicaEvents } from './replica.js';
 import { isStarting, pickVictims, type ReplicaPhase } from './replica-state.js';
 import { checkRunnable } from './spawn-plan.js';
-import { ReplicaStateFile } from './state-file.js';
+import { ReplicaStateFile, type ProcessIdentity } from './state-file.js';
 
 export interface LocalRuntimeLogger {
   info(m: string): void;
@@ -84,6 +84,8 @@ export class LocalRuntime implements WorkloadRuntime {
   readonly #listeners = new Set<(key: string, status: RevisionRuntimeStatus) => void>();
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** This platform process, recorded as the owner of every replica (orphans are replicas of a dead owner). */
+  #selfIdentity: Promise<ProcessIdentity | undefined> | undefined;
 
   constructor(opts: LocalRuntimeOptions) {
     this.#clock = opts.clock;
@@ -207,6 +209,10 @@ export class LocalRuntime implements WorkloadRuntime {
     return this.#closing;
   }
 
+  get #self(): Promise<ProcessIdentity | undefined> {
+    return (this.#selfIdentity ??= processStartTime(process.pid).then((startTime) => (startTime === undefined ? undefined : { pid: process.pid, startTime })));
+  }
+
   #addReplica(key: string, rev: RevisionEntry): void {
     const seq = rev.nextSeq++;
     const replica = new Replica({
@@ -247,9 +253,10 @@ export class LocalRuntime implements WorkloadRuntime {
         this.#logger.info(`replica ${r.id} of ${key} started: pid ${pid}${port !== undefined ? `, port ${port}` : ''}`);
         const state = this.#state;
         if (!state) return;
-        void processStartTime(pid).then((startTime) => {
+        void Promise.all([processStartTime(pid), this.#self]).then(([startTime, owner]) => {
           // Record only if that process is still this replica's: the exit may have raced the /proc read.
-          if (startTime !== undefined && r.pid === pid) state.add({ pid, startTime, revision: key, replica: r.id });
+          if (startTime === undefined || r.pid !== pid) return;
+          state.add({ pid, startTime, revision: key, replica: r.id, ...(owner !== undefined ? { owner } : {}) });
         });
       },
       exited: (r) => this.#state?.delete(r.id),

@@ -11,12 +11,28 @@ import { killGroup, processStartTime } from './proc.js';
  * pid the OS has since given to another process is never touched. SIGKILL, not a drain: orphans get no traffic
  * (the new platform routes to new ports), and a reap must be bounded. Without /proc (not Linux) the start time
  * cannot be verified, so nothing is recorded and nothing is killed.
+ *
+ * Each record also names its owner (the platform process that spawned the replica, pid + start time). Only
+ * replicas whose owner is dead are orphans: a live owner's replicas are never reaped, even if a second platform
+ * got past the state dir lock (src/platform/state-lock.ts). Records without an owner (older files) count as orphans.
  */
 export interface ReplicaRecord {
   pid: number;
   startTime: string;
   revision: string;
   replica: string;
+  owner?: ProcessIdentity;
+}
+
+/** A process as /proc identifies it: a pid and its start time. */
+export interface ProcessIdentity {
+  pid: number;
+  startTime: string;
+}
+
+/** Whether a recorded process is still that process, given its current /proc start time. Pure. */
+export function sameProcess(recorded: ProcessIdentity, currentStartTime: string | undefined): boolean {
+  return currentStartTime !== undefined && currentStartTime === recorded.startTime;
 }
 
 interface StateDoc {
@@ -69,14 +85,23 @@ export class ReplicaStateFile {
     const own = new Set([...this.#records.values()].map((r) => r.pid));
     for (const r of records) {
       if (own.has(r.pid)) continue;
-      const now = await processStartTime(r.pid);
-      if (now === undefined || now !== r.startTime) continue;
+      // A live owner (this process or another platform) still manages its replicas: not orphans.
+      if (r.owner !== undefined && (r.owner.pid === process.pid || sameProcess(r.owner, await processStartTime(r.owner.pid)))) {
+        this.#keep(r);
+        continue;
+      }
+      if (!sameProcess(r, await processStartTime(r.pid))) continue;
       if (killGroup(r.pid, 'SIGKILL')) killed.push(r.pid);
     }
     if (killed.length > 0) this.#logger.warn(`killed ${killed.length} orphaned replica process group(s) left by a previous run: ${killed.join(', ')}`);
     this.#schedule();
     await this.flush();
     return killed;
+  }
+
+  /** Keeps another live owner's record in the file (this runtime rewrites the whole file). */
+  #keep(r: ReplicaRecord): void {
+    if (!this.#records.has(r.replica)) this.#records.set(r.replica, r);
   }
 
   #schedule(): void {
@@ -118,7 +143,12 @@ export function parseState(path: string, text: string): ReplicaRecord[] {
     if (typeof item !== 'object' || item === null) continue;
     const r = item as Record<string, unknown>;
     if (typeof r.pid === 'number' && Number.isInteger(r.pid) && r.pid > 1 && typeof r.startTime === 'string') {
-      out.push({ pid: r.pid, startTime: r.startTime, revision: String(r.revision ?? ''), replica: String(r.replica ?? '') });
+      const rec: ReplicaRecord = { pid: r.pid, startTime: r.startTime, revision: String(r.revision ?? ''), replica: String(r.replica ?? '') };
+      const o = typeof r.owner === 'object' && r.owner !== null ? (r.owner as Record<string, unknown>) : undefined;
+      if (o && typeof o.pid === 'number' && Number.isInteger(o.pid) && o.pid > 0 && typeof o.startTime === 'string') {
+        rec.owner = { pid: o.pid, startTime: o.startTime };
+      }
+      out.push(rec);
     }
   }
   return out;
