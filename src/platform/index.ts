@@ -19,6 +19,7 @@ import { Store } from '../control/store.js';
 import { LocalRuntime } from '../runtime/index.js';
 import { startEventing } from './eventing.js';
 import { createLogger } from './logger.js';
+import { acquireStateLock } from './state-lock.js';
 import { applyAll } from './apply.js';
 import { PlatformMetrics } from './metrics.js';
 import type { Platform, PlatformOptions } from './types.js';
@@ -38,8 +39,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   const log = createLogger({ level: options.logLevel ?? 'info', format: options.logFormat ?? 'text' });
   const stateDir = resolve(options.stateDir);
   await mkdir(stateDir, { recursive: true });
+  // One wisp up per state dir, taken before anything else is touched (orphan reaping, ports); released last.
+  const lock = await acquireStateLock({ dir: stateDir, shownAs: options.stateDir });
 
-  const closers: (() => Promise<void> | void)[] = [];
+  const closers: (() => Promise<void> | void)[] = [() => lock.release()];
   const closeAll = async (): Promise<void> => {
     for (const c of closers.splice(0).reverse()) {
       try {
