@@ -6,6 +6,17 @@ export interface RouterOptions {
 }
 
 const CACHE_LIMIT = 1024;
+/** `/<namespace>/<service>` then nothing, `/...` or `?...`: DNS-label-like names only. */
+const PATH_ROUTE = /^\/([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)\/([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)((?:[/?].*)?)$/i;
+
+/** A request routed by its path prefix. */
+export interface PathRoute {
+  entry: RouteEntry;
+  /** The request target the replica gets: the rest of the path (at least `/`) and the query. */
+  path: string;
+  /** `/<namespace>/<service>`, as stripped. */
+  prefix: string;
+}
 const EMPTY: RoutingSnapshot = { hosts: new Map() };
 
 export class Router {
@@ -33,6 +44,20 @@ export class Router {
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
     this.#cache.set(rawHost, entry ?? null);
     return entry;
+  }
+
+  /**
+   * The route for a path-addressed request, `/<namespace>/<service>[/rest]` (a Service's `status.address.url`, for
+   * requests whose Host is not a Service host): the entry, the path the replica gets (`/rest`, with the query) and
+   * the stripped prefix. Undefined when the first two segments name no Service.
+   */
+  resolvePath(path: string): PathRoute | undefined {
+    const m = PATH_ROUTE.exec(path);
+    if (m === null) return undefined;
+    const [, namespace = '', service = '', rest = ''] = m;
+    const entry = this.#snapshot.hosts.get(`${service}.${namespace}`.toLowerCase());
+    if (entry === undefined) return undefined;
+    return { entry, path: rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest, prefix: `/${namespace}/${service}` };
   }
 
   /** A revision key of the route, weighted by percent; undefined when no target carries traffic. */
@@ -85,6 +110,7 @@ export function unknownHostMessage(rawHost: string | undefined): string {
   return (
     `no Service found for host ${JSON.stringify(shown)}\n` +
     'Services answer on <service>.<namespace>.localhost (and <service>.<namespace>); ' +
-    'a traffic tag on <tag>-<service>.<namespace>.localhost.\n'
+    'a traffic tag on <tag>-<service>.<namespace>.localhost; ' +
+    'any other host on the path /<namespace>/<service>/ (a Service\'s status.address.url).\n'
   );
 }

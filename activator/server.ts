@@ -109,8 +109,15 @@ export class Activator {
       return this.#plain(res, 400, 'bad request\n', '', t0);
     }
     if (path === undefined) return this.#plain(res, 400, `bad request target ${JSON.stringify((req.url ?? '').slice(0, 256))}\n`, '', t0);
-    const entry = this.#router.resolve(head.host);
-    if (entry === undefined) return this.#plain(res, 404, unknownHostMessage(head.host), '', t0);
+    let entry = this.#router.resolve(head.host);
+    if (entry === undefined) {
+      // Not a Service host: a path-addressed request (`/<namespace>/<service>/...`, a Service's status.address.url).
+      const byPath = this.#router.resolvePath(path);
+      if (byPath === undefined) return this.#plain(res, 404, unknownHostMessage(head.host), '', t0);
+      entry = byPath.entry;
+      path = byPath.path;
+      head.headers.push('x-forwarded-prefix', byPath.prefix);
+    }
     const key = this.#router.pick(entry);
     if (key === undefined) {
       return this.#plain(res, 503, `Service ${entry.namespace}/${entry.service} has no revision receiving traffic\n`, '', t0);

@@ -8,7 +8,7 @@ import type { Clock, Timer } from '../src/clock.js';
 import type { WorkloadScaler } from '../src/runtime/types.js';
 import { scalingSpecFor, type ScalingSpec } from './annotations.js';
 import { TimedBuckets, type WindowAverage } from './bucketing.js';
-import { decide, initialDeciderState, pokeDecider, type DeciderState, type Decision } from './decider.js';
+import { decide, initialDeciderState, initialScaleOf, pokeDecider, type DeciderState, type Decision } from './decider.js';
 import { DEFAULT_AUTOSCALER_CONFIG, DEFAULT_TICK_MS, type AutoscalerConfig } from './defaults.js';
 import { ScalingAnnotationsError } from './errors.js';
 
@@ -132,6 +132,12 @@ export class Autoscaler implements ConcurrencyReporter {
     entry.state = pokeDecider(entry.spec, entry.state, this.#clock.now());
     entry.last = { ...entry.last, desired: entry.state.desired };
     if (entry.state.desired !== before) this.#scaler.scale(key, entry.state.desired);
+  }
+
+  /** The count a revision started at: max(initial-scale, min-scale) within max-scale (0 with initial-scale 0). */
+  initialScale(key: string): number | undefined {
+    const spec = this.#revisions.get(key)?.spec;
+    return spec ? initialScaleOf(spec) : undefined;
   }
 
   desired(key: string): number | undefined {

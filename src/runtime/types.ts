@@ -19,6 +19,11 @@ export interface RevisionWorkload {
    * spawned and alive (see `RevisionRuntimeStatus.running`). Default `true`.
    */
   listens?: boolean;
+  /**
+   * Knative's progress deadline: a replica alive but not ready this long after its process started fails the revision
+   * with `ProgressDeadlineExceeded` (it keeps running; becoming ready clears the failure). Unset: no deadline.
+   */
+  progressDeadlineSeconds?: number;
   /** Environment set after the container's `env`, winning over it (e.g. a source's `K_SINK`, as Knative injects it). */
   env?: Readonly<Record<string, string>>;
 }

@@ -66,7 +66,7 @@ export function resolveDestination(dest: Destination, namespace: string, lookup:
     const base = resolveRef(dest.ref, namespace, lookup);
     if (!base.ok || dest.uri === undefined || dest.uri === '') return base;
     try {
-      return { ok: true, uri: new URL(dest.uri, base.uri).toString() };
+      return { ok: true, uri: joinUri(base.uri, dest.uri) };
     } catch {
       return { ok: false, message: `cannot join "${dest.uri}" to ${base.uri}` };
     }
@@ -81,4 +81,18 @@ export function resolveDestination(dest: Destination, namespace: string, lookup:
     }
   }
   return { ok: false, message: 'destination has neither ref nor uri' };
+}
+
+/**
+ * `ref` + `uri`: the URI resolved against the ref's address. An address with a path prefix (a Service's
+ * `http://127.0.0.1:8080/<namespace>/<service>`) is treated as the Service's root, so `uri` lands where it would on
+ * a host of the Service's own: `/events` and `events` both become `.../<namespace>/<service>/events`. Throws on an
+ * unparsable URI.
+ */
+export function joinUri(base: string, uri: string): string {
+  const b = new URL(base);
+  const prefix = b.pathname.replace(/\/+$/, '');
+  if (prefix === '' || /^[a-z][a-z0-9+.-]*:/i.test(uri) || uri.startsWith('//')) return new URL(uri, base).toString();
+  const under = new URL(uri, 'http://service.invalid/');
+  return `${b.origin}${prefix}${under.pathname}${under.search}${under.hash}`;
 }

@@ -32,3 +32,14 @@ export function urlFor(service: string, namespace: string, ingressPort: number, 
   const host = hostsFor(service, namespace, tag)[0];
   return ingressPort === 80 ? `http://${host}` : `http://${host}:${ingressPort}`;
 }
+
+/**
+ * A Service's in-platform address (`status.address.url`, Knative's in-cluster address): the Service ingress by IP
+ * with the Service in the path, `http://127.0.0.1:8080/<namespace>/<service>`. Any HTTP client reaches it with no
+ * DNS set-up (curl, Node's fetch, Python, Go); the activator strips the prefix before proxying. A wildcard listen
+ * address (0.0.0.0, ::) is reached on loopback.
+ */
+export function addressUrlFor(service: string, namespace: string, ingressHost: string, ingressPort: number): string {
+  const host = ingressHost === '' || ingressHost === '0.0.0.0' ? '127.0.0.1' : ingressHost === '::' ? '[::1]' : ingressHost.includes(':') && !ingressHost.startsWith('[') ? `[${ingressHost}]` : ingressHost;
+  return `http://${host}${ingressPort === 80 ? '' : `:${ingressPort}`}/${namespace}/${service}`;
+}

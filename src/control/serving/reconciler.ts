@@ -25,11 +25,13 @@ import {
   ROUTE_LABEL,
   SERVICE_LABEL,
   TEMPLATE_HASH_ANNOTATION,
+  addressUrlFor,
   hostsFor,
   revisionKey,
   revisionName,
   urlFor,
 } from './names.js';
+import { progressDeadlineSeconds } from './progress-deadline.js';
 import { revisionStatus } from './revision-status.js';
 import { resolveTraffic, splitByRevision } from './traffic.js';
 
@@ -38,6 +40,8 @@ export interface RevisionAutoscaler {
   upsert(key: string, opts: { annotations?: Record<string, string>; containerConcurrency: number }): void;
   remove(key: string): void;
   setReadyReplicas(key: string, n: number): void;
+  /** The count a managed revision starts at (0 with initial-scale 0); undefined for a revision it does not manage. */
+  initialScale(key: string): number | undefined;
 }
 
 /** What the serving reconciler needs of the activator. */
@@ -69,6 +73,8 @@ export interface ServingReconcilerOptions {
   activator: RoutingSink;
   clock: Clock;
   ingressPort: number;
+  /** Address the Service ingress listens on, for Services' `status.address.url`. Default 127.0.0.1. */
+  ingressHost?: string;
   /** Working directory for revisions applied without a source-dir annotation. */
   defaultBaseDir: string;
   /** SinkBindings' env for Services; none when absent. */
@@ -169,7 +175,10 @@ export class ServingReconciler {
             annotations: rev.metadata.annotations ?? {},
             containerConcurrency: rev.spec?.containerConcurrency ?? 0,
           });
-          this.#o.autoscaler.setReadyReplicas(rkey, this.#o.runtime.status(rkey)?.ready.length ?? 0);
+          const current = this.#o.runtime.status(rkey);
+          this.#o.autoscaler.setReadyReplicas(rkey, current?.ready.length ?? 0);
+          // The status depends on the initial scale now known (Ready at zero with initial-scale 0).
+          if (current) this.#onRuntimeChange(rkey, current);
         }
       } else if (this.#managed.delete(rkey)) {
         this.#o.autoscaler.remove(rkey);
@@ -242,7 +251,8 @@ export class ServingReconciler {
     const status: ServiceStatus = {
       observedGeneration: svc.metadata.generation ?? 1,
       url,
-      address: { url },
+      // Workloads get this one (K_SINK): it needs no DNS. `url` stays the Host-routed address for people.
+      address: { url: addressUrlFor(name, namespace, this.#o.ingressHost ?? '127.0.0.1', port) },
       latestCreatedRevisionName: latestCreated.name,
       traffic: statusTraffic,
       conditions: setConditions(svc.status?.conditions, [readyFrom([configCond, routeCond]), configCond, routeCond], now),
@@ -312,6 +322,7 @@ export class ServingReconciler {
       container,
       baseDir: rev.metadata.annotations?.[SOURCE_DIR_ANNOTATION] ?? this.#o.defaultBaseDir,
       timeoutSeconds: rev.spec?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+      progressDeadlineSeconds: progressDeadlineSeconds(rev.metadata.annotations),
     });
     this.#pushRevision(rev, this.#o.runtime.status(key));
   }
@@ -323,7 +334,9 @@ export class ServingReconciler {
     this.#o.autoscaler.setReadyReplicas(key, status.ready.length);
     this.#pushRevision(rev, status);
     const before = getCondition(rev.status?.conditions, 'Ready')?.status;
-    const next = revisionStatus(rev.status, status, rev.metadata.generation ?? 1, this.#o.clock.now());
+    const next = revisionStatus(rev.status, status, rev.metadata.generation ?? 1, this.#o.clock.now(), {
+      initialScale: this.#o.autoscaler.initialScale(key),
+    });
     this.#o.store.updateStatus(REVISIONS, namespace, name, next);
     if (getCondition(next.conditions, 'Ready')?.status !== before) {
       const svc = rev.metadata.labels?.[SERVICE_LABEL];

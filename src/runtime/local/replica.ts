@@ -4,6 +4,7 @@ import type { Clock, Timer } from '../../clock.js';
 import type { LogLine, RevisionFailure, RevisionWorkload } from '../types.js';
 import { onExit, type BackoffConfig, type BackoffState } from './backoff.js';
 import { failureFor, type ExitInfo } from './failure.js';
+import { groupListeningPorts, progressDeadlineFailure } from './listening.js';
 import { LineSplitter } from './logs.js';
 import { probeTarget, probeTimeoutMs, runProbe } from './probe.js';
 import { freePort, killGroup } from './proc.js';
@@ -14,6 +15,8 @@ export interface ReplicaEvents {
   /** Any phase change (ready, exited, stopped...). */
   changed(r: Replica): void;
   failed(r: Replica, failure: RevisionFailure): void;
+  /** The process is alive but not ready past the workload's progress deadline (it keeps running and probing). */
+  stalled(r: Replica, failure: RevisionFailure): void;
   restarting(r: Replica): void;
   log(r: Replica, stream: LogLine['stream'], line: string): void;
   /** `port` is undefined for a workload that does not listen. */
@@ -53,6 +56,7 @@ export class Replica {
   #probeTimer: Timer | undefined;
   #probeAbort: AbortController | undefined;
   #restartTimer: Timer | undefined;
+  #deadlineTimer: Timer | undefined;
   #stopped: Promise<void>;
   #resolveStopped!: () => void;
   readonly #o: ReplicaOptions;
@@ -164,8 +168,10 @@ export class Replica {
     this.#to('starting');
     if (child.pid !== undefined) this.#o.events.spawned(this, child.pid, port);
     this.#watch(child, plan.file);
-    if (port !== undefined) this.#startProbing(port);
-    else if (child.pid !== undefined) {
+    if (port !== undefined) {
+      this.#startProbing(port);
+      this.#watchDeadline(port);
+    } else if (child.pid !== undefined) {
       // Nothing to probe: spawned and alive is running (an exit moves it to backoff as usual).
       this.#readySince = this.#o.clock.now();
       this.#to('ready');
@@ -292,7 +298,25 @@ export class Replica {
     }, probeIntervalMs);
   }
 
+  /** Progress deadline: still `starting` (alive, not ready) when it passes → `stalled`, naming the ports it listens on. */
+  #watchDeadline(port: number): void {
+    const seconds = this.#o.workload.progressDeadlineSeconds;
+    const pid = this.#pid;
+    if (seconds === undefined || !(seconds > 0) || pid === undefined) return;
+    const deadlineMs = seconds * 1000;
+    this.#deadlineTimer = this.#after(deadlineMs, () => {
+      this.#deadlineTimer = undefined;
+      if (this.#phase !== 'starting' || this.#pid !== pid) return;
+      void groupListeningPorts(pid).then((listening) => {
+        if (this.#phase !== 'starting' || this.#pid !== pid) return;
+        this.#o.events.stalled(this, progressDeadlineFailure({ port, deadlineMs, listening }));
+      });
+    });
+  }
+
   #stopProbing(): void {
+    this.#deadlineTimer?.cancel();
+    this.#deadlineTimer = undefined;
     this.#probeTimer?.cancel();
     this.#probeTimer = undefined;
     this.#probeAbort?.abort();

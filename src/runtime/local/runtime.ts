@@ -242,6 +242,13 @@ export class LocalRuntime implements WorkloadRuntime {
         this.#logger.warn(`replica ${r.id} of ${key} failed: ${failure.reason}: ${failure.message.split('\n').at(-1) ?? ''}`);
         this.#emit(key, rev);
       },
+      stalled: (r, failure) => {
+        // A revision with a ready replica still serves: only one that cannot start at all fails.
+        if ([...rev.replicas.values()].some((x) => x.phase === 'ready')) return;
+        rev.failure = failure;
+        this.#logger.warn(`replica ${r.id} of ${key}: ${failure.reason}: ${failure.message}`);
+        this.#emit(key, rev);
+      },
       restarting: () => {
         rev.restarts += 1;
         this.#emit(key, rev);
