@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { Activator } from '../../activator/index.js';
@@ -14,6 +15,8 @@ import { SourceMetrics } from '../importers/metrics.js';
 import { loadManifests } from '../api/load.js';
 import { systemClock } from '../clock.js';
 import { buildApiServer } from '../control/api-server.js';
+import { isLoopbackBindAddress } from '../control/auth.js';
+import { ensureToken } from '../control/token.js';
 import { ServingReconciler } from '../control/serving/reconciler.js';
 import { Store } from '../control/store.js';
 import { LocalRuntime } from '../runtime/index.js';
@@ -54,6 +57,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   };
 
   try {
+    // The control API's credentials first: a token file open to others, or a TLS pair that cannot be used, stops start-up
+    // before any replica runs.
+    const apiToken = await ensureToken(stateDir);
+    const apiTls = options.apiTls ? await readTlsPair(options.apiTls) : undefined;
+
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'wisp_process_' });
 
@@ -91,6 +99,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       activator,
       clock,
       ingressPort: ingress.port,
+      ingressHost: options.host,
       defaultBaseDir: process.cwd(),
       // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions.
       boundEnv: sinkBindingEnvSource(store),
@@ -154,10 +163,21 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     closers.push(() => sinkBindings.stop());
 
     let ready = false;
-    const api = buildApiServer({ store, registry, logs: runtime, sourceLogs: containerRuntime, ready: () => ready });
-    await api.listen({ port: options.apiPort, host: options.host });
+    const api = buildApiServer({
+      store,
+      registry,
+      logs: runtime,
+      sourceLogs: containerRuntime,
+      ready: () => ready,
+      token: apiToken.token,
+      // Bound to loopback, any other Host is a browser tricked by DNS rebinding; bound wider, the token alone guards it.
+      allowedHosts: isLoopbackBindAddress(options.apiHost) ? 'loopback' : 'any',
+      ...(apiTls && { tls: apiTls }),
+    });
+    await api.listen({ port: options.apiPort, host: options.apiHost });
     closers.push(() => api.close());
     const apiPort = portOf(api.server.address());
+    const apiUrl = `${apiTls ? 'https' : 'http'}://${urlHost(options.apiHost)}:${apiPort}`;
 
     // ApiServerSource watches this platform's own resources; its events' source is the control API's URL.
     const apiServerSources = new ApiServerSourcesReconciler({
@@ -165,7 +185,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       clock,
       sender: sourceSender,
       onOutcome: (key, outcome) => sourceMetrics.outcome('ApiServerSource', key, outcome.kind),
-      sourceUri: `http://${options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host}:${apiPort}`,
+      sourceUri: apiUrl,
       onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
     });
     apiServerSources.start();
@@ -200,8 +220,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       urls: {
         ingress: `http://${options.host}:${ingress.port}`,
         broker: `http://${options.host}:${eventing.port}`,
-        api: `http://${options.host}:${apiPort}`,
+        api: apiUrl,
       },
+      tokenFile: apiToken.file,
       applied,
       close: () => (closing ??= closeAll()),
     };
@@ -221,6 +242,34 @@ function autoscalerConfigFrom(store: Store, log: { warn(m: string): void }): Ret
     log.warn(`config-autoscaler ignored: ${err instanceof Error ? err.message : String(err)}`);
     return DEFAULT_AUTOSCALER_CONFIG;
   }
+}
+
+/** A bind address as the host of a URL a client can use: the wildcard becomes 127.0.0.1, IPv6 gets brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** Reads and checks the control API's certificate and key (a key that does not match is refused here, in one line). */
+async function readTlsPair(files: { certFile: string; keyFile: string }): Promise<{ cert: Buffer; key: Buffer }> {
+  const read = async (file: string, what: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (err) {
+      throw new Error(`cannot read the control API's TLS ${what} ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  };
+  const cert = await read(files.certFile, 'certificate (--api-tls-cert)');
+  const key = await read(files.keyFile, 'key (--api-tls-key)');
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw new Error(
+      `the control API's TLS certificate ${files.certFile} and key ${files.keyFile} cannot be used: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  return { cert, key };
 }
 
 function portOf(addr: ReturnType<import('node:net').Server['address']>): number {
