@@ -1,6 +1,6 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-const roots = ['test', 'src', 'activator', 'autoscaler', 'broker'];
+const roots = ['test', 'core', 'src', 'activator', 'autoscaler', 'broker'];
 const allTests = roots.map((r) => `${r}/**/*.test.ts`);
 // Tests that need a real Kafka: their own project, whose globalSetup starts one Kafka per run
 // (or uses WISP_KAFKA_BROKERS). Kafka starts only when one of these files is selected.

@@ -1,0 +1,18 @@
+export { guardHttpServer } from './http-guard.js';
+export type { HttpGuard, HttpGuardOptions } from './http-guard.js';
+export { ConnectionTable, HTTP_LIMITS_DEFAULTS, resolveHttpLimits } from './http-limits.js';
+export type { Admission, HttpLimits, HttpLimitsInput } from './http-limits.js';
+export {
+  MISSING_HOST,
+  answerHeaders,
+  clientErrorAnswer,
+  hasHostHeader,
+  jsonErrorBody,
+  kubernetesStatusBody,
+  rawResponse,
+  refusalAnswer,
+  textErrorBody,
+} from './http-answers.js';
+export type { Answer, ClientErrorFacts, ErrorBody } from './http-answers.js';
+export { CoreError, ERROR_CODES, InvalidHttpLimitsError } from './errors.js';
+export type { CoreErrorCode } from './errors.js';
