@@ -144,10 +144,28 @@ describe('router', () => {
     expect(pickTarget({ ...split, targets: [{ revision: 'x', percent: 0 }] }, rnd)).toBeUndefined();
   });
 
+  it('routes a path-addressed request (/<namespace>/<service>/...) with the prefix stripped', () => {
+    const r = new Router();
+    const tagged = { ...entry, targets: [{ revision: 'default/hello-00002', percent: 100 }] };
+    r.setSnapshot({ hosts: new Map([['hello.default', entry], ['hello.default.localhost', entry], ['canary-hello.default', tagged]]) });
+    expect(r.resolvePath('/default/hello')).toEqual({ entry, path: '/', prefix: '/default/hello' });
+    expect(r.resolvePath('/default/hello/')).toEqual({ entry, path: '/', prefix: '/default/hello' });
+    expect(r.resolvePath('/default/hello/a/b?x=1')).toEqual({ entry, path: '/a/b?x=1', prefix: '/default/hello' });
+    expect(r.resolvePath('/default/hello?x=1')).toEqual({ entry, path: '/?x=1', prefix: '/default/hello' });
+    expect(r.resolvePath('/Default/Hello/x')?.entry).toBe(entry);
+    expect(r.resolvePath('/default/canary-hello/x')?.entry).toBe(tagged);
+    expect(r.resolvePath('/default/hellox')).toBeUndefined();
+    expect(r.resolvePath('/other/hello')).toBeUndefined();
+    expect(r.resolvePath('/default')).toBeUndefined();
+    expect(r.resolvePath('/')).toBeUndefined();
+    expect(r.resolvePath('*')).toBeUndefined();
+  });
+
   it('names the host and the host form in the 404 message', () => {
     const m = unknownHostMessage('nope.default.localhost');
     expect(m).toContain('no Service found for host "nope.default.localhost"');
     expect(m).toContain('<service>.<namespace>.localhost');
+    expect(m).toContain('/<namespace>/<service>/');
   });
 });
 

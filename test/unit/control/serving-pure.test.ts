@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readyFrom, setConditions } from '../../../src/control/conditions.js';
-import { hostsFor, revisionName, revisionNumber, urlFor } from '../../../src/control/serving/names.js';
+import { joinUri, resolveDestination } from '../../../src/control/eventing/destination.js';
+import { addressUrlFor, hostsFor, revisionName, revisionNumber, urlFor } from '../../../src/control/serving/names.js';
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS, progressDeadlineSeconds } from '../../../src/control/serving/progress-deadline.js';
 import { revisionStatus } from '../../../src/control/serving/revision-status.js';
 import { resolveTraffic, splitByRevision } from '../../../src/control/serving/traffic.js';
 import { WorkQueue } from '../../../src/control/work-queue.js';
@@ -21,6 +23,39 @@ describe('revision names and hosts', () => {
     expect(hostsFor('hello', 'default', 'canary')).toEqual(['canary-hello.default.localhost', 'canary-hello.default']);
     expect(urlFor('hello', 'default', 8080)).toBe('http://hello.default.localhost:8080');
     expect(urlFor('hello', 'default', 80, 'canary')).toBe('http://canary-hello.default.localhost');
+  });
+});
+
+describe('a Service\'s address for workloads', () => {
+  it('is the ingress by IP with the Service in the path, loopback for wildcard listen addresses', () => {
+    expect(addressUrlFor('sink', 'default', '127.0.0.1', 8080)).toBe('http://127.0.0.1:8080/default/sink');
+    expect(addressUrlFor('sink', 'ns1', '0.0.0.0', 80)).toBe('http://127.0.0.1/ns1/sink');
+    expect(addressUrlFor('sink', 'ns1', '::', 9000)).toBe('http://[::1]:9000/ns1/sink');
+    expect(addressUrlFor('sink', 'ns1', '::1', 9000)).toBe('http://[::1]:9000/ns1/sink');
+  });
+
+  it('joins a ref\'s relative or absolute uri under the Service prefix, as it would under a host of its own', () => {
+    const base = 'http://127.0.0.1:8080/default/sink';
+    expect(joinUri(base, '/events')).toBe('http://127.0.0.1:8080/default/sink/events');
+    expect(joinUri(base, 'events?x=1')).toBe('http://127.0.0.1:8080/default/sink/events?x=1');
+    expect(joinUri(base, 'http://elsewhere/x')).toBe('http://elsewhere/x');
+    expect(joinUri('http://hello.default.localhost:8080', '/events')).toBe('http://hello.default.localhost:8080/events');
+    const svc = { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'sink', namespace: 'default' }, status: { url: 'http://sink.default.localhost:8080', address: { url: base } } };
+    const lookup = { service: () => svc, broker: () => undefined };
+    expect(resolveDestination({ ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'sink' } }, 'default', lookup)).toEqual({ ok: true, uri: base });
+    expect(resolveDestination({ ref: { kind: 'Service', name: 'sink' }, uri: '/e' }, 'default', lookup)).toEqual({ ok: true, uri: `${base}/e` });
+  });
+});
+
+describe('progress deadline', () => {
+  it('reads serving.knative.dev/progress-deadline as a Go duration, else the local default', () => {
+    expect(DEFAULT_PROGRESS_DEADLINE_SECONDS).toBe(30);
+    expect(progressDeadlineSeconds(undefined)).toBe(30);
+    expect(progressDeadlineSeconds({ 'serving.knative.dev/progress-deadline': '5s' })).toBe(5);
+    expect(progressDeadlineSeconds({ 'serving.knative.dev/progress-deadline': '2m' })).toBe(120);
+    expect(progressDeadlineSeconds({ 'serving.knative.dev/progress-deadline': '1500ms' })).toBe(1.5);
+    expect(progressDeadlineSeconds({ 'serving.knative.dev/progress-deadline': 'soon' })).toBe(30);
+    expect(progressDeadlineSeconds({ 'serving.knative.dev/progress-deadline': '0s' })).toBe(30);
   });
 });
 
@@ -105,6 +140,28 @@ describe('revisionStatus', () => {
     expect(cond(failed, 'Ready')).toMatchObject({ status: 'False', reason: 'ExitCode3', message: 'Container failed with: boom' });
     const image = revisionStatus(undefined, { desired: 0, ready: [], starting: 0, restarts: 0, failure: { reason: 'ImageNotRunnableLocally', message: 'add command' } }, 1, T0);
     expect(cond(image, 'Ready')).toMatchObject({ status: 'False', reason: 'ImageNotRunnableLocally', message: 'add command' });
+  });
+
+  it('is Ready at zero replicas when the initial scale is 0 (Knative: scale target initialized), Active=False NoTraffic', () => {
+    const atZero = { desired: 0, ready: [], starting: 0, restarts: 0 };
+    expect(cond(revisionStatus(undefined, atZero, 1, T0), 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Deploying' });
+    const s = revisionStatus(undefined, atZero, 1, T0, { initialScale: 0 });
+    expect(cond(s, 'Ready')?.status).toBe('True');
+    expect(cond(s, 'ResourcesAvailable')?.status).toBe('True');
+    expect(cond(s, 'ContainerHealthy')?.status).toBe('True');
+    expect(cond(s, 'Active')).toMatchObject({ status: 'False', reason: 'NoTraffic' });
+    expect(cond(revisionStatus(undefined, atZero, 1, T0, { initialScale: 1 }), 'Ready')?.status).toBe('Unknown');
+  });
+
+  it('fails with ProgressDeadlineExceeded on ResourcesAvailable when no replica ever became ready', () => {
+    const failure = { reason: 'ProgressDeadlineExceeded', message: 'not ready within the progress deadline (30s): listening on 3077; listen on $PORT (40777)' };
+    const s = revisionStatus(undefined, { desired: 1, ready: [], starting: 1, restarts: 0, failure }, 1, T0);
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded', message: failure.message });
+    expect(cond(s, 'ResourcesAvailable')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded' });
+    expect(cond(s, 'ContainerHealthy')?.status).toBe('Unknown');
+    // Ready later (a slow start): the failure is gone from the runtime status, the revision is Ready.
+    const later = revisionStatus(s, { desired: 1, ready: [replica], starting: 0, restarts: 0 }, 1, T0);
+    expect(cond(later, 'Ready')?.status).toBe('True');
   });
 });
 
