@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -166,7 +167,16 @@ describe('LocalRuntime: scaling, restarts, drain, close, orphans', () => {
     });
     expect(recorded.map((r) => r.pid).sort()).toEqual([...oldPids].sort());
     expect(recorded.every((r) => r.revision === w.key && /^\d+$/.test(r.startTime))).toBe(true);
+    // Each record names its owner, this process: while it lives its replicas are not orphans.
+    expect(recorded.every((r) => (r as { owner?: { pid: number } }).owner?.pid === process.pid)).toBe(true);
+    const kept = await LocalRuntime.create({ clock: systemClock, stateDir });
+    runtimes.push({ rt: kept, clock: systemClock });
+    expect([...oldPids].every((p) => alive(p))).toBe(true);
 
+    // The platform "is killed": its records now name an owner that is gone.
+    const gone = spawnSync('true').pid;
+    const doc0 = JSON.parse(await readFile(join(stateDir, 'replicas.json'), 'utf8')) as { replicas: Record<string, unknown>[] };
+    await writeFile(join(stateDir, 'replicas.json'), JSON.stringify({ ...doc0, replicas: doc0.replicas.map((r) => ({ ...r, owner: { pid: gone, startTime: '1' } })) }));
     const fresh = await LocalRuntime.create({ clock: systemClock, stateDir });
     runtimes.push({ rt: fresh, clock: systemClock });
     await waitFor(() => [...oldPids, ...children].every((p) => !alive(p)));
