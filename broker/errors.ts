@@ -10,6 +10,7 @@ export type BrokerErrorCode =
   | 'WISP_ERR_PAYLOAD_TOO_LARGE'
   | 'WISP_ERR_METHOD_NOT_ALLOWED'
   | 'WISP_ERR_BACKEND_FULL'
+  | 'WISP_ERR_BATCH_TOO_LARGE'
   | 'WISP_ERR_BACKEND_CLOSED'
   | 'WISP_ERR_BACKEND_UNAVAILABLE'
   | 'WISP_ERR_HANDLER_FAILED'
@@ -22,7 +23,8 @@ export const ERROR_CODES: Readonly<Record<BrokerErrorCode, string>> = Object.fre
   WISP_ERR_UNSUPPORTED_MEDIA_TYPE: 'the content mode is not supported, e.g. application/cloudevents+xml (415)',
   WISP_ERR_PAYLOAD_TOO_LARGE: 'the request body is over the ingress size limit (default 1 MiB) (413)',
   WISP_ERR_METHOD_NOT_ALLOWED: 'the broker ingress only accepts POST (and OPTIONS) (405, Allow: POST, OPTIONS)',
-  WISP_ERR_BACKEND_FULL: 'a subscription queue of the broker is at its limit; retry later (503, Retry-After: 1)',
+  WISP_ERR_BACKEND_FULL: 'a Trigger of the broker has as many events waiting as its backlog limit (wisp.dev/max-backlog); nothing of the request was stored; retry later (503, Retry-After: 1)',
+  WISP_ERR_BATCH_TOO_LARGE: 'a batch holds more events than the broker can ever take at once (its backlog limit per Trigger, or the Kafka produce queue); nothing was stored; send smaller batches (413)',
   WISP_ERR_BACKEND_CLOSED: 'the backend is closing and stores no new events; retry later (503, Retry-After: 1)',
   WISP_ERR_BACKEND_UNAVAILABLE: 'the backend store (Redis, Kafka) cannot be reached or did not acknowledge in time; retry later (503, Retry-After: 1)',
   WISP_ERR_HANDLER_FAILED: 'an event handler threw or returned an invalid outcome (a bug); the event counts as done',
@@ -82,8 +84,19 @@ export class BackendFullError extends BrokerError {
   readonly code = 'WISP_ERR_BACKEND_FULL' as const;
   readonly statusCode = 503;
   readonly retriable = true;
-  constructor(readonly broker: string, readonly trigger: string, readonly limit: number) {
-    super(`broker ${broker}: queue of trigger ${trigger} is full (${limit} events waiting)`);
+  /** `waiting`: events the trigger had waiting when the publish was refused (default: `limit`). */
+  constructor(readonly broker: string, readonly trigger: string, readonly limit: number, readonly waiting: number = limit) {
+    super(`broker ${broker}: queue of trigger ${trigger} is full (${waiting} events waiting, limit ${limit})`);
+  }
+}
+
+/** A batch larger than the broker could ever take at once: retrying cannot help, so it is not retriable. */
+export class BatchTooLargeError extends BrokerError {
+  readonly code = 'WISP_ERR_BATCH_TOO_LARGE' as const;
+  readonly statusCode = 413;
+  readonly retriable = false;
+  constructor(readonly broker: string, readonly events: number, readonly limit: number, what: string) {
+    super(`broker ${broker}: a batch of ${events} events is larger than ${what} (${limit} events); nothing was stored: send smaller batches`);
   }
 }
 

@@ -11,6 +11,11 @@ import type { CloudEvent } from 'cloudevents';
 export interface BrokerSettings {
   partitions?: number;
   replicationFactor?: number;
+  /**
+   * Events waiting per Trigger before `publish` rejects with BackendFullError (Memory and Redis classes; from the
+   * Broker's `wisp.dev/max-backlog` annotation, else the platform default). Kafka keeps its retention and ignores it.
+   */
+  maxBacklog?: number;
 }
 
 /** A broker's identity. */
@@ -143,6 +148,13 @@ export interface EventBackend {
    */
   publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void>;
   /**
+   * Stores every event of a batch (`application/cloudevents-batch+json`) for every current subscription, or none of
+   * them: room for the whole batch is checked before anything is stored, so a rejected batch (BackendFullError,
+   * BackendClosedError, BatchTooLargeError, BrokerNotFoundError) leaves no event behind. `publish(b, e)` is
+   * `publishBatch(b, [e])`. What a store failure in the middle of a write can leave is per class (see each backend).
+   */
+  publishBatch(broker: BrokerRef, events: readonly CloudEvent<unknown>[]): Promise<void>;
+  /**
    * Starts one consumer for a trigger and makes its subscription durable: from this call on, every event
    * published to the broker is kept for the trigger (in its queue / consumer group) even while no consumer
    * runs — a platform restart or a second process picks them up. Events go to `handle`.
@@ -158,11 +170,36 @@ export interface EventBackend {
   close(): Promise<void>;
   /** Connection state of a backend that talks to a server (Redis, Kafka), for the Broker's status. */
   health?(): { ok: boolean; reason?: string };
+  /**
+   * Events waiting per trigger of each broker this process serves, against its cap, for the Broker's status and the
+   * backlog gauge. Backends without a cap (Kafka: retention) do not implement it.
+   */
+  backlog?(): Promise<TriggerBacklog[]>;
+}
+
+/** One trigger's backlog: events stored and not yet taken by a consumer, and the cap past which publish rejects. */
+export interface TriggerBacklog {
+  /** `<namespace>/<broker>` */
+  broker: string;
+  /** `<namespace>/<trigger>` */
+  trigger: string;
+  events: number;
+  limit: number;
 }
 
 export { BROKER_CLASS_ANNOTATION } from '../src/api/labels.js';
 /** Annotation bounding a Trigger's concurrent deliveries. */
 export const MAX_IN_FLIGHT_ANNOTATION = 'wisp.dev/max-in-flight';
 export const DEFAULT_MAX_IN_FLIGHT = 100;
+/** Broker annotation capping the events waiting per Trigger (Memory and Redis classes), e.g. `"50000"`. */
+export const MAX_BACKLOG_ANNOTATION = 'wisp.dev/max-backlog';
+/**
+ * Default cap of events waiting per Trigger (Memory and Redis classes): 10 000, the activator's queue depth. At a
+ * few thousand deliveries per second that is 2-3 s of queueing delay; a producer that outruns its subscribers hears
+ * 503 + Retry-After while the backlog is still short, instead of filling memory (Memory) or Redis (Redis).
+ */
+export const DEFAULT_MAX_BACKLOG = 10_000;
+/** Broker classes that keep their store's retention instead of a backlog cap (MAX_BACKLOG_ANNOTATION does not apply). */
+export const UNCAPPED_BROKER_CLASSES: readonly string[] = Object.freeze(['Kafka']);
 /** Annotation choosing per-partition ordered delivery on Kafka-class brokers (`ordered` | `unordered`). */
 export const DELIVERY_ORDER_ANNOTATION = 'kafka.eventing.knative.dev/delivery.order';

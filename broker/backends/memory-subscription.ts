@@ -11,7 +11,6 @@ import { isHandleOutcome, describeValue } from './outcome.js';
 
 export interface MemorySubscriptionOptions {
   clock: Clock;
-  maxQueued: number;
   closeTimeoutMs: number;
   onError: (err: HandlerFailedError) => void;
   /** Called once when close() starts, so the backend stops fanning out to this subscription. */
@@ -53,10 +52,6 @@ export class MemorySubscription implements Consumer {
 
   get closed(): boolean {
     return this.#closing !== undefined;
-  }
-
-  hasRoom(): boolean {
-    return this.queued < this.#opts.maxQueued;
   }
 
   enqueue(event: CloudEvent<unknown>): void {

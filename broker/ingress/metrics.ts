@@ -1,7 +1,20 @@
-import { Counter, Histogram, type LabelValues, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type LabelValues, type Registry } from 'prom-client';
+import type { TriggerBacklog } from '../types.js';
 
 /** Why the ingress turned a request away (label `reason`). */
-export type RejectReason = 'invalid' | 'unsupported_media_type' | 'too_large' | 'not_found' | 'method_not_allowed' | 'unavailable' | 'internal';
+export type RejectReason =
+  | 'invalid'
+  | 'unsupported_media_type'
+  | 'too_large'
+  | 'not_found'
+  | 'method_not_allowed'
+  /** A Trigger's backlog is at its limit (503, Retry-After). */
+  | 'backlog_full'
+  /** A batch larger than the broker can ever take at once (413). */
+  | 'batch_too_large'
+  /** The backend cannot store right now: closing, store unreachable, Kafka produce queue full (503, Retry-After). */
+  | 'unavailable'
+  | 'internal';
 
 /**
  * The broker ingress's Prometheus metrics on an injected Registry (never the global one). Registering twice
@@ -22,7 +35,7 @@ export class IngressMetrics {
     }));
     this.rejected = reuse(registry, 'wisp_broker_events_rejected_total', (name) => new Counter({
       name,
-      help: 'Requests the broker ingress rejected, per broker and reason (invalid, unsupported_media_type, too_large, not_found, method_not_allowed, unavailable, internal)',
+      help: 'Requests the broker ingress rejected, per broker and reason (invalid, unsupported_media_type, too_large, not_found, method_not_allowed, backlog_full, batch_too_large, unavailable, internal)',
       labelNames: ['broker', 'reason'],
       registers,
     }));
@@ -56,6 +69,42 @@ export class IngressMetrics {
   /** One request to `broker` answered after `seconds`. */
   observe(broker: string, seconds: number): void {
     this.#of(broker).latency.observe(seconds);
+  }
+}
+
+/**
+ * Backlog per Trigger of the classes that cap it (Memory, Redis), read at scrape time from `snapshot` (the eventing
+ * reconciler's last poll, every 2 s): `wisp_broker_backlog_events` (events waiting) and `wisp_broker_backlog_limit`
+ * (the cap past which the ingress answers 503; rejections are `wisp_broker_events_rejected_total{reason="backlog_full"}`).
+ */
+export class BacklogMetrics {
+  readonly events: Gauge<'broker' | 'trigger'>;
+  readonly limit: Gauge<'broker' | 'trigger'>;
+
+  constructor(registry: Registry, snapshot: () => readonly TriggerBacklog[]) {
+    const registers = [registry];
+    const fill = (gauge: Gauge<'broker' | 'trigger'>, value: (b: TriggerBacklog) => number): void => {
+      gauge.reset();
+      for (const b of snapshot()) gauge.set({ broker: b.broker, trigger: b.trigger }, value(b));
+    };
+    this.events = reuse(registry, 'wisp_broker_backlog_events', (name) => new Gauge({
+      name,
+      help: 'Events waiting per Trigger (Memory and Redis broker classes; Redis: counted in Redis, across processes), per broker and trigger (<namespace>/<name>)',
+      labelNames: ['broker', 'trigger'],
+      registers,
+      collect() {
+        fill(this, (b) => b.events);
+      },
+    }));
+    this.limit = reuse(registry, 'wisp_broker_backlog_limit', (name) => new Gauge({
+      name,
+      help: 'Backlog limit per Trigger (wisp.dev/max-backlog or the platform default): past it the ingress answers 503 with Retry-After',
+      labelNames: ['broker', 'trigger'],
+      registers,
+      collect() {
+        fill(this, (b) => b.limit);
+      },
+    }));
   }
 }
 

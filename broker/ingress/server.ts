@@ -54,6 +54,8 @@ const REASONS: Partial<Record<BrokerErrorCode, RejectReason>> = {
   WISP_ERR_UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
   WISP_ERR_PAYLOAD_TOO_LARGE: 'too_large',
   WISP_ERR_METHOD_NOT_ALLOWED: 'method_not_allowed',
+  WISP_ERR_BACKEND_FULL: 'backlog_full',
+  WISP_ERR_BATCH_TOO_LARGE: 'batch_too_large',
 };
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -82,7 +84,7 @@ export function routeOf(url: string): { namespace: string; broker: string } | { 
 /** An error's status, metric reason and message. Pure. */
 export function classify(err: unknown): { status: number; reason: RejectReason; message: string } {
   if (err instanceof BrokerError) {
-    const reason = err.retriable && err.statusCode === 503 ? 'unavailable' : (REASONS[err.code] ?? 'internal');
+    const reason = REASONS[err.code] ?? (err.retriable && err.statusCode === 503 ? 'unavailable' : 'internal');
     return { status: err.statusCode, reason, message: err.message };
   }
   const message = err instanceof Error ? err.message : String(err);
@@ -108,7 +110,7 @@ export function buildBrokerIngress(opts: BrokerIngressOptions): BrokerIngress {
     if (reason === 'internal') opts.onError?.(err);
     const body = JSON.stringify({ error: message });
     const headers: Record<string, string> = { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)) };
-    if (reason === 'unavailable') headers['retry-after'] = '1';
+    if (status === 503) headers['retry-after'] = '1';
     if (reason === 'method_not_allowed') headers['allow'] = ALLOW;
     if (reason === 'too_large') headers['connection'] = 'close';
     if (res.headersSent || res.destroyed) return;
@@ -119,7 +121,10 @@ export function buildBrokerIngress(opts: BrokerIngressOptions): BrokerIngress {
     const target = lookup(namespace, name);
     if (target === undefined) throw new BrokerNotFoundError(namespace, name);
     const events = parseMessage({ headers: req.headers, body }, { [ARRIVAL_TIME_EXTENSION]: new Date(clock.now()).toISOString() });
-    for (const event of events) await target.backend.publish(target.broker, event);
+    // A batch is stored whole or not at all: the backend checks room for every event before storing any, so a
+    // producer that retries a 503'd batch (as Retry-After asks) creates no duplicates of a part of it.
+    if (events.length === 1) await target.backend.publish(target.broker, events[0] as (typeof events)[number]);
+    else if (events.length > 1) await target.backend.publishBatch(target.broker, events);
     return events.length;
   };
 

@@ -1,5 +1,5 @@
 import { BackendUnavailableError } from '../../broker/errors.js';
-import type { BrokerRef, BrokerSettings, Consumer, EventBackend, EventHandler, TriggerSubscription } from '../../broker/types.js';
+import type { BrokerRef, BrokerSettings, Consumer, EventBackend, EventHandler, TriggerBacklog, TriggerSubscription } from '../../broker/types.js';
 
 /**
  * A backend that is created on first use: `wisp up` offers the Redis class to every user, but connects to Redis
@@ -26,6 +26,13 @@ export class LazyBackend implements EventBackend {
   }
   publish(broker: BrokerRef, event: Parameters<EventBackend['publish']>[1]): Promise<void> {
     return this.#get().publish(broker, event);
+  }
+  publishBatch(broker: BrokerRef, events: Parameters<EventBackend['publishBatch']>[1]): Promise<void> {
+    return this.#get().publishBatch(broker, events);
+  }
+  /** Nothing to report before first use (no broker of the class yet). */
+  async backlog(): Promise<TriggerBacklog[]> {
+    return (await this.#backend?.backlog?.()) ?? [];
   }
   subscribe(sub: TriggerSubscription, handle: EventHandler): Promise<Consumer> {
     return this.#get().subscribe(sub, handle);
@@ -58,6 +65,9 @@ export class UnconfiguredBackend implements EventBackend {
     return Promise.resolve();
   }
   publish(broker: BrokerRef): Promise<void> {
+    return this.#fail(broker);
+  }
+  publishBatch(broker: BrokerRef): Promise<void> {
     return this.#fail(broker);
   }
   subscribe(sub: TriggerSubscription): Promise<Consumer> {

@@ -1,8 +1,8 @@
 import type { Registry } from 'prom-client';
 import { KafkaBackend, MemoryBackend, RedisBackend } from '../../broker/backends/index.js';
 import { Dispatcher } from '../../broker/dispatcher/index.js';
-import { buildBrokerIngress } from '../../broker/ingress/index.js';
-import type { EventBackend } from '../../broker/types.js';
+import { BacklogMetrics, buildBrokerIngress } from '../../broker/ingress/index.js';
+import { DEFAULT_MAX_BACKLOG, type EventBackend } from '../../broker/types.js';
 import type { Clock } from '../clock.js';
 import { EventingReconciler } from '../control/eventing/reconciler.js';
 import type { Store } from '../control/store.js';
@@ -30,14 +30,17 @@ export async function startEventing(opts: {
   redis: { url: string; prefix: string };
   /** Bootstrap servers; empty: the Kafka class reports how to configure it. */
   kafkaBrokers: string[];
+  /** Events waiting per Trigger (Memory, Redis) for Brokers without `wisp.dev/max-backlog` (default 10 000). */
+  maxBacklog?: number;
   log: Logger;
 }): Promise<Eventing> {
   const { store, clock, registry, log } = opts;
-  const memory = new MemoryBackend({ clock, onError: (err) => log.error(`memory broker: ${describe(err)}`) });
+  const maxBacklog = opts.maxBacklog ?? DEFAULT_MAX_BACKLOG;
+  const memory = new MemoryBackend({ clock, maxQueued: maxBacklog, onError: (err) => log.error(`memory broker: ${describe(err)}`) });
   const logger = log;
   const backends: EventBackend[] = [
     memory,
-    new LazyBackend(['Redis'], () => new RedisBackend({ url: opts.redis.url, prefix: opts.redis.prefix, clock, logger })),
+    new LazyBackend(['Redis'], () => new RedisBackend({ url: opts.redis.url, prefix: opts.redis.prefix, clock, logger, maxBacklog })),
     opts.kafkaBrokers.length > 0
       ? new LazyBackend(['Kafka'], () => new KafkaBackend({ brokers: opts.kafkaBrokers, clock, logger }))
       : new UnconfiguredBackend(['Kafka'], 'no Kafka cluster configured: set WISP_KAFKA_BROKERS (`npm run kafka` starts a local one)'),
@@ -79,10 +82,12 @@ export async function startEventing(opts: {
     backends,
     defaultBrokerClass: opts.defaultBrokerClass,
     dispatcher,
+    defaultMaxBacklog: maxBacklog,
     onError: (what, err) => log.error(`${what}: ${describe(err)}`),
   });
   reconciler.start();
   const started = reconciler;
+  new BacklogMetrics(registry, () => started.backlogSnapshot());
 
   return {
     port,

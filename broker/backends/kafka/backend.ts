@@ -16,6 +16,24 @@
  * keeps events of one key in publish order. A publish resolves after its request's ack and rejects with
  * BackendUnavailableError if the request failed.
  *
+ * Batches (`publishBatch`), all or nothing as far as Wisp decides: every refusal Wisp makes (produce queue full →
+ * 503, backend closed, unknown broker, cluster unreachable at connect, a batch larger than the produce queue → 413)
+ * happens before any record is queued, and a batch's records are queued as one unit that goes out in ONE produce
+ * request (never split between requests). What Kafka itself guarantees for that request is narrower: kafkajs sends
+ * one Produce request per partition leader; Kafka appends each partition's records atomically, but partitions are
+ * independent. So when Kafka fails some partitions of a batch that spans several (a leader moving, an ISR timeout
+ * under acks=all) and kafkajs's bounded retries run out, the ingress answers 503 while the records of the other
+ * partitions are stored: the producer's retry duplicates those (at-least-once, same ids). The same ambiguity exists
+ * for a single event whose ack times out after Kafka stored it. Closing it needs a transactional producer
+ * (idempotent, one transactionalId per process, consumers reading committed): every flush would become
+ * AddPartitionsToTxn + Produce + EndTxn (three round trips instead of one), one transaction at a time per producer
+ * (so every broker's topic serialises behind one another), and the idempotent mode needs unbounded retries (see
+ * below). Not done; the residual case needs a Kafka-side failure, never mere backpressure.
+ *
+ * No backlog cap: a Kafka-class Broker keeps Kafka's retention semantics (the topic's retention.ms / retention.bytes
+ * decide how much is kept), so the `wisp.dev/max-backlog` annotation does not apply; the only 503 under load is the
+ * produce queue in this process (`maxQueuedPublishes`, default 20 000 events per topic).
+ *
  * acks all, non-idempotent with bounded retries. kafkajs's idempotent mode needs unbounded retries
  * (a publish to an unreachable cluster would hang instead of answering 503) and has known sequence-number
  * problems under concurrent sends; a retried send may store an event twice, which at-least-once delivery
@@ -25,7 +43,7 @@ import { Kafka, type Admin, type Producer } from 'kafkajs';
 import type { CloudEvent } from 'cloudevents';
 import type { Clock, Timer } from '../../../src/clock.js';
 import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerSubscription } from '../../types.js';
-import { BackendClosedError, BackendUnavailableError, BrokerNotFoundError } from '../../errors.js';
+import { BackendClosedError, BackendUnavailableError, BatchTooLargeError, BrokerNotFoundError } from '../../errors.js';
 import { brokerTopic, encodeEvent, triggerGroupId } from './codec.js';
 import { KafkaSubscription } from './subscription.js';
 import { kafkajsLogCreator, stderrLogger, type KafkaLogger } from './logger.js';
@@ -129,6 +147,7 @@ export class KafkaBackend implements EventBackend {
       maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
       maxQueuedPerTopic: opts.maxQueuedPublishes ?? DEFAULT_MAX_QUEUED_PER_TOPIC,
       queueFull: (topic, queued) => new BackendUnavailableError(this.#brokerName(topic), `${queued} events already wait for Kafka (produce queue full)`),
+      tooLarge: (topic, records, limit) => new BatchTooLargeError(this.#brokerName(topic), records, limit, 'the Kafka produce queue'),
       closed: (topic) => new BackendClosedError(this.#brokerName(topic)),
     });
   }
@@ -163,7 +182,11 @@ export class KafkaBackend implements EventBackend {
     });
   }
 
-  async publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void> {
+  publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void> {
+    return this.publishBatch(broker, [event]);
+  }
+
+  async publishBatch(broker: BrokerRef, events: readonly CloudEvent<unknown>[]): Promise<void> {
     const topic = this.#topic(broker);
     // Connect (or fail fast: an unreachable cluster answers 503 before anything is queued).
     await this.#producerFor(broker);
@@ -173,7 +196,8 @@ export class KafkaBackend implements EventBackend {
       this.#knownTopics.add(topic);
     }
     this.#topicBrokers.set(topic, broker);
-    await this.#batcher.add(topic, encodeEvent(event));
+    if (events.length === 0) return;
+    await this.#batcher.addAll(topic, events.map((e) => encodeEvent(e)));
   }
 
   async subscribe(sub: TriggerSubscription, handle: EventHandler): Promise<Consumer> {

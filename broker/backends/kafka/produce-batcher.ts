@@ -9,7 +9,9 @@
  * request in flight (maxInFlightPerTopic 2) is only started for a full batch.
  *
  * Each `add` resolves once the request carrying its record succeeded, and rejects with that request's error if
- * it failed: nothing resolves that the send did not confirm. Records of one topic leave in `add` order and a
+ * it failed: nothing resolves that the send did not confirm. `addAll` queues a UNIT of records (an ingress batch):
+ * the queue must have room for all of them or none is queued (`queueFull`; `tooLarge` for a unit larger than the
+ * whole queue), and a unit is never split across requests (a unit over maxBatchRecords/maxBatchBytes goes alone). Records of one topic leave in `add` order and a
  * request keeps that order, so events of one key keep their order as long as one request is in flight per
  * topic (a send retried inside the client could otherwise land after a later request).
  *
@@ -34,6 +36,8 @@ export interface ProduceBatcherOptions<R> {
   maxQueuedPerTopic?: number;
   /** The error for an `add` to a full queue. */
   queueFull: (topic: string, queued: number) => Error;
+  /** The error for an `addAll` of more records than `maxQueuedPerTopic` (default: `queueFull`). */
+  tooLarge?: (topic: string, records: number, limit: number) => Error;
   /** The error for an `add` after `close`, and for records still queued when `close` gives up. */
   closed: (topic: string) => Error;
 }
@@ -44,7 +48,7 @@ export const DEFAULT_MAX_IN_FLIGHT_PER_TOPIC = 1;
 export const DEFAULT_MAX_QUEUED_PER_TOPIC = 20_000;
 
 interface Pending<R> {
-  record: R;
+  records: R[];
   bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -53,6 +57,8 @@ interface Pending<R> {
 interface TopicQueue<R> {
   items: Array<Pending<R>>;
   head: number;
+  /** Records in items[head..]. */
+  queued: number;
   inFlight: number;
   scheduled: boolean;
 }
@@ -66,7 +72,7 @@ export interface ProduceBatcherStats {
 }
 
 export class ProduceBatcher<R> {
-  readonly #o: Required<Omit<ProduceBatcherOptions<R>, 'send' | 'sizeOf' | 'clock' | 'queueFull' | 'closed'>> & ProduceBatcherOptions<R>;
+  readonly #o: Required<Omit<ProduceBatcherOptions<R>, 'send' | 'sizeOf' | 'clock' | 'queueFull' | 'closed' | 'tooLarge'>> & ProduceBatcherOptions<R>;
   readonly #topics = new Map<string, TopicQueue<R>>();
   readonly #idleWaiters: Array<() => void> = [];
   #requests = 0;
@@ -85,12 +91,27 @@ export class ProduceBatcher<R> {
 
   /** Queues a record for `topic`; resolves once the request carrying it succeeded. */
   add(topic: string, record: R): Promise<void> {
+    return this.addAll(topic, [record]);
+  }
+
+  /**
+   * Queues records for `topic` as one unit, all or none: rejects at once, queueing nothing, when the queue lacks
+   * room for all of them. Resolves once the one request carrying them all succeeded.
+   */
+  addAll(topic: string, records: readonly R[]): Promise<void> {
     if (this.#closed) return Promise.reject(this.#o.closed(topic));
+    if (records.length === 0) return Promise.resolve();
+    const limit = this.#o.maxQueuedPerTopic;
+    if (records.length > limit) {
+      return Promise.reject(this.#o.tooLarge?.(topic, records.length, limit) ?? this.#o.queueFull(topic, this.#topics.get(topic)?.queued ?? 0));
+    }
     const q = this.#queue(topic);
-    const queued = q.items.length - q.head;
-    if (queued >= this.#o.maxQueuedPerTopic) return Promise.reject(this.#o.queueFull(topic, queued));
+    if (q.queued + records.length > limit) return Promise.reject(this.#o.queueFull(topic, q.queued));
+    let bytes = 0;
+    for (const r of records) bytes += Math.max(0, this.#o.sizeOf(r));
     return new Promise<void>((resolve, reject) => {
-      q.items.push({ record, bytes: Math.max(0, this.#o.sizeOf(record)), resolve, reject });
+      q.items.push({ records: [...records], bytes, resolve, reject });
+      q.queued += records.length;
       if (!q.scheduled) {
         q.scheduled = true;
         queueMicrotask(() => {
@@ -105,7 +126,7 @@ export class ProduceBatcher<R> {
     let queued = 0;
     let inFlight = 0;
     for (const q of this.#topics.values()) {
-      queued += q.items.length - q.head;
+      queued += q.queued;
       inFlight += q.inFlight;
     }
     return { queued, inFlight, requests: this.#requests, records: this.#records };
@@ -130,6 +151,7 @@ export class ProduceBatcher<R> {
       const left = q.items.slice(q.head);
       q.items = [];
       q.head = 0;
+      q.queued = 0;
       for (const p of left) p.reject(this.#o.closed(topic));
     }
   }
@@ -137,7 +159,7 @@ export class ProduceBatcher<R> {
   #queue(topic: string): TopicQueue<R> {
     let q = this.#topics.get(topic);
     if (q === undefined) {
-      q = { items: [], head: 0, inFlight: 0, scheduled: false };
+      q = { items: [], head: 0, queued: 0, inFlight: 0, scheduled: false };
       this.#topics.set(topic, q);
     }
     return q;
@@ -156,7 +178,7 @@ export class ProduceBatcher<R> {
   }
 
   #fullBatchQueued(q: TopicQueue<R>): boolean {
-    if (q.items.length - q.head >= this.#o.maxBatchRecords) return true;
+    if (q.queued >= this.#o.maxBatchRecords) return true;
     let bytes = 0;
     for (let i = q.head; i < q.items.length; i++) {
       bytes += (q.items[i] as Pending<R>).bytes;
@@ -165,15 +187,19 @@ export class ProduceBatcher<R> {
     return false;
   }
 
+  /** Whole units, up to maxBatchRecords / maxBatchBytes; the first unit goes even when it alone is larger. */
   #takeBatch(q: TopicQueue<R>): Array<Pending<R>> {
     const batch: Array<Pending<R>> = [];
     let bytes = 0;
-    while (q.head < q.items.length && batch.length < this.#o.maxBatchRecords) {
+    let records = 0;
+    while (q.head < q.items.length) {
       const next = q.items[q.head] as Pending<R>;
-      if (batch.length > 0 && bytes + next.bytes > this.#o.maxBatchBytes) break;
+      if (batch.length > 0 && (bytes + next.bytes > this.#o.maxBatchBytes || records + next.records.length > this.#o.maxBatchRecords)) break;
       batch.push(next);
       bytes += next.bytes;
+      records += next.records.length;
       q.head++;
+      q.queued -= next.records.length;
     }
     if (q.head >= q.items.length) {
       q.items = [];
@@ -187,14 +213,12 @@ export class ProduceBatcher<R> {
 
   #sendBatch(topic: string, q: TopicQueue<R>, batch: Array<Pending<R>>): void {
     q.inFlight++;
+    const records = batch.flatMap((p) => p.records);
     this.#requests++;
-    this.#records += batch.length;
+    this.#records += records.length;
     let sending: Promise<void>;
     try {
-      sending = this.#o.send(
-        topic,
-        batch.map((p) => p.record),
-      );
+      sending = this.#o.send(topic, records);
     } catch (err) {
       sending = Promise.reject(err);
     }

@@ -6,30 +6,31 @@
  *   event in its queue whether or not a consumer runs (a restarted platform, or another process sharing the
  *   prefix, consumes what accumulated). `Consumer.close()` stops the worker only; `unsubscribe` removes the
  *   trigger from the hash and obliterates its queue; `deleteBroker` does that for every trigger of the broker.
- * - Fan-out at ingress: `publish` reads the broker's trigger hash and adds the event to every trigger's queue,
- *   resolving only after Redis acknowledged every add. Any failure rejects with a retriable
- *   BackendUnavailableError (the ingress answers 503, the producer retries; events already added to some queues
- *   are then added again: duplicates are allowed, at-least-once). No trigger: nothing is stored (as in Knative).
+ * - Fan-out at ingress, all or nothing: `publishBatch` (and `publish`, a batch of one) makes two round trips.
+ *   (1) One EVALSHA (backlog.ts) checks the broker exists and returns its trigger hash with each queue's waiting
+ *   events, counted in Redis; if any queue lacks room for the whole batch under the broker's backlog limit
+ *   (BrokerSettings `maxBacklog`, default 10 000) the publish rejects with BackendFullError (503 + Retry-After)
+ *   having stored nothing. (2) Every job (events × triggers) goes in ONE MULTI/EXEC, through BullMQ's public
+ *   FlowProducer.addBulk ("atomic: either it fails and no jobs are added, or all are"): Redis runs all of it or
+ *   none. (BullMQ's Queue.addBulk is a plain pipeline in BullMQ 6, not a MULTI, so a dropped connection could
+ *   leave part of a batch; it is not used.) The residual case: a connection lost AFTER Redis ran the EXEC but
+ *   before its reply arrived answers 503 although every job was stored; the producer's retry then duplicates the
+ *   whole batch (at-least-once, same ids), never a part of it. No trigger: nothing is stored (as in Knative).
  *   A publish that read the hash just before a concurrent `unsubscribe` adds its event to the forgotten queue
  *   (per-subscription queue names, see keys.ts): never delivered, but that job's keys stay behind.
- * - Cost of the fan-out, measured on this 2-core machine against the local Redis 7 with 8 concurrent publishers
- *   (events/s of publish, each = SISMEMBER+SMEMBERS then the adds):
- *       1 trigger:  ~8 500-10 600 /s either way;
- *       10 triggers: Promise.all of Queue.add, plain connection  ~1 000 /s;
- *                    Promise.all of Queue.add, auto-pipelining   ~1 850 /s;
- *                    one MULTI with every queue's add script      ~1 340 /s (plain), ~1 960 /s (auto-pipelined).
- *   We use Promise.all of `Queue.add` on an auto-pipelining connection: as fast as a hand-built MULTI (the
- *   10 adds leave in one write and come back in one round trip) using only BullMQ's public API; a MULTI would need
- *   BullMQ's internal per-queue script plumbing. Atomicity across queues is not needed: on a partial failure the
- *   publish is retried and duplicates are acceptable.
+ * - Cost: the count rides in the round trip the fan-out always needed (it replaces SISMEMBER + HVALS), and the
+ *   MULTI replaces a Promise.all of Queue.add on the auto-pipelining connection, which also left in one write and
+ *   came back in one round trip (earlier measurement, 10 triggers: Promise.all auto-pipelined ~1 850 events/s, one
+ *   MULTI auto-pipelined ~1 960 /s). See the README for the measurement with the cap check.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
+import { FlowProducer, Queue, type FlowJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CloudEvent } from 'cloudevents';
 import type { Clock } from '../../../src/clock.js';
 import { BackendClosedError, BrokerNotFoundError } from '../../errors.js';
-import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerSubscription } from '../../types.js';
+import { DEFAULT_MAX_BACKLOG, type BrokerRef, type BrokerSettings, type Consumer, type EventBackend, type EventHandler, type TriggerBacklog, type TriggerSubscription } from '../../types.js';
+import { BACKLOG_SCRIPT, checkRoom, parseBacklogReply, Reservations, type QueueBacklog } from './backlog.js';
 import { EVENT_JOB_NAME, encodeEvent, type EventJobData } from './codec.js';
 import {
   ConnectionWatch,
@@ -59,7 +60,22 @@ export const REDIS_BACKEND_DEFAULTS = Object.freeze({
   closeTimeoutMs: 30_000,
   /** Entries kept in each queue's BullMQ event stream (BullMQ's default, 10 000, is memory for nothing here). */
   eventsStreamMaxLen: 100,
+  /** Events waiting per Trigger before publish answers 503 (brokers without their own `maxBacklog`). */
+  maxBacklog: DEFAULT_MAX_BACKLOG,
 });
+
+/** Every event job's options (FlowProducer jobs do not take a Queue's defaultJobOptions). */
+const JOB_OPTIONS = Object.freeze({
+  removeOnComplete: true,
+  removeOnFail: REMOVE_ON_FAIL,
+  // `attempts`: only a Redis error inside the processor (e.g. while moving a retried job to delayed) throws;
+  // BullMQ then retries the job after 1 s instead of failing it, so a hiccup loses no event.
+  attempts: 1_000,
+  backoff: { type: 'fixed', delay: 1_000 },
+});
+
+/** The producer connection with the backlog script defined on it. */
+type BacklogClient = Redis & { wispBacklog(brokersKey: string, triggersKey: string, brokerId: string, bullPrefix: string): Promise<unknown> };
 
 export interface RedisBackendOptions {
   /** Default: `WISP_REDIS_URL`, else redis://127.0.0.1:6379. */
@@ -77,6 +93,8 @@ export interface RedisBackendOptions {
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   maxStalledCount?: number;
+  /** Events waiting per Trigger before publish rejects, for brokers without their own `maxBacklog` (default 10 000). */
+  maxBacklog?: number;
 }
 
 const QUIET_LOGGER: Logger = {
@@ -90,8 +108,13 @@ export class RedisBackend implements EventBackend {
   readonly #clock: Clock;
   readonly #logger: Logger;
   readonly #tuning: WorkerTuning;
-  readonly #producer: Redis;
+  readonly #producer: BacklogClient;
   readonly #workerClient: Redis;
+  readonly #maxBacklog: number;
+  /** Backlog limit of each broker ensured by this process. */
+  readonly #limits = new Map<string, number>();
+  readonly #reserved = new Reservations();
+  #flow: FlowProducer | undefined;
   readonly #producerWatch: ConnectionWatch;
   readonly #workerWatch: ConnectionWatch;
   readonly #queues = new Map<string, Queue<EventJobData>>();
@@ -116,7 +139,9 @@ export class RedisBackend implements EventBackend {
       connectTimeoutMs: opts.connectTimeoutMs ?? d.connectTimeoutMs,
       commandTimeoutMs: opts.commandTimeoutMs ?? d.commandTimeoutMs,
     };
-    this.#producer = createProducerClient(conn);
+    this.#maxBacklog = Math.max(1, Math.floor(opts.maxBacklog ?? d.maxBacklog));
+    this.#producer = createProducerClient(conn) as BacklogClient;
+    this.#producer.defineCommand('wispBacklog', { numberOfKeys: 2, lua: BACKLOG_SCRIPT });
     this.#workerClient = createWorkerClient(conn);
     const log = (m: string): void => this.#logger.warn(`redis broker: ${m}`);
     this.#producerWatch = new ConnectionWatch(this.#producer, conn, log);
@@ -129,13 +154,15 @@ export class RedisBackend implements EventBackend {
     return p.ok ? this.#workerWatch.health() : p;
   }
 
-  async ensureBroker(broker: BrokerRef): Promise<void> {
+  async ensureBroker(broker: BrokerRef, settings: BrokerSettings = {}): Promise<void> {
     this.#assertOpen(broker);
     await this.#producerWatch.run(brokerId(broker), 'ensureBroker', () => this.#producer.sadd(this.keys.brokers, brokerId(broker)));
+    this.#limits.set(brokerId(broker), Math.max(1, Math.floor(settings.maxBacklog ?? this.#maxBacklog)));
   }
 
   async deleteBroker(broker: BrokerRef): Promise<void> {
     const id = brokerId(broker);
+    this.#limits.delete(id);
     const mine = [...this.#consumers.entries()].filter(([k]) => k.startsWith(`${id}\n`));
     await Promise.all(mine.flatMap(([, set]) => [...set].map((c) => c.close())));
     await this.#producerWatch.run(id, 'deleteBroker', async () => {
@@ -146,27 +173,69 @@ export class RedisBackend implements EventBackend {
     });
   }
 
-  async publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void> {
+  publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void> {
+    return this.publishBatch(broker, [event]);
+  }
+
+  async publishBatch(broker: BrokerRef, events: readonly CloudEvent<unknown>[]): Promise<void> {
     this.#assertOpen(broker);
     const id = brokerId(broker);
-    const [known, queues] = await this.#producerWatch.run(id, 'publish', () =>
-      Promise.all([this.#producer.sismember(this.keys.brokers, id), this.#producer.hvals(this.keys.triggers(broker))]),
+    const { known, queues } = await this.#countBacklog(broker);
+    if (!known) throw new BrokerNotFoundError(broker.namespace, broker.name);
+    if (queues.length === 0 || events.length === 0) return;
+    // Check and reserve in one synchronous step: a concurrent publish of this process sees the reservation.
+    checkRoom(id, queues, (q) => this.#reserved.of(q), events.length, this.#limitOf(id));
+    const names = queues.map((q) => q.queue);
+    this.#reserved.take(names, events.length);
+    const payloads = events.map((e) => encodeEvent(e));
+    const jobs: FlowJob[] = names.flatMap((queueName) =>
+      payloads.map((data) => ({ name: EVENT_JOB_NAME, queueName, data, prefix: this.keys.bullPrefix, opts: JOB_OPTIONS })),
     );
-    if (known !== 1) throw new BrokerNotFoundError(broker.namespace, broker.name);
-    if (queues.length === 0) return;
-    const data = encodeEvent(event);
-    await this.#producerWatch.run(id, 'publish', () =>
-      Promise.all(
-        queues.map((name) =>
-          this.#queue(name)
-            .add(EVENT_JOB_NAME, data)
-            .catch((err: unknown) => {
-              this.#evictQueue(name); // a Queue whose connection setup failed stays broken: use a fresh one next time
-              throw err;
-            }),
-        ),
-      ),
-    );
+    const flow = this.#flowProducer();
+    try {
+      await this.#producerWatch.run(id, 'publish', () => flow.addBulk(jobs));
+    } catch (err) {
+      this.#evictFlow(flow); // a FlowProducer whose connection setup failed stays broken: use a fresh one next time
+      throw err;
+    } finally {
+      this.#reserved.release(names, events.length);
+    }
+  }
+
+  /** Events waiting per trigger of every broker this process ensured, against its limit (one script call per broker). */
+  async backlog(): Promise<TriggerBacklog[]> {
+    if (this.#closing !== undefined) return [];
+    const out: TriggerBacklog[] = [];
+    for (const [id, limit] of this.#limits) {
+      const slash = id.indexOf('/');
+      const { queues } = await this.#countBacklog({ namespace: id.slice(0, slash), name: id.slice(slash + 1) });
+      for (const q of queues) out.push({ broker: id, trigger: q.trigger, events: q.waiting, limit });
+    }
+    return out;
+  }
+
+  async #countBacklog(broker: BrokerRef): Promise<{ known: boolean; queues: QueueBacklog[] }> {
+    const id = brokerId(broker);
+    const reply = await this.#producerWatch.run(id, 'publish', () => this.#producer.wispBacklog(this.keys.brokers, this.keys.triggers(broker), id, this.keys.bullPrefix));
+    return parseBacklogReply(reply);
+  }
+
+  #limitOf(id: string): number {
+    return this.#limits.get(id) ?? this.#maxBacklog;
+  }
+
+  #flowProducer(): FlowProducer {
+    if (this.#flow === undefined) {
+      const flow = new FlowProducer({ connection: this.#producer, prefix: this.keys.bullPrefix });
+      flow.on('error', (err: unknown) => this.#logger.warn(`redis broker: producer: ${describeError(err)}`));
+      this.#flow = flow;
+    }
+    return this.#flow;
+  }
+
+  #evictFlow(flow: FlowProducer): void {
+    if (this.#flow === flow) this.#flow = undefined;
+    void flow.close().catch(() => undefined);
   }
 
   async subscribe(sub: TriggerSubscription, handle: EventHandler): Promise<Consumer> {
@@ -237,7 +306,9 @@ export class RedisBackend implements EventBackend {
     await Promise.allSettled(consumers.map((c) => c.close()));
     const queues = [...this.#queues.values()];
     this.#queues.clear();
-    await Promise.allSettled(queues.map((q) => q.close()));
+    const flow = this.#flow;
+    this.#flow = undefined;
+    await Promise.allSettled([...queues.map((q) => q.close()), flow?.close()]);
     await Promise.all([this.#quit(this.#producer), this.#quit(this.#workerClient)]);
   }
 
@@ -268,9 +339,7 @@ export class RedisBackend implements EventBackend {
       q = new Queue<EventJobData>(name, {
         connection: this.#producer,
         prefix: this.keys.bullPrefix,
-        // `attempts`: only a Redis error inside the processor (e.g. while moving a retried job to delayed) throws;
-        // BullMQ then retries the job after 1 s instead of failing it, so a hiccup loses no event.
-        defaultJobOptions: { removeOnComplete: true, removeOnFail: REMOVE_ON_FAIL, attempts: 1_000, backoff: { type: 'fixed', delay: 1_000 } },
+        defaultJobOptions: JOB_OPTIONS,
         streams: { events: { maxLen: REDIS_BACKEND_DEFAULTS.eventsStreamMaxLen } },
       });
       q.on('error', (err: unknown) => this.#logger.warn(`redis broker: queue ${name}: ${describeError(err)}`));

@@ -8,14 +8,18 @@ import { compileTriggerFilter } from '../../../broker/filters/index.js';
 import {
   BROKER_CLASS_ANNOTATION,
   DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_MAX_BACKLOG,
   DELIVERY_ORDER_ANNOTATION,
+  MAX_BACKLOG_ANNOTATION,
   MAX_IN_FLIGHT_ANNOTATION,
+  UNCAPPED_BROKER_CLASSES,
   type BrokerRef,
   type BrokerSettings,
   type BrokerSpec,
   type Destination,
   type EventBackend,
   type ResolvedDelivery,
+  type TriggerBacklog,
   type TriggerRuntime,
   type TriggerSpec,
 } from '../../../broker/types.js';
@@ -26,7 +30,7 @@ import { getCondition, type DesiredCondition } from '../conditions.js';
 import type { Store, WatchEvent } from '../store.js';
 import { WorkQueue } from '../work-queue.js';
 import { refersTo, resolveDestination, type AddressableLookup } from './destination.js';
-import { brokerStatus, deadLetterCondition, triggerStatus, type BrokerBackendState, type DeadLetterState, type TriggerConditionInput } from './status.js';
+import { brokerStatus, deadLetterCondition, triggerStatus, type BrokerBackendState, type BrokerBacklogState, type DeadLetterState, type TriggerConditionInput } from './status.js';
 
 /** What the eventing reconciler needs of the dispatcher. */
 export interface TriggerDispatcher {
@@ -48,6 +52,11 @@ export interface EventingReconcilerOptions {
   retryDelayMs?: number;
   /** How often backends' health is checked (brokers are reconciled when it changes). Default 2000 ms. */
   healthIntervalMs?: number;
+  /**
+   * Events waiting per Trigger before the ingress answers 503, for Brokers without the `wisp.dev/max-backlog`
+   * annotation (Memory and Redis classes). Unset: each backend's own default (10 000).
+   */
+  defaultMaxBacklog?: number;
 }
 
 const kind = (name: string): KindInfo => {
@@ -75,6 +84,15 @@ export function maxInFlightOf(annotations: Record<string, string> | undefined): 
   return n >= 1 && n <= 10_000 ? n : DEFAULT_MAX_IN_FLIGHT;
 }
 
+/** `wisp.dev/max-backlog` as an integer from 1 to 100 000 000, or why it is not one. */
+export function maxBacklogOf(annotations: Record<string, string> | undefined): { limit?: number; problem?: string } {
+  const raw = annotations?.[MAX_BACKLOG_ANNOTATION];
+  if (raw === undefined) return {};
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (Number.isInteger(n) && n >= 1 && n <= 100_000_000) return { limit: n };
+  return { problem: `annotation ${MAX_BACKLOG_ANNOTATION}: "${raw}" is not an integer from 1 to 100000000, ignored` };
+}
+
 export class EventingReconciler {
   readonly #o: EventingReconcilerOptions;
   readonly #queue: WorkQueue;
@@ -97,6 +115,11 @@ export class EventingReconciler {
   readonly #unsubscribe: (() => void)[] = [];
   /** The queue key whose status this reconciler is writing: its own write does not queue it again. */
   #writing: string | undefined;
+  /** Latest backlog of every trigger of the backends that cap it (polled with the health check). */
+  #backlog: readonly TriggerBacklog[] = [];
+  /** Per broker, the triggers at their limit as last reported in its status (comma list), to notice changes. */
+  readonly #fullSeen = new Map<string, string>();
+  #polling = false;
 
   constructor(options: EventingReconcilerOptions) {
     this.#o = options;
@@ -129,6 +152,40 @@ export class EventingReconciler {
       if (before === ok) continue;
       for (const [key, entry] of this.#routable) if (entry.backend === backend) this.#queue.add(`broker:${key}`);
     }
+    void this.#pollBacklog();
+  }
+
+  /** Asks every capping backend for its backlog; a broker whose set of full triggers changed is reconciled. */
+  async #pollBacklog(): Promise<void> {
+    if (this.#polling) return;
+    this.#polling = true;
+    try {
+      const all: TriggerBacklog[] = [];
+      for (const backend of this.#o.backends) {
+        if (!backend.backlog || backend.health?.().ok === false) continue;
+        try {
+          all.push(...(await backend.backlog()));
+        } catch {
+          // Unreachable store: its health check reports it; the last numbers stand meanwhile.
+          all.push(...this.#backlog.filter((b) => this.#routable.get(b.broker)?.backend === backend));
+        }
+      }
+      this.#backlog = all;
+      for (const key of this.#routable.keys()) {
+        if (fullSignature(this.#fullOf(key)) !== (this.#fullSeen.get(key) ?? '')) this.#queue.add(`broker:${key}`);
+      }
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  #fullOf(broker: string): TriggerBacklog[] {
+    return this.#backlog.filter((b) => b.broker === broker && b.events >= b.limit);
+  }
+
+  /** Events waiting per trigger, as last polled (every healthIntervalMs), for the backlog gauge. */
+  backlogSnapshot(): readonly TriggerBacklog[] {
+    return this.#backlog;
   }
 
   /** Resolves when every change so far has been reconciled. */
@@ -218,6 +275,7 @@ export class EventingReconciler {
     if (!broker) {
       this.#ready.delete(key);
       this.#routable.delete(key);
+      this.#fullSeen.delete(key);
       const backend = this.#ensured.get(key);
       if (backend) {
         await backend.deleteBroker(ref);
@@ -229,6 +287,10 @@ export class EventingReconciler {
     const brokerClass = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? this.#o.defaultBrokerClass;
     const backend = this.#o.backends.find((b) => b.classes.includes(brokerClass));
     let state: BrokerBackendState;
+    const settings = brokerSettings(this.#o.store, broker);
+    const cap = maxBacklogOf(broker.metadata.annotations);
+    const maxBacklog = cap.limit ?? this.#o.defaultMaxBacklog;
+    if (maxBacklog !== undefined && !UNCAPPED_BROKER_CLASSES.includes(brokerClass)) settings.maxBacklog = maxBacklog;
     if (!backend) {
       const available = [...new Set(this.#o.backends.flatMap((b) => b.classes))];
       state = { kind: 'class-not-available', brokerClass, available };
@@ -238,7 +300,7 @@ export class EventingReconciler {
         // A backend known to be down is not asked (its calls could wait for a connection); the health check
         // reconciles the broker again when the backend is back.
         if (health && !health.ok) throw new Error(health.reason ?? 'not connected');
-        await backend.ensureBroker(ref, brokerSettings(this.#o.store, broker));
+        await backend.ensureBroker(ref, settings);
         this.#ensured.set(key, backend);
         state = { kind: 'ready', url: `${this.#o.brokerIngressUrl.replace(/\/+$/, '')}/${namespace}/${name}` };
       } catch (err) {
@@ -247,10 +309,21 @@ export class EventingReconciler {
       }
     }
     const deadLetter = this.#resolveDeadLetter((broker.spec as BrokerSpec | undefined)?.delivery?.deadLetterSink, namespace);
+    const full = this.#fullOf(key);
+    this.#fullSeen.set(key, fullSignature(full));
+    const backlog: BrokerBacklogState = UNCAPPED_BROKER_CLASSES.includes(brokerClass)
+      ? { kind: 'unlimited', brokerClass }
+      : {
+          kind: 'limited',
+          limit: this.#backlog.find((b) => b.broker === key)?.limit ?? maxBacklog ?? DEFAULT_MAX_BACKLOG,
+          full,
+          ...(cap.problem !== undefined ? { annotationProblem: cap.problem } : {}),
+        };
     const status = brokerStatus({
       generation: broker.metadata.generation ?? 1,
       backend: state,
       deadLetter,
+      backlog,
       previous: (broker.status as { conditions?: Condition[] } | undefined)?.conditions,
       now: this.#o.clock.now(),
     });
@@ -402,6 +475,10 @@ function propagateBroker(ready: Condition | undefined): DesiredCondition {
   if (ready.reason) out.reason = ready.reason;
   if (ready.message) out.message = ready.message;
   return out;
+}
+
+function fullSignature(full: readonly TriggerBacklog[]): string {
+  return full.map((t) => t.trigger).join(',');
 }
 
 /** Topic settings from the ConfigMap a Broker's `spec.config` names (Knative's kafka-broker-config keys). */

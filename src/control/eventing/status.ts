@@ -1,5 +1,6 @@
 /** Broker and Trigger status as Knative's MT broker and trigger reconcilers show them. Pure: `now` is handed in. */
 import type { Condition } from '../../api/types.js';
+import { MAX_BACKLOG_ANNOTATION, type TriggerBacklog } from '../../../broker/types.js';
 import { readyFrom, setConditions, type DesiredCondition } from '../conditions.js';
 
 /** Where a dead-letter sink stands: not configured, resolved to a URL, or failing to resolve. */
@@ -37,10 +38,48 @@ export type BrokerBackendState =
   | { kind: 'class-not-available'; brokerClass: string; available: readonly string[] }
   | { kind: 'backend-failed'; brokerClass: string; message: string };
 
+/**
+ * The broker's backlog cap as the status shows it: `limited` (Memory, Redis) with the triggers at their limit and
+ * any problem with the annotation, or `unlimited` (Kafka: retention decides).
+ */
+export type BrokerBacklogState =
+  | { kind: 'limited'; limit: number; full: readonly TriggerBacklog[]; annotationProblem?: string }
+  | { kind: 'unlimited'; brokerClass: string };
+
+/**
+ * `BacklogWithinLimit`: False (reason `BacklogFull`) while a Trigger has as many events waiting as the limit, so the
+ * ingress answers 503 + Retry-After. Not a dependent of Ready: the broker works and its triggers keep consuming (a
+ * Ready=False would stop them); Ready stays True but carries the reason, so `wisp get brokers` shows it.
+ */
+export function backlogCondition(state: BrokerBacklogState): DesiredCondition {
+  if (state.kind === 'unlimited') {
+    return {
+      type: 'BacklogWithinLimit',
+      status: 'True',
+      reason: 'NoBacklogLimit',
+      message: `${state.brokerClass}-class Brokers keep events as their store's retention says; ${MAX_BACKLOG_ANNOTATION} does not apply.`,
+    };
+  }
+  const note = state.annotationProblem !== undefined ? ` (${state.annotationProblem})` : '';
+  if (state.full.length === 0) {
+    return { type: 'BacklogWithinLimit', status: 'True', reason: 'BacklogWithinLimit', message: `At most ${state.limit} events wait per Trigger${note}.` };
+  }
+  const triggers = state.full.map((t) => t.trigger).join(', ');
+  const which = state.full.length === 1 ? `Trigger ${triggers} has` : `Triggers ${triggers} have`;
+  return {
+    type: 'BacklogWithinLimit',
+    status: 'False',
+    reason: 'BacklogFull',
+    message: `${which} ${state.limit} events waiting, the backlog limit${note}: the ingress answers 503 with Retry-After until the subscriber catches up.`,
+  };
+}
+
 export function brokerStatus(opts: {
   generation: number;
   backend: BrokerBackendState;
   deadLetter: DeadLetterState;
+  /** Absent: no backlog condition (the broker has no backend here). */
+  backlog?: BrokerBacklogState;
   previous: readonly Condition[] | undefined;
   now: number;
 }): BrokerStatus {
@@ -64,9 +103,19 @@ export function brokerStatus(opts: {
   }
   const dls = deadLetterCondition(opts.deadLetter);
   const dependents = [channel, ingress, filter, addressable, dls];
+  const ready = readyFrom(dependents);
+  const extra: DesiredCondition[] = [];
+  if (opts.backlog !== undefined && backend.kind === 'ready') {
+    const backlog = backlogCondition(opts.backlog);
+    extra.push(backlog);
+    if (ready.status === 'True' && backlog.status === 'False') {
+      ready.reason = backlog.reason as string;
+      ready.message = backlog.message as string;
+    }
+  }
   const status: BrokerStatus = {
     observedGeneration: opts.generation,
-    conditions: setConditions(opts.previous, [readyFrom(dependents), ...dependents], opts.now),
+    conditions: setConditions(opts.previous, [ready, ...dependents, ...extra], opts.now),
   };
   if (backend.kind === 'ready') {
     status.address = { name: 'http', url: backend.url };

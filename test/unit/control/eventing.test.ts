@@ -49,6 +49,7 @@ class RecordingBackend implements EventBackend {
     this.calls.push(`delete ${b.namespace}/${b.name}`);
   }
   async publish(): Promise<void> {}
+  async publishBatch(): Promise<void> {}
   async subscribe(_sub: TriggerSubscription, _handle: EventHandler): Promise<Consumer> {
     return { close: async () => undefined };
   }
@@ -139,7 +140,7 @@ describe('EventingReconciler: Brokers', () => {
     expect(s.addresses).toEqual([{ name: 'http', url: `${INGRESS}/default/default` }]);
     expect(s.observedGeneration).toBe(1);
     const types = (s.conditions as Condition[]).map((c) => `${c.type}=${c.status}`);
-    expect(types).toEqual(['Ready=True', 'Addressable=True', 'DeadLetterSinkResolved=True', 'FilterReady=True', 'IngressReady=True', 'TriggerChannelReady=True']);
+    expect(types).toEqual(['Ready=True', 'Addressable=True', 'BacklogWithinLimit=True', 'DeadLetterSinkResolved=True', 'FilterReady=True', 'IngressReady=True', 'TriggerChannelReady=True']);
     expect(condition(BROKERS, 'default', 'DeadLetterSinkResolved')).toMatchObject({ reason: 'DeadLetterSinkNotConfigured', message: 'No dead letter sink is configured.' });
 
     const found = reconciler.lookupBroker('default', 'default');

@@ -57,7 +57,7 @@ describe('MemoryBackend', () => {
     const err = await backend.publish(broker, event(3)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendFullError);
     expect(err).toMatchObject({ code: 'WISP_ERR_BACKEND_FULL', retriable: true, statusCode: 503 });
-    expect((err as Error).message).toBe('broker default/default: queue of trigger default/slow is full (2 events waiting)');
+    expect((err as Error).message).toBe('broker default/default: queue of trigger default/slow is full (2 events waiting, limit 2)');
     expect(backend.stats()).toEqual([
       { broker: 'default/default', trigger: 'default/slow', queued: 2, inFlight: 1 },
       { broker: 'default/default', trigger: 'default/fast', queued: 0, inFlight: 0 },

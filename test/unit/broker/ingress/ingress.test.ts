@@ -274,7 +274,7 @@ describe('broker ingress: rejections', () => {
     expect(opt.headers['webhook-allowed-origin']).toBe('*');
   });
 
-  it('backend full → 503 with Retry-After: 1, counted as unavailable', async () => {
+  it('backend full → 503 with Retry-After: 1, counted as backlog_full', async () => {
     await app.close();
     await backend.close();
     await setup({ maxQueued: 1, block: true });
@@ -285,8 +285,8 @@ describe('broker ingress: rejections', () => {
     const full = await send('3');
     expect(full.statusCode).toBe(503);
     expect(full.headers['retry-after']).toBe('1');
-    expect(full.json()).toEqual({ error: 'broker default/default: queue of trigger default/recorder is full (1 events waiting)' });
-    expect(await metric('wisp_broker_events_rejected_total', { broker: 'default/default', reason: 'unavailable' })).toBe(1);
+    expect(full.json()).toEqual({ error: 'broker default/default: queue of trigger default/recorder is full (1 events waiting, limit 1)' });
+    expect(await metric('wisp_broker_events_rejected_total', { broker: 'default/default', reason: 'backlog_full' })).toBe(1);
   });
 
   it('rejects a maxBodyBytes below 64 KiB at construction', () => {
