@@ -1,5 +1,6 @@
 /** CloudEvents SQL (CESQL) v1.0: parse once, evaluate per event. */
 export { parseCesql, compileLikePattern } from './parser.js';
+export type { CesqlParseOptions } from './parser.js';
 export { evaluateCesql, cesqlMatches, readAttribute } from './evaluator.js';
 export type { CesqlResult, CesqlInput } from './evaluator.js';
 export { CesqlError, CesqlParseError, ERROR_CODES } from './errors.js';

@@ -4,8 +4,14 @@
  * Precedence, lowest first: OR; XOR; AND; NOT (prefix); = != <>; < <= > >= [NOT] LIKE [NOT] IN; + -;
  * * / %; unary - (and NOT in operand position, e.g. `x = NOT y`). Binary operators are left-associative.
  * `NOT a = b` reads as `NOT (a = b)`, as in SQL.
+ *
+ * Nesting is limited (`maxDepth`, default INPUT_LIMITS.maxCesqlDepth): the parser recurses once per parenthesis,
+ * prefix operator, call or IN list, and the evaluator once per tree level, which a chain of binary operators
+ * (`a OR b OR c ...`) deepens by one per operator. Going over the limit is a parse error at the token that
+ * crossed it, so no expression can overflow the stack of either.
  */
-import type { BinaryOp, CesqlExpression, CesqlNode, LikeNode, Position } from './ast.js';
+import type { BinaryOp, CallNode, CesqlExpression, CesqlNode, LikeNode, Position } from './ast.js';
+import { INPUT_LIMITS } from '../../src/api/limits.js';
 import { INT32_MAX } from './casting.js';
 import { CesqlParseError } from './errors.js';
 import { resolveFunction } from './functions.js';
@@ -31,10 +37,48 @@ export function compileLikePattern(pattern: string): RegExp {
   return new RegExp(`${re}$`, 'su');
 }
 
+export interface CesqlParseOptions {
+  /** Deepest nesting accepted; default INPUT_LIMITS.maxCesqlDepth. */
+  maxDepth?: number;
+}
+
 class Parser {
   private pos = 0;
+  /** Current recursion depth of the descent. */
+  private depth = 0;
+  /** Height of each subtree built so far (a leaf is 1). */
+  private readonly heights = new WeakMap<CesqlNode, number>();
 
-  constructor(private readonly tokens: Token[]) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly maxDepth: number,
+  ) {}
+
+  private tooDeep(at: Position): never {
+    throw new CesqlParseError(
+      `expression nested deeper than ${this.maxDepth} levels (limit maxCesqlDepth = ${this.maxDepth}) at line ${at.line}, column ${at.column}`,
+      { line: at.line, column: at.column },
+    );
+  }
+
+  /** Runs one level of the descent, refusing to go deeper than the limit. */
+  private nested<T>(t: Token, parse: () => T): T {
+    if (++this.depth > this.maxDepth) this.tooDeep(t);
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Records `node`'s height (one more than its tallest child), refusing a tree taller than the limit. */
+  private built<N extends CesqlNode>(node: N, children: readonly CesqlNode[], at: Position): N {
+    let h = 0;
+    for (const c of children) h = Math.max(h, this.heights.get(c) ?? 1);
+    if (h + 1 > this.maxDepth) this.tooDeep(at);
+    this.heights.set(node, h + 1);
+    return node;
+  }
 
   private peek(): Token {
     return this.tokens[this.pos] as Token;
@@ -74,7 +118,7 @@ class Parser {
   }
 
   private binary(op: BinaryOp, left: CesqlNode, right: CesqlNode, at: Position): CesqlNode {
-    return { kind: 'binary', op, left, right, line: at.line, column: at.column };
+    return this.built({ kind: 'binary', op, left, right, line: at.line, column: at.column }, [left, right], at);
   }
 
   private parseOr(): CesqlNode {
@@ -107,7 +151,8 @@ class Parser {
   private parseNot(): CesqlNode {
     if (this.isKeyword('NOT')) {
       const t = this.next();
-      return { kind: 'not', operand: this.parseNot(), line: t.line, column: t.column };
+      const operand = this.nested(t, () => this.parseNot());
+      return this.built({ kind: 'not', operand, line: t.line, column: t.column }, [operand], t);
     }
     return this.parseEquality();
   }
@@ -155,7 +200,7 @@ class Parser {
 
   private parseLikeRest(operand: CesqlNode, negated: boolean, at: Token): LikeNode {
     const p = this.expect('string', 'a string literal pattern after LIKE');
-    return {
+    const node: LikeNode = {
       kind: 'like',
       operand,
       pattern: p.text,
@@ -164,17 +209,21 @@ class Parser {
       line: at.line,
       column: at.column,
     };
+    return this.built(node, [operand], at);
   }
 
   private parseInRest(operand: CesqlNode, negated: boolean, at: Token): CesqlNode {
-    this.expect('(', "'(' after IN");
-    const items = [this.parseOr()];
-    while (this.peek().kind === ',') {
-      this.next();
-      items.push(this.parseOr());
-    }
+    const open = this.expect('(', "'(' after IN");
+    const items = this.nested(open, () => {
+      const list = [this.parseOr()];
+      while (this.peek().kind === ',') {
+        this.next();
+        list.push(this.parseOr());
+      }
+      return list;
+    });
     this.expect(')', "',' or ')'");
-    return { kind: 'in', operand, items, negated, line: at.line, column: at.column };
+    return this.built({ kind: 'in', operand, items, negated, line: at.line, column: at.column }, [operand, ...items], at);
   }
 
   private parseAdditive(): CesqlNode {
@@ -207,11 +256,13 @@ class Parser {
         this.next();
         return { kind: 'literal', value: this.integerValue(operand, true), line: t.line, column: t.column };
       }
-      return { kind: 'negate', operand: this.parseUnary(), line: t.line, column: t.column };
+      const inner = this.nested(t, () => this.parseUnary());
+      return this.built({ kind: 'negate', operand: inner, line: t.line, column: t.column }, [inner], t);
     }
     if (this.isKeyword('NOT', t)) {
       this.next();
-      return { kind: 'not', operand: this.parseUnary(), line: t.line, column: t.column };
+      const inner = this.nested(t, () => this.parseUnary());
+      return this.built({ kind: 'not', operand: inner, line: t.line, column: t.column }, [inner], t);
     }
     return this.parsePrimary();
   }
@@ -238,7 +289,7 @@ class Parser {
       case 'string':
         return { kind: 'literal', value: t.text, line: t.line, column: t.column };
       case '(': {
-        const inner = this.parseOr();
+        const inner = this.nested(t, () => this.parseOr());
         this.expect(')', "')'");
         return inner;
       }
@@ -264,30 +315,25 @@ class Parser {
 
   private parseCallRest(nameToken: Token): CesqlNode {
     if (!/^[a-zA-Z][a-zA-Z_]*$/.test(nameToken.text)) this.fail(nameToken, 'a function name');
-    this.next(); // '('
+    const open = this.next(); // '('
     const args: CesqlNode[] = [];
-    if (this.peek().kind !== ')') {
+    this.nested(open, () => {
+      if (this.peek().kind === ')') return;
       args.push(this.parseOr());
       while (this.peek().kind === ',') {
         this.next();
         args.push(this.parseOr());
       }
-    }
+    });
     this.expect(')', "',' or ')'");
     const name = nameToken.text.toUpperCase();
-    return {
-      kind: 'call',
-      name,
-      args,
-      fn: resolveFunction(name, args.length),
-      line: nameToken.line,
-      column: nameToken.column,
-    };
+    const node: CallNode = { kind: 'call', name, args, fn: resolveFunction(name, args.length), line: nameToken.line, column: nameToken.column };
+    return this.built(node, args, nameToken);
   }
 }
 
 /** Parses a CESQL v1.0 expression. Throws `CesqlParseError` with the line and column of the problem. */
-export function parseCesql(source: string): CesqlExpression {
-  const root = new Parser(tokenize(source)).parse();
+export function parseCesql(source: string, opts: CesqlParseOptions = {}): CesqlExpression {
+  const root = new Parser(tokenize(source), opts.maxDepth ?? INPUT_LIMITS.maxCesqlDepth).parse();
   return Object.freeze({ source, root });
 }

@@ -5,17 +5,26 @@
  * - `exact` / `prefix` / `suffix`: every key matches; an absent attribute is no match;
  * - `all` / `any` / `not` nest; `cesql` is parsed here, once, and passes only on `true` with no errors;
  * - no filter at all matches every event. The predicate never throws: a failure is "no match".
+ * Nesting deeper than INPUT_LIMITS.maxFilterDepth throws `FilterTooDeepError` (the compiler and the predicate
+ * recurse once per level).
  */
 import type { CloudEvent } from 'cloudevents';
+import { INPUT_LIMITS } from '../../src/api/limits.js';
 import { cesqlMatches, parseCesql } from '../cesql/index.js';
 import type { EventFilter, SubscriptionsAPIFilter } from '../types.js';
 import { asRecord, attributeString, CONTEXT_ATTRIBUTES, type EventRecord } from './attributes.js';
+import { FilterTooDeepError } from './errors.js';
 
 type Predicate = (event: EventRecord) => boolean;
 
 export interface TriggerFilterSpec {
   filter?: { attributes?: Record<string, string> };
   filters?: SubscriptionsAPIFilter[];
+}
+
+export interface CompileOptions {
+  /** Deepest nesting of all/any/not accepted; default INPUT_LIMITS.maxFilterDepth. */
+  maxDepth?: number;
 }
 
 const MATCH_ALL: Predicate = () => true;
@@ -64,14 +73,15 @@ export function compileAttributesFilter(attrs: Record<string, string>): Predicat
 }
 
 /** One Subscriptions API filter. With several dialects set (rejected by validation), the first in Knative's order wins. */
-function compileOne(f: SubscriptionsAPIFilter): Predicate {
+function compileOne(f: SubscriptionsAPIFilter, path: string, depth: number, maxDepth: number): Predicate {
+  if (depth > maxDepth) throw new FilterTooDeepError(path, maxDepth);
   if (isNonEmptyMap(f.exact)) return stringMatch(f.exact, (a, w) => a === w);
   if (isNonEmptyMap(f.prefix)) return stringMatch(f.prefix, (a, w) => a.startsWith(w));
   if (isNonEmptyMap(f.suffix)) return stringMatch(f.suffix, (a, w) => a.endsWith(w));
-  if (f.all !== undefined && f.all.length > 0) return allOf(f.all.map(compileOne));
-  if (f.any !== undefined && f.any.length > 0) return anyOf(f.any.map(compileOne));
+  if (f.all !== undefined && f.all.length > 0) return allOf(f.all.map((g, i) => compileOne(g, `${path}.all[${i}]`, depth + 1, maxDepth)));
+  if (f.any !== undefined && f.any.length > 0) return anyOf(f.any.map((g, i) => compileOne(g, `${path}.any[${i}]`, depth + 1, maxDepth)));
   if (f.not !== undefined && f.not !== null) {
-    const inner = compileOne(f.not);
+    const inner = compileOne(f.not, `${path}.not`, depth + 1, maxDepth);
     return (e) => !inner(e);
   }
   if (f.cesql !== undefined && f.cesql !== '') {
@@ -82,13 +92,14 @@ function compileOne(f: SubscriptionsAPIFilter): Predicate {
 }
 
 /**
- * Builds the Trigger's predicate. Throws `CesqlParseError` for an invalid `cesql` (validation reports it
- * first, with its path); the returned predicate itself never throws.
+ * Builds the Trigger's predicate. Throws `CesqlParseError` for an invalid `cesql` and `FilterTooDeepError` for
+ * too deep a nesting (validation reports both first, with their paths); the returned predicate never throws.
  */
-export function compileTriggerFilter(spec: TriggerFilterSpec): EventFilter {
+export function compileTriggerFilter(spec: TriggerFilterSpec, opts: CompileOptions = {}): EventFilter {
+  const maxDepth = opts.maxDepth ?? INPUT_LIMITS.maxFilterDepth;
   let pred: Predicate;
   if (spec.filters !== undefined && spec.filters !== null && spec.filters.length > 0) {
-    pred = allOf(spec.filters.map(compileOne));
+    pred = allOf(spec.filters.map((f, i) => compileOne(f, `filters[${i}]`, 1, maxDepth)));
   } else if (isNonEmptyMap(spec.filter?.attributes)) {
     pred = compileAttributesFilter(spec.filter.attributes);
   } else {

@@ -2,9 +2,12 @@
  * Validation of a Trigger's `filter` and `filters`, run when the Trigger is applied (Knative's webhook:
  * `validateFilterSpec`, `ValidateSubscriptionAPIFiltersList`, plus Wisp's stricter rules: exactly one
  * dialect per element, non-empty prefix/suffix values, non-empty all/any). Takes `unknown`: it checks
- * shapes too. Returns every problem, each with its field path.
+ * shapes too. Returns every problem, each with its field path. Nesting is limited (INPUT_LIMITS.maxFilterDepth):
+ * the check recurses once per level, so deeper filters are refused before they could overflow the stack.
  */
+import { INPUT_LIMITS } from '../../src/api/limits.js';
 import { CesqlParseError, parseCesql } from '../cesql/index.js';
+import { filterDepthMessage } from './errors.js';
 
 export interface FilterFieldError {
   field: string;
@@ -51,14 +54,24 @@ function validateAttributeMap(
   return errs;
 }
 
-function validateList(list: unknown, field: string): FilterFieldError[] {
-  if (!Array.isArray(list)) return [{ field, message: `must be a list of filters, got ${describe(list)}` }];
-  if (list.length === 0) return [{ field, message: 'must contain at least one filter' }];
-  return list.flatMap((f, i) => validateSubscriptionsAPIFilter(f, `${field}[${i}]`));
+export interface FilterValidationOptions {
+  /** Deepest nesting of all/any/not accepted; default INPUT_LIMITS.maxFilterDepth. */
+  maxDepth?: number;
 }
 
-/** One element of `filters` (or of a nested `all`/`any`, or a `not`) at `path`. */
-export function validateSubscriptionsAPIFilter(filter: unknown, path: string): FilterFieldError[] {
+function validateList(list: unknown, field: string, depth: number, maxDepth: number): FilterFieldError[] {
+  if (!Array.isArray(list)) return [{ field, message: `must be a list of filters, got ${describe(list)}` }];
+  if (list.length === 0) return [{ field, message: 'must contain at least one filter' }];
+  return list.flatMap((f, i) => validateAt(f, `${field}[${i}]`, depth, maxDepth));
+}
+
+/** One element of `filters` (or of a nested `all`/`any`, or a `not`) at `path`; a top-level element is depth 1. */
+export function validateSubscriptionsAPIFilter(filter: unknown, path: string, opts: FilterValidationOptions = {}): FilterFieldError[] {
+  return validateAt(filter, path, 1, opts.maxDepth ?? INPUT_LIMITS.maxFilterDepth);
+}
+
+function validateAt(filter: unknown, path: string, depth: number, maxDepth: number): FilterFieldError[] {
+  if (depth > maxDepth) return [{ field: path, message: filterDepthMessage(maxDepth) }];
   if (!isObject(filter)) return [{ field: path, message: `must be a filter object, got ${describe(filter)}` }];
   const set = DIALECTS.filter((d) => filter[d] !== undefined && filter[d] !== null);
   if (set.length !== 1) {
@@ -80,9 +93,9 @@ export function validateSubscriptionsAPIFilter(filter: unknown, path: string): F
       return validateAttributeMap(value, field, { single: true, nonEmptyValues: true });
     case 'all':
     case 'any':
-      return validateList(value, field);
+      return validateList(value, field, depth + 1, maxDepth);
     case 'not':
-      return validateSubscriptionsAPIFilter(value, field);
+      return validateAt(value, field, depth + 1, maxDepth);
     case 'cesql':
       if (typeof value !== 'string') return [{ field, message: `must be a string, got ${describe(value)}` }];
       if (value.trim() === '') return [{ field, message: 'must not be empty' }];
@@ -97,7 +110,7 @@ export function validateSubscriptionsAPIFilter(filter: unknown, path: string): F
 }
 
 /** Problems with a Trigger spec's `filter` and `filters`, with paths under `basePath` (`spec.filters[1].cesql`). */
-export function validateTriggerFilters(spec: unknown, basePath = 'spec'): FilterFieldError[] {
+export function validateTriggerFilters(spec: unknown, basePath = 'spec', opts: FilterValidationOptions = {}): FilterFieldError[] {
   if (!isObject(spec)) return [];
   const errs: FilterFieldError[] = [];
   const filter = spec['filter'];
@@ -113,7 +126,7 @@ export function validateTriggerFilters(spec: unknown, basePath = 'spec'): Filter
     if (!Array.isArray(filters)) {
       errs.push({ field: `${basePath}.filters`, message: `must be a list of filters, got ${describe(filters)}` });
     } else {
-      filters.forEach((f, i) => errs.push(...validateSubscriptionsAPIFilter(f, `${basePath}.filters[${i}]`)));
+      filters.forEach((f, i) => errs.push(...validateSubscriptionsAPIFilter(f, `${basePath}.filters[${i}]`, opts)));
     }
   }
   return errs;

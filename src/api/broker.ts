@@ -1,7 +1,8 @@
 /** Knative Broker schema and semantic validation (what Knative's Broker webhook checks). Pure. */
-import { validateDeliverySpec } from '../../broker/delivery/index.js';
+import { deliveryErrors } from './destination.js';
 import type { FieldError } from './errors.js';
 import { BROKER_CLASS_ANNOTATION } from './labels.js';
+import { dns1123SubdomainErrors } from './names.js';
 import type { JsonSchema } from './schema.js';
 import { resourceSchema } from './schemas.js';
 import type { KObject } from './types.js';
@@ -50,14 +51,30 @@ export function annotationField(key: string): string {
   return `metadata.annotations[${key}]`;
 }
 
-/** Semantic errors of a Broker whose shape already passed `brokerSchema`. */
+/** Kafka's longest topic name. */
+const KAFKA_MAX_TOPIC_LENGTH = 249;
+
+/**
+ * The Kafka class stores a Broker's events in topic `knative-broker-<namespace>-<name>` (Knative's name,
+ * broker/backends/kafka/codec.ts `brokerTopic`). The class may come from the platform's default rather than the
+ * annotation, so every Broker's name must leave that topic within Kafka's 249 characters.
+ */
+function topicNameErrors(broker: KObject): FieldError[] {
+  const { namespace, name } = broker.metadata;
+  const topic = `knative-broker-${namespace}-${name}`;
+  if (topic.length <= KAFKA_MAX_TOPIC_LENGTH || dns1123SubdomainErrors(name).length > 0) return [];
+  const max = KAFKA_MAX_TOPIC_LENGTH - `knative-broker-${namespace}-`.length;
+  return [{ field: 'metadata.name', message: `must be no more than ${max} characters in namespace "${namespace}": the Kafka topic knative-broker-<namespace>-<name> is limited to ${KAFKA_MAX_TOPIC_LENGTH}` }];
+}
+
+/** Semantic errors of a Broker whose shape already passed `brokerSchema` (and whose name is a DNS-1123 subdomain). */
 export function brokerErrors(broker: KObject): FieldError[] {
-  const errs: FieldError[] = [];
+  const errs: FieldError[] = topicNameErrors(broker);
   const cls = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION];
   if (cls !== undefined && !BROKER_CLASSES.includes(cls)) {
     errs.push({ field: annotationField(BROKER_CLASS_ANNOTATION), message: `invalid value "${cls}": want one of ${BROKER_CLASSES.join(', ')}` });
   }
   const spec = (broker.spec ?? {}) as { delivery?: unknown };
-  if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery'));
+  errs.push(...deliveryErrors(spec.delivery, 'spec.delivery'));
   return errs;
 }

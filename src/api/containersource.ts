@@ -3,12 +3,12 @@
  * what the local runtime needs of the container). Pure.
  */
 import { destinationSchema } from './broker.js';
+import { destinationErrors } from './destination.js';
 import { outOfBounds, type FieldError } from './errors.js';
 import { isEnvVarName } from './names.js';
 import type { JsonSchema } from './schema.js';
 import { containerSchema, resourceSchema } from './schemas.js';
 import { ceOverridesErrors } from './sources.js';
-import { destinationErrors } from './trigger.js';
 import type { Container, KObject } from './types.js';
 
 const str: JsonSchema = { type: 'string' };

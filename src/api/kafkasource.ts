@@ -7,11 +7,11 @@
  * and `unordered`). Other fields (`net`, `delivery`...) are warned about as unknown by the generic validator.
  */
 import { destinationSchema } from './broker.js';
+import { destinationErrors } from './destination.js';
 import type { FieldError } from './errors.js';
 import type { JsonSchema } from './schema.js';
 import { resourceSchema } from './schemas.js';
 import { ceOverridesErrors } from './sources.js';
-import { destinationErrors } from './trigger.js';
 import type { KObject } from './types.js';
 
 const str: JsonSchema = { type: 'string' };

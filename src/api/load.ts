@@ -1,10 +1,11 @@
 /** Reads manifests from files, folders and stdin: multi-document YAML (or JSON) into resource objects. */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parseAllDocuments, YAMLError } from 'yaml';
 import { SERVING_DEFAULTS } from './defaults.js';
+import { parseYamlText } from './documents.js';
 import { ManifestError } from './errors.js';
 import { kindOf } from './kinds.js';
+import { INPUT_LIMITS, type InputLimits } from './limits.js';
 import { SOURCE_DIR_ANNOTATION, type KObject } from './types.js';
 import { supportedKindsText } from './supported.js';
 
@@ -34,25 +35,17 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-/** `Nested mappings are not allowed ... at line 3, column 5:\n...` → `Nested mappings are not allowed ...` */
-function yamlReason(err: YAMLError): string {
-  const first = err.message.split('\n')[0] ?? err.message;
-  return first.replace(/ at line \d+, column \d+:?$/, '');
-}
-
 /** Parses manifest text; `file` names it in errors and sources, `baseDir` becomes each object's source-dir annotation. */
-export function parseManifests(text: string, file: string, baseDir: string): LoadedObject[] {
-  const docs = parseAllDocuments(text, { prettyErrors: true });
+export function parseManifests(text: string, file: string, baseDir: string, limits: InputLimits = INPUT_LIMITS): LoadedObject[] {
+  const parsed = parseYamlText(text, limits);
+  if (!parsed.ok) {
+    const p = parsed.problem;
+    const where = p.line !== undefined ? `${file}:${p.line}:${p.column ?? 1}` : `${file}#${p.index ?? 0}${p.field ? ` at ${p.field}` : ''}`;
+    const reason = (p.message.split('\n')[0] ?? p.message).replace(/ at line \d+, column \d+:?$/, '');
+    throw new ManifestError({ file, message: `${where}: ${reason}`, line: p.line, column: p.column, cause: p });
+  }
   const out: LoadedObject[] = [];
-  const list = Array.isArray(docs) ? docs : [docs];
-  list.forEach((doc, index) => {
-    const err = doc.errors[0];
-    if (err) {
-      const pos = err.linePos?.[0];
-      const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
-      throw new ManifestError({ file, message: `${where}: ${yamlReason(err)}`, line: pos?.line, column: pos?.col, cause: err });
-    }
-    const value: unknown = doc.toJS();
+  parsed.value.forEach((value, index) => {
     if (value === null || value === undefined) return; // an empty document, e.g. a trailing `---`
     const where = `${file}#${index}`;
     if (typeof value !== 'object' || Array.isArray(value)) {

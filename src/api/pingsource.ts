@@ -1,10 +1,10 @@
 /** Knative PingSource (sources.knative.dev/v1) schema and semantic validation (what Knative's PingSource webhook checks). Pure. */
 import { isKnownTimeZone, scheduleProblem } from '../importers/ping/schedule.js';
 import { destinationSchema } from './broker.js';
+import { destinationErrors } from './destination.js';
 import type { FieldError } from './errors.js';
 import type { JsonSchema } from './schema.js';
 import { resourceSchema } from './schemas.js';
-import { destinationErrors } from './trigger.js';
 import type { KObject } from './types.js';
 import { ceOverridesErrors } from './sources.js';
 

@@ -7,12 +7,12 @@
  * here, so they are refused at apply time instead of being accepted and never bound).
  */
 import { destinationSchema } from './broker.js';
+import { destinationErrors } from './destination.js';
 import type { FieldError } from './errors.js';
 import { labelSelectorErrors, labelSelectorSchema, type LabelSelector } from './selector.js';
 import type { JsonSchema } from './schema.js';
 import { resourceSchema } from './schemas.js';
 import { ceOverridesErrors } from './sources.js';
-import { destinationErrors } from './trigger.js';
 import type { KObject } from './types.js';
 
 const str: JsonSchema = { type: 'string' };

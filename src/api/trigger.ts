@@ -1,8 +1,8 @@
 /** Knative Trigger schema and semantic validation (what Knative's Trigger webhook checks, plus Wisp's max-in-flight). Pure. */
-import { validateDeliverySpec, validateDestination } from '../../broker/delivery/index.js';
 import { validateTriggerFilters } from '../../broker/filters/index.js';
 import { DELIVERY_ORDER_ANNOTATION, MAX_IN_FLIGHT_ANNOTATION } from '../../broker/types.js';
 import { annotationField, deliverySchema, destinationSchema } from './broker.js';
+import { deliveryErrors, destinationErrors } from './destination.js';
 import { outOfBounds, type FieldError } from './errors.js';
 import type { JsonSchema } from './schema.js';
 import { resourceSchema } from './schemas.js';
@@ -25,12 +25,6 @@ export const triggerSchema: JsonSchema = resourceSchema({
   },
 });
 
-/** Knative's duckv1.Destination rules (the delivery module's, shared with dead-letter sinks); a missing subscriber is an error. */
-export function destinationErrors(dest: unknown, path: string): FieldError[] {
-  if (dest === undefined) return [{ field: path, message: 'missing field(s)' }];
-  return validateDestination(dest, path);
-}
-
 /** Problems with the `wisp.dev/max-in-flight` annotation value (absent = fine). */
 export function maxInFlightErrors(value: string | undefined): FieldError[] {
   if (value === undefined) return [];
@@ -49,7 +43,7 @@ export function triggerErrors(trigger: KObject): FieldError[] {
   if (spec.broker === undefined || spec.broker === '') errs.push({ field: 'spec.broker', message: 'missing field(s)' });
   errs.push(...destinationErrors(spec.subscriber, 'spec.subscriber'));
   errs.push(...validateTriggerFilters(trigger.spec, 'spec'));
-  if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery'));
+  errs.push(...deliveryErrors(spec.delivery, 'spec.delivery'));
   errs.push(...maxInFlightErrors(trigger.metadata.annotations?.[MAX_IN_FLIGHT_ANNOTATION]));
   const order = trigger.metadata.annotations?.[DELIVERY_ORDER_ANNOTATION];
   if (order !== undefined && order !== 'ordered' && order !== 'unordered') {

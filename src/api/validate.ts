@@ -5,7 +5,8 @@ import { configMapErrors, configMapWarnings } from './configmap.js';
 import { SERVING_DEFAULTS } from './defaults.js';
 import type { FieldError } from './errors.js';
 import { kindOf, type KindInfo } from './kinds.js';
-import { dns1123LabelErrors } from './names.js';
+import { valueLimitErrors } from './documents.js';
+import { dns1123LabelErrors, dns1123SubdomainErrors } from './names.js';
 import { apiServerSourceErrors, apiServerSourceSchema } from './apiserversource.js';
 import { containerSourceErrors, containerSourceSchema } from './containersource.js';
 import { kafkaSourceErrors, kafkaSourceSchema } from './kafkasource.js';
@@ -76,6 +77,9 @@ export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationRe
       warnings: [],
     };
   }
+  // Before anything that recurses over the object (the unknown-field walk, ajv, structuredClone).
+  const limitErrors = valueLimitErrors(obj);
+  if (limitErrors.length > 0) return { errors: limitErrors, warnings: [] };
   const schema = schemaFor(info);
   const warnings = unknownFields(schema, obj).map(unknownFieldWarning);
   const shapeErrors = checkShape(schema, obj);
@@ -85,6 +89,10 @@ export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationRe
   object.metadata.namespace ??= SERVING_DEFAULTS.defaultNamespace;
   const errors: FieldError[] = [];
   if (!object.metadata.name) errors.push({ field: 'metadata.name', message: 'missing field(s)' });
+  else if (info.kind !== 'Service') {
+    // Kubernetes' rule for custom resources and ConfigMaps; a Service's name is a DNS-1035 label (serviceErrors).
+    for (const m of dns1123SubdomainErrors(object.metadata.name)) errors.push({ field: 'metadata.name', message: `invalid value "${object.metadata.name}": ${m}` });
+  }
   for (const m of dns1123LabelErrors(object.metadata.namespace)) {
     errors.push({ field: 'metadata.namespace', message: `invalid value "${object.metadata.namespace}": ${m}` });
   }
