@@ -21,7 +21,7 @@ export const ERROR_CODES: Readonly<Record<BrokerErrorCode, string>> = Object.fre
   WISP_ERR_BROKER_NOT_FOUND: 'no broker with that namespace and name exists (or its storage was deleted) (404)',
   WISP_ERR_INVALID_EVENT: 'the request is not a valid CloudEvent: unparsable body, missing or invalid attribute, bad specversion (400)',
   WISP_ERR_UNSUPPORTED_MEDIA_TYPE: 'the content mode is not supported, e.g. application/cloudevents+xml (415)',
-  WISP_ERR_PAYLOAD_TOO_LARGE: 'the request body is over the ingress size limit (default 1 MiB) (413)',
+  WISP_ERR_PAYLOAD_TOO_LARGE: 'the request body is over the ingress size limit (default 1 MiB) (413), or an event is over an attribute limit of broker/limits.ts: more than 1024 attributes or a value over 64 KiB (431 in binary mode, 413 in structured and batched mode)',
   WISP_ERR_METHOD_NOT_ALLOWED: 'the broker ingress only accepts POST (and OPTIONS) (405, Allow: POST, OPTIONS)',
   WISP_ERR_BACKEND_FULL: 'a Trigger of the broker has as many events waiting as its backlog limit (wisp.dev/max-backlog); nothing of the request was stored; retry later (503, Retry-After: 1)',
   WISP_ERR_BATCH_TOO_LARGE: 'a batch holds more events than the broker can ever take at once (its backlog limit per Trigger, or the Kafka produce queue); nothing was stored; send smaller batches (413)',
@@ -68,6 +68,24 @@ export class PayloadTooLargeError extends BrokerError {
   readonly retriable = false;
   constructor(readonly limitBytes: number) {
     super(`request body is larger than the limit of ${limitBytes} bytes`);
+  }
+}
+
+/**
+ * An event breaks an attribute limit (broker/limits.ts). Same code as PayloadTooLargeError (the request is too
+ * large for the broker); the status says where the attributes were: 431 for header fields (binary mode), 413
+ * for the body (structured, batched).
+ */
+export class AttributeLimitError extends BrokerError {
+  readonly code = 'WISP_ERR_PAYLOAD_TOO_LARGE' as const;
+  readonly retriable = false;
+  constructor(readonly statusCode: 413 | 431, reason: string) {
+    super(`event too large: ${reason}`);
+  }
+
+  /** The same error for event `index` of a batch. */
+  inBatch(index: number): AttributeLimitError {
+    return new AttributeLimitError(this.statusCode, `batch event [${index}]: ${this.message.replace(/^event too large: /, '')}`);
   }
 }
 

@@ -7,15 +7,17 @@
  *  - `content-type` from `datacontenttype`, else `application/json; charset=utf-8` (the SDK's default);
  *  - `ce-<attr>` for every other attribute and extension (not `data`/`data_base64`); `time` normalised to
  *    UTC ISO-8601 with milliseconds (`new Date(time).toISOString()`), as the SDK does;
- *  - data: objects (not byte arrays) JSON-serialised, strings as they are, bytes as bytes;
+ *  - data: an EventData (what the ingress and the reply parser produce) as its exact bytes; other data as the
+ *    SDK writes it: objects (not byte arrays) JSON-serialised, strings as they are, bytes as bytes;
  *  - one difference from the SDK: `ce-` header values are percent-encoded as the CloudEvents HTTP binding
  *    (§3.1.3.2) requires — space, `"`, `%` and every character outside U+0021..U+007E, as UTF-8 bytes —
  *    where the SDK sends them raw (and undici then refuses non-ASCII values). Plain ASCII values, the
  *    usual case, are untouched.
- * The message is computed once per event and shared by every Trigger delivering it (a WeakMap cache; the
- * event is immutable).
+ * Whether an event goes out in this mode or in structured mode is decided in message.ts (`headerBytes` is
+ * what it compares with MAX_BINARY_HEADER_BYTES).
  */
 import type { CloudEvent } from 'cloudevents';
+import { isEventData } from '../event-data.js';
 
 export const DEFAULT_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -23,6 +25,8 @@ export const DEFAULT_CONTENT_TYPE = 'application/json; charset=utf-8';
 export interface BinaryMessage {
   readonly headers: readonly string[];
   readonly body: string | Buffer;
+  /** Bytes of these header lines on the wire (`name: value\r\n` each). */
+  readonly headerBytes: number;
 }
 
 /** Characters a `ce-` header value may carry unencoded: U+0021..U+007E except `"` and `%`. */
@@ -44,7 +48,7 @@ export function percentEncodeHeaderValue(value: string): string {
 
 const cache = new WeakMap<CloudEvent<unknown>, BinaryMessage>();
 
-/** The event's binary-mode message (cached per event). Throws when the data cannot be serialised. */
+/** The event's binary-mode message (cached per event). Throws when the data cannot be serialised. Deliveries use message.ts. */
 export function binaryMessage(event: CloudEvent<unknown>): BinaryMessage {
   let msg = cache.get(event);
   if (msg === undefined) {
@@ -69,11 +73,14 @@ export function buildBinaryMessage(event: CloudEvent<unknown>): BinaryMessage {
       headers.push(`ce-${name}`, percentEncodeHeaderValue(String(value)));
     }
   }
-  return { headers, body: bodyOf(event.data) };
+  let headerBytes = 0;
+  for (let i = 0; i < headers.length; i += 2) headerBytes += (headers[i] as string).length + (headers[i + 1] as string).length + 4;
+  return { headers, body: bodyOf(event.data), headerBytes };
 }
 
 function bodyOf(data: unknown): string | Buffer {
   if (data === undefined || data === null) return '';
+  if (isEventData(data)) return data.bytes;
   if (typeof data === 'string') return data;
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   // Objects (and, as the SDK passes them on, numbers and booleans) go out as JSON.

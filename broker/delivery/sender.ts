@@ -1,10 +1,11 @@
 /**
- * HttpSender: POSTs a CloudEvent in binary mode over one shared undici Agent (keep-alive pools per origin,
- * shared by every trigger), with a per-attempt deadline and at most MAX_RESPONSE_BYTES of response read.
+ * HttpSender: POSTs a CloudEvent (binary mode; structured mode when binary would not arrive intact, see
+ * message.ts) over one shared undici Agent (keep-alive pools per origin, shared by every trigger), with a
+ * per-attempt deadline and at most MAX_RESPONSE_BYTES of response read.
  *
  * Hot path, kept lean (measured with `npm run bench:broker`): the request goes through undici's `dispatch`
- * with a callback handler (no response stream, no async iterator, no AbortController), the binary-mode
- * headers and body are built once per event (binary.ts), deadlines share one timer per timeout value
+ * with a callback handler (no response stream, no async iterator, no AbortController), the message
+ * headers and body are built once per event (message.ts), deadlines share one timer per timeout value
  * (deadlines.ts), and an empty response body is the shared empty Buffer.
  *
  * Host names ending in `.localhost` (and `localhost` itself) are loopback names (RFC 6761 §6.3): they
@@ -19,7 +20,7 @@ import type { LookupFunction } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../src/clock.js';
-import { binaryMessage, type BinaryMessage } from './binary.js';
+import { deliveryMessage, type DeliveryMessage } from './message.js';
 import { Deadlines, type DeadlineHandle, type Expirable } from './deadlines.js';
 import { MAX_RESPONSE_BYTES } from './defaults.js';
 import type { SendOptions, SendResult, Sender } from './types.js';
@@ -209,11 +210,11 @@ export class HttpSender implements Sender {
   send(url: string, event: CloudEvent<unknown>, opts: SendOptions): Promise<SendResult> {
     const target = this.#target(url);
     if ('error' in target) return Promise.resolve({ kind: 'network-error', error: target.error });
-    let message: BinaryMessage;
+    let message: DeliveryMessage;
     try {
-      message = binaryMessage(event);
+      message = deliveryMessage(event);
     } catch (err) {
-      return Promise.resolve({ kind: 'network-error', error: new Error('event cannot be written in binary mode', { cause: err }) });
+      return Promise.resolve({ kind: 'network-error', error: new Error('event cannot be written as an HTTP message', { cause: err }) });
     }
     const headers = opts.preferReply === true ? [...message.headers, ...PREFER_REPLY] : message.headers;
     const timeoutMs = Math.max(1, opts.timeoutMs);

@@ -7,7 +7,8 @@
  * attribute a name or type problem is about in a message a producer can act on.
  */
 import { CloudEvent, ValidationError } from 'cloudevents';
-import { InvalidEventError } from '../errors.js';
+import { AttributeLimitError, InvalidEventError } from '../errors.js';
+import { MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE_BYTES } from '../limits.js';
 
 export type SpecVersion = '1.0' | '0.3';
 
@@ -43,6 +44,29 @@ export function checkSpecVersion(v: unknown): SpecVersion {
   if (v === '1.0' || v === '0.3') return v;
   if (typeof v === 'string') throw new InvalidEventError(`unsupported specversion ${show(v)}`);
   throw new InvalidEventError(`unsupported specversion ${show(v)} (expected the string "1.0" or "0.3")`);
+}
+
+/**
+ * The size limits of broker/limits.ts, checked on the producer's raw attributes (data excluded) before anything
+ * else is done with them: at most MAX_ATTRIBUTES attributes, none longer than MAX_ATTRIBUTE_VALUE_BYTES.
+ * `status`: 431 when the attributes came as header fields (binary mode), 413 when in the body.
+ */
+export function checkLimits(attrs: Record<string, unknown>, status: 413 | 431, names: (attr: string) => string = (a) => `attribute "${a}"`): void {
+  let count = 0;
+  for (const name in attrs) {
+    const value = attrs[name];
+    if (value === undefined || value === null) continue;
+    count++;
+    if (typeof value === 'string' && value.length * 3 > MAX_ATTRIBUTE_VALUE_BYTES) {
+      const bytes = Buffer.byteLength(value, 'utf8');
+      if (bytes > MAX_ATTRIBUTE_VALUE_BYTES) {
+        throw new AttributeLimitError(status, `${names(name)} is ${bytes} bytes long; an attribute value may have at most ${MAX_ATTRIBUTE_VALUE_BYTES} bytes`);
+      }
+    }
+  }
+  if (count > MAX_ATTRIBUTES) {
+    throw new AttributeLimitError(status, `the event has ${count} attributes; at most ${MAX_ATTRIBUTES} (context attributes and extensions) are accepted`);
+  }
 }
 
 /**

@@ -3,16 +3,20 @@
  * extensions as `ce_<name>` headers, `content-type` = datacontenttype, the data bytes as the record value and
  * the `partitionkey` extension as the record key. Headers come from the CloudEvents SDK's `Kafka.binary`.
  *
- * One Wisp header, `wisp_data` (`json` | `string` | `bytes`), records the shape the in-process event's data
- * had, so an event comes back exactly as published (an object stays an object even without a
- * datacontenttype, a string stays a string, bytes stay bytes). Records without it (written by other
- * producers) are decoded by content type: JSON types parse, `text/*` is a string, anything else bytes.
+ * One Wisp header, `wisp_data`, records the shape the in-process event's data had, so an event comes back
+ * exactly as published. An EventData (every event from the ingress or a reply) is `raw-json`, `raw-text` or
+ * `raw-binary` (its form): the record value is its exact bytes, and it comes back as the same EventData, never
+ * parsed. Data built in code is `json` (an object stays an object even without a datacontenttype), `string`
+ * or `bytes`. Records without the header (written by other producers) are read as an EventData by content
+ * type: JSON (when it is valid JSON in UTF-8), `text/*` in UTF-8 as text, anything else binary.
  * Pure: no I/O.
  */
 import { CloudEvent, Kafka } from 'cloudevents';
+import { EventData, isEventData, isJsonMedia, isUtf8Bytes, mediaTypeOf, type DataForm } from '../../event-data.js';
 
 export const DATA_SHAPE_HEADER = 'wisp_data';
-type DataShape = 'json' | 'string' | 'bytes';
+type DataShape = 'json' | 'string' | 'bytes' | `raw-${DataForm}`;
+const RAW_FORMS: Readonly<Record<string, DataForm>> = { 'raw-json': 'json', 'raw-text': 'text', 'raw-binary': 'binary' };
 
 /** The parts of a record the backend produces and consumes (kafkajs's `Message` / `KafkaMessage` fit). */
 export interface EncodedRecord {
@@ -36,6 +40,7 @@ export function encodeEvent(event: CloudEvent<unknown>): EncodedRecord {
 
 function encodeData(data: unknown): { value: Buffer | null; shape?: DataShape } {
   if (data === undefined || data === null) return { value: null };
+  if (isEventData(data)) return { value: data.bytes, shape: `raw-${data.form}` };
   if (data instanceof Uint8Array) return { value: Buffer.from(data.buffer, data.byteOffset, data.byteLength), shape: 'bytes' };
   if (data instanceof ArrayBuffer) return { value: Buffer.from(data), shape: 'bytes' };
   if (typeof data === 'string') return { value: Buffer.from(data, 'utf8'), shape: 'string' };
@@ -60,19 +65,26 @@ export function decodeEvent(record: { key: Buffer | string | null; value: Buffer
 
 function decodeData(value: Buffer | null, shape: string | undefined, contentType: string | undefined): unknown {
   if (value === null) return undefined;
+  const form = shape === undefined ? undefined : RAW_FORMS[shape];
+  if (form !== undefined) return new EventData(value, form);
   if (shape === 'bytes') return value;
   if (shape === 'string') return value.toString('utf8');
   if (shape === 'json') return JSON.parse(value.toString('utf8')) as unknown;
-  const ct = (contentType ?? '').toLowerCase();
-  if (/^application\/([a-z0-9.+-]*\+)?json\b/.test(ct)) {
+  return new EventData(value, foreignForm(value, mediaTypeOf(contentType)));
+}
+
+/** The form of a record value written by another producer, from its content type. */
+function foreignForm(value: Buffer, media: string): DataForm {
+  if (!isUtf8Bytes(value)) return 'binary';
+  if (isJsonMedia(media)) {
     try {
-      return JSON.parse(value.toString('utf8')) as unknown;
+      JSON.parse(value.toString('utf8'));
+      return 'json';
     } catch {
-      return value.toString('utf8');
+      return 'binary';
     }
   }
-  if (ct.startsWith('text/')) return value.toString('utf8');
-  return value;
+  return media.startsWith('text/') ? 'text' : 'binary';
 }
 
 function flattenHeaders(raw: RawHeaders): Record<string, string> {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CloudEvent, Kafka } from 'cloudevents';
 import { brokerTopic, decodeEvent, encodeEvent, triggerGroupId } from '../../../../broker/backends/kafka/codec.js';
+import * as redis from '../../../../broker/backends/redis/codec.js';
+import { EventData } from '../../../../broker/event-data.js';
+import { parseMessage } from '../../../../broker/ingress/parse.js';
 
 /** Headers as kafkajs hands them to a consumer: Buffers. */
 function asConsumed(r: ReturnType<typeof encodeEvent>): Parameters<typeof decodeEvent>[0] {
@@ -67,9 +70,11 @@ describe('Kafka record codec (binary content mode)', () => {
       for (const [k, v] of Object.entries(m.headers)) if (v !== undefined) headers[k] = Buffer.from(String(v));
       return { key: null, value: Buffer.from(typeof data === 'string' ? data : JSON.stringify(data)), headers };
     };
-    expect(decodeEvent(fromSdk({ a: 1 }, 'application/cloudevents-ignored+json; charset=utf-8')).data).toEqual({ a: 1 });
-    expect(decodeEvent(fromSdk('hi', 'text/plain')).data).toBe('hi');
-    expect(Buffer.isBuffer(decodeEvent(fromSdk('raw', 'application/x-custom')).data)).toBe(true);
+    // Read as the exact bytes (an EventData), in the form their content type says.
+    expect(decodeEvent(fromSdk({ a: 1 }, 'application/cloudevents-ignored+json; charset=utf-8')).data).toEqual(new EventData(Buffer.from('{"a":1}'), 'json'));
+    expect(decodeEvent(fromSdk('{not json', 'application/json')).data).toEqual(new EventData(Buffer.from('{not json'), 'binary'));
+    expect(decodeEvent(fromSdk('hi', 'text/plain')).data).toEqual(new EventData(Buffer.from('hi'), 'text'));
+    expect(decodeEvent(fromSdk('raw', 'application/x-custom')).data).toEqual(new EventData(Buffer.from('raw'), 'binary'));
   });
 
   it('takes the record key as partitionkey when no ce_partitionkey header is present', () => {
@@ -80,5 +85,58 @@ describe('Kafka record codec (binary content mode)', () => {
   it('names topics and consumer groups as Knative does', () => {
     expect(brokerTopic('default', 'orders')).toBe('knative-broker-default-orders');
     expect(triggerGroupId('default/billing')).toBe('knative-trigger-default-billing');
+  });
+});
+
+/** Events as the ingress builds them: data is an EventData whose bytes a JSON round trip would change. */
+function ingressEvents(): Array<CloudEvent<unknown>> {
+  const bin = (ct: string | undefined, body: Buffer, extra: Record<string, string> = {}) =>
+    parseMessage({ headers: { 'ce-specversion': '1.0', 'ce-id': 'b', 'ce-source': '/s', 'ce-type': 't', ...(ct ? { 'content-type': ct } : {}), ...extra }, body });
+  return [
+    ...bin('application/json', Buffer.from('{ "n": 12345678901234567890123, "f": 1.0, "k":1, "k":2, "e":"\\u00e9" }'), { 'ce-subject': 'caf%C3%A9' }),
+    ...bin('application/octet-stream', Buffer.from([0xe9, 0xff, 0x00, 0x80])),
+    ...bin(undefined, Buffer.from([0xc3, 0x28])),
+    ...bin('text/plain; charset=utf-8', Buffer.from('héllo')),
+    ...parseMessage({ headers: { 'content-type': 'application/cloudevents+json' }, body: Buffer.from('{"specversion":"1.0","id":"s","source":"/s","type":"t","data": [1.0, 12345678901234567890123] ,"count":3,"flag":true}') }),
+    ...parseMessage({ headers: { 'content-type': 'application/cloudevents+json' }, body: Buffer.from('{"specversion":"1.0","id":"b64","source":"/s","type":"t","data_base64":"6f8AgA=="}') }),
+  ];
+}
+
+function expectSame(back: CloudEvent<unknown>, e: CloudEvent<unknown>): void {
+  const attrs = (x: CloudEvent<unknown>) => {
+    const { data: _d, data_base64: _b, ...rest } = x as unknown as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+  };
+  expect(attrs(back)).toEqual(attrs(e));
+  expect(back.data).toBeInstanceOf(EventData);
+  const [got, want] = [back.data as EventData, e.data as EventData];
+  expect(got.form).toBe(want.form);
+  expect([...got.bytes]).toEqual([...want.bytes]);
+}
+
+describe('event codecs keep EventData byte for byte', () => {
+  it('Kafka: the record value is the exact bytes, and it decodes to the same EventData', () => {
+    for (const e of ingressEvents()) {
+      const r = encodeEvent(e);
+      expect([...(r.value ?? [])]).toEqual([...(e.data as EventData).bytes]);
+      expectSame(decodeEvent(asConsumed(r)), e);
+    }
+  });
+
+  it('Redis: the job keeps attributes and data bytes apart (text when UTF-8, else base64) and decodes to the same EventData', () => {
+    for (const e of ingressEvents()) {
+      const job = JSON.parse(JSON.stringify(redis.encodeEvent(e, 2))) as unknown;
+      const back = redis.decodeEvent(job);
+      expect(back.attempt).toBe(2);
+      expectSame(back.event, e);
+    }
+    const [json, bytes] = ingressEvents();
+    expect(redis.encodeEvent(json as CloudEvent<unknown>)).toMatchObject({ df: 'json', d: '{ "n": 12345678901234567890123, "f": 1.0, "k":1, "k":2, "e":"\\u00e9" }' });
+    expect(redis.encodeEvent(bytes as CloudEvent<unknown>)).toMatchObject({ df: 'binary', d64: '6f8AgA==' });
+  });
+
+  it('Redis: jobs written before (the whole event as JSON) still decode', () => {
+    const old = { ce: JSON.stringify(new CloudEvent({ id: 'o', type: 't', source: '/s', data: { a: 1 } })), attempt: 1 };
+    expect(redis.decodeEvent(old).event.data).toEqual({ a: 1 });
   });
 });

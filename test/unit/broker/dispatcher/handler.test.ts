@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../../broker/backends/memory.js';
 import { resolveDelivery } from '../../../../broker/delivery/index.js';
 import { Dispatcher } from '../../../../broker/dispatcher/index.js';
+import { EventData } from '../../../../broker/event-data.js';
 import type { BrokerRef, DeliverySpec, HandleOutcome, TriggerRuntime } from '../../../../broker/types.js';
 import { ManualClock } from '../../../support/clock.js';
 import { freePort, waitFor } from '../../../support/wait.js';
@@ -170,7 +171,8 @@ describe('trigger handler', () => {
     await waitFor(() => replies.length === 1, { what: 'reply' });
     expect(replies[0]?.broker).toEqual(BROKER);
     expect(replies[0]?.event.type).toBe('dev.wisp.reply');
-    expect(replies[0]?.event.data).toEqual({ ok: true });
+    // The reply's data is kept byte for byte (an EventData), never parsed.
+    expect(replies[0]?.event.data).toEqual(new EventData(Buffer.from('{"ok":true}'), 'json'));
     await waitFor(() => outcomes.length === 1);
     expect(await count('wisp_trigger_events_delivered_total')).toBe(1);
   });
@@ -182,7 +184,7 @@ describe('trigger handler', () => {
     await backend.publish(BROKER, ev());
     await waitFor(() => replies.length === 1, { what: 'reply' });
     expect(replies[0]?.event.id).toBe('r-2');
-    expect(replies[0]?.event.data).toEqual({ n: 2 });
+    expect(replies[0]?.event.data).toEqual(new EventData(Buffer.from('{"n":2}'), 'json'));
   });
 
   it('a 2xx body that is not a CloudEvent is a failed delivery (not retried, dead-lettered)', async () => {

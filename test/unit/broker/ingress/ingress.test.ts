@@ -5,6 +5,7 @@ import { inject as lightInject, type InjectOptions, type Response as LightMyRequ
 import { MemoryBackend } from '../../../../broker/backends/index.js';
 import { buildBrokerIngress, type BrokerIngress } from '../../../../broker/ingress/index.js';
 import { InvalidIngressConfigError } from '../../../../broker/errors.js';
+import { EventData } from '../../../../broker/event-data.js';
 import type { HandleOutcome, StoredEvent } from '../../../../broker/types.js';
 import { ManualClock } from '../../../support/clock.js';
 import { freePort, waitFor } from '../../../support/wait.js';
@@ -26,6 +27,14 @@ const structured = (obj: unknown): { method: 'POST'; url: string; headers: Recor
   payload: JSON.stringify(obj),
 });
 const base = { specversion: '1.0', id: 'evt-1', source: '/orders', type: 'dev.wisp.order.created' };
+/** A stored event's data: the exact bytes (as text) and their form. */
+const dataOf = (s: StoredEvent | undefined): { text: string; form: string } | undefined => {
+  const d: unknown = s?.event.data;
+  if (d === undefined) return undefined;
+  if (!(d instanceof EventData)) throw new Error(`data is not an EventData: ${String(d)}`);
+  return { text: d.bytes.toString('utf8'), form: d.form };
+};
+const bytesOf = (s: StoredEvent | undefined): number[] => [...((s?.event.data as EventData | undefined)?.bytes ?? [])];
 
 let clock: ManualClock;
 let backend: MemoryBackend;
@@ -96,7 +105,7 @@ describe('broker ingress: accepted events', () => {
       tenant: 'acme',
       knativearrivaltime: ARRIVAL,
     });
-    expect(e?.data).toEqual({ order: 42, items: ['a', 'b'], note: null });
+    expect(dataOf(seen[0])).toEqual({ text: '{"order":42,"items":["a","b"],"note":null}', form: 'json' });
     expect(seen[0]?.attempt).toBe(0);
   });
 
@@ -106,10 +115,11 @@ describe('broker ingress: accepted events', () => {
     expect((await inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'b', 'content-type': 'application/octet-stream' }), payload: bytes })).statusCode).toBe(202);
     expect((await inject({ method: 'POST', url: URL_, headers: bin({ 'ce-id': 'c', 'content-type': 'application/json' }), payload: '"just a string"' })).statusCode).toBe(202);
     await waitFor(() => seen.length === 3);
-    expect(seen[0]?.event.data).toBe('héllo');
+    expect(dataOf(seen[0])).toEqual({ text: 'héllo', form: 'text' });
     expect(seen[0]?.event.datacontenttype).toBe('text/plain; charset=utf-8');
-    expect(Buffer.from(seen[1]?.event.data as unknown as Uint8Array).equals(bytes)).toBe(true);
-    expect(seen[2]?.event.data).toBe('"just a string"');
+    expect(bytesOf(seen[1])).toEqual([...bytes]);
+    expect(dataOf(seen[1])?.form).toBe('binary');
+    expect(dataOf(seen[2])).toEqual({ text: '"just a string"', form: 'json' });
   });
 
   it('structured mode (charset allowed): 202 and stored', async () => {
@@ -117,14 +127,15 @@ describe('broker ingress: accepted events', () => {
     expect(res.statusCode).toBe(202);
     await waitFor(() => seen.length === 1);
     expect(seen[0]?.event).toMatchObject({ id: 'evt-1', myext: 'v', knativearrivaltime: ARRIVAL });
-    expect(seen[0]?.event.data).toEqual({ x: 1 });
+    expect(dataOf(seen[0])).toEqual({ text: '{"x":1}', form: 'json' });
   });
 
   it('structured data_base64 arrives as the same bytes', async () => {
     const res = await inject(structured({ ...base, datacontenttype: 'image/png', data_base64: Buffer.from([1, 2, 3, 200]).toString('base64') }));
     expect(res.statusCode).toBe(202);
     await waitFor(() => seen.length === 1);
-    expect([...Buffer.from(seen[0]?.event.data as unknown as Uint8Array)]).toEqual([1, 2, 3, 200]);
+    expect(bytesOf(seen[0])).toEqual([1, 2, 3, 200]);
+    expect(dataOf(seen[0])?.form).toBe('binary');
   });
 
   it('batched mode: 3 events → 202 and 3 stored events in order', async () => {
@@ -132,10 +143,10 @@ describe('broker ingress: accepted events', () => {
     const res = await inject({ method: 'POST', url: URL_, headers: { 'content-type': 'application/cloudevents-batch+json' }, payload: JSON.stringify(batch) });
     expect(res.statusCode).toBe(202);
     await waitFor(() => seen.length === 3);
-    expect(seen.map((s) => [s.event.id, s.event.data, s.event['knativearrivaltime']])).toEqual([
-      ['b-1', { i: 1 }, ARRIVAL],
-      ['b-2', { i: 2 }, ARRIVAL],
-      ['b-3', { i: 3 }, ARRIVAL],
+    expect(seen.map((s) => [s.event.id, dataOf(s)?.text, s.event['knativearrivaltime']])).toEqual([
+      ['b-1', '{"i":1}', ARRIVAL],
+      ['b-2', '{"i":2}', ARRIVAL],
+      ['b-3', '{"i":3}', ARRIVAL],
     ]);
     expect(await metric('wisp_broker_events_accepted_total', { broker: 'default/default' })).toBe(3);
   });
@@ -147,7 +158,7 @@ describe('broker ingress: accepted events', () => {
     await waitFor(() => seen.length === 2);
     expect(seen.map((x) => [x.event.id, x.event.specversion])).toEqual([['old-1', '0.3'], ['old-2', '0.3']]);
     expect(seen[0]?.event['schemaurl']).toBe('https://x/s.json');
-    expect(Buffer.from(seen[1]?.event.data as unknown as Uint8Array).toString()).toBe('raw');
+    expect(dataOf(seen[1])).toEqual({ text: 'raw', form: 'binary' });
   });
 
   it('replaces a producer-set knativearrivaltime with the ingress clock', async () => {
@@ -167,7 +178,7 @@ describe('broker ingress: accepted events', () => {
     const res = await inject({ method: 'POST', url: URL_, headers: { 'content-type': 'application/cloudevents+json' }, payload: body });
     expect(res.statusCode).toBe(202);
     await waitFor(() => seen.length === 1);
-    expect((seen[0]?.event.data as unknown as string).length).toBe(64 * 1024 - envelope.length);
+    expect(dataOf(seen[0])?.text).toBe(`"${'x'.repeat(64 * 1024 - envelope.length)}"`);
   });
 });
 

@@ -1,0 +1,53 @@
+/**
+ * The HTTP message a delivery sends: binary mode (DESIGN §4), or structured mode when binary mode would not
+ * bring the event to the subscriber intact. Pure: no I/O.
+ *
+ * Structured mode is used when
+ *  - the `ce-*` and `content-type` header lines would exceed MAX_BINARY_HEADER_BYTES (broker/limits.ts): a
+ *    subscriber's server would answer 431 (Node's default total is 16 KiB, nginx's 8 KiB per line) and the
+ *    event be lost. CloudEvents requires forwarding events of up to 64 KB, attributes included, so refusing
+ *    them at the ingress is not an option;
+ *  - the data is binary (or text) and there is no `datacontenttype`: binary mode would have to label the body
+ *    (the SDK's default, application/json, makes its receiver fail on non-JSON bytes) and so change the event;
+ *    structured mode carries it as `data_base64`, which every SDK reads back as the same bytes.
+ * Replies and dead-lettered events are delivered by the same rule.
+ *
+ * The message is computed once per event and shared by every Trigger delivering it (a WeakMap cache; the
+ * event is immutable).
+ */
+import type { CloudEvent } from 'cloudevents';
+import { isEventData } from '../event-data.js';
+import { MAX_BINARY_HEADER_BYTES } from '../limits.js';
+import { buildBinaryMessage, type BinaryMessage } from './binary.js';
+import { buildStructuredMessage } from './structured.js';
+
+export interface DeliveryMessage extends BinaryMessage {
+  readonly mode: 'binary' | 'structured';
+}
+
+const cache = new WeakMap<CloudEvent<unknown>, DeliveryMessage>();
+
+/** The event's delivery message (cached per event). Throws when the data cannot be serialised. */
+export function deliveryMessage(event: CloudEvent<unknown>): DeliveryMessage {
+  let msg = cache.get(event);
+  if (msg === undefined) {
+    msg = buildDeliveryMessage(event);
+    cache.set(event, msg);
+  }
+  return msg;
+}
+
+export function buildDeliveryMessage(event: CloudEvent<unknown>): DeliveryMessage {
+  if (!unlabelledBytes(event)) {
+    const binary = buildBinaryMessage(event);
+    if (binary.headerBytes <= MAX_BINARY_HEADER_BYTES) return { ...binary, mode: 'binary' };
+  }
+  return { ...buildStructuredMessage(event), mode: 'structured' };
+}
+
+/** Data that is not JSON and has no datacontenttype to say what it is. */
+function unlabelledBytes(event: CloudEvent<unknown>): boolean {
+  const data = event.data;
+  if (data === undefined || data === null || (event.datacontenttype !== undefined && event.datacontenttype !== '')) return false;
+  return isEventData(data) ? data.form !== 'json' : ArrayBuffer.isView(data);
+}
