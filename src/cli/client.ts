@@ -1,7 +1,8 @@
 /** A small client of the Wisp control API: Kubernetes-shaped paths, Status errors, NDJSON streams. Every call has a timeout. */
 import type { KObject } from '../api/types.js';
 import { CLI_DEFAULTS } from './defaults.js';
-import { ApiError, type KStatus, TimeoutError, UnreachableError } from './errors.js';
+import { ApiError, type KStatus, TimeoutError, UnauthorizedError, UnreachableError } from './errors.js';
+import type { TokenChoice } from './token.js';
 
 export interface PutResult {
   object: KObject | undefined;
@@ -16,6 +17,8 @@ export interface ClientOptions {
   server: string;
   /** Per call; for streams, until the answer's headers arrive. */
   timeoutMs?: number;
+  /** The bearer token sent as `Authorization: Bearer <token>`, and where it came from (named when the API refuses it). */
+  auth?: TokenChoice;
 }
 
 /** Parses one `Warning` header value (RFC 7234: `299 - "text"`, possibly several comma-separated). */
@@ -30,18 +33,35 @@ export function parseWarningHeader(value: string): string[] {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
 
-function causeCode(err: unknown): string | undefined {
+/** TLS failures: the certificate is not trusted, does not name the host, or the server does not speak TLS. */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+]);
+
+function causeOf(err: unknown, codes: ReadonlySet<string>): { code: string; message: string } | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    if (typeof code === 'string' && codes.has(code)) return { code, message: e.message };
     if (e instanceof AggregateError) {
       for (const inner of e.errors) {
-        const c = causeCode(inner);
+        const c = causeOf(inner, codes);
         if (c) return c;
       }
     }
   }
   return undefined;
+}
+
+function causeCode(err: unknown): string | undefined {
+  return causeOf(err, NETWORK_CODES)?.code;
 }
 
 function isStatus(v: unknown): v is KStatus {
@@ -51,10 +71,12 @@ function isStatus(v: unknown): v is KStatus {
 export class ControlApiClient {
   readonly server: string;
   private readonly timeoutMs: number;
+  private readonly auth: TokenChoice | undefined;
 
   constructor(opts: ClientOptions) {
     this.server = opts.server.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? CLI_DEFAULTS.requestTimeoutMs;
+    this.auth = opts.auth;
   }
 
   async get(path: string): Promise<KObject> {
@@ -137,7 +159,7 @@ export class ControlApiClient {
     try {
       const res = await this.send(method, path, body, controller.signal);
       const text = await res.text();
-      if (res.status >= 400) throw errorOf(method, path, res, text);
+      if (res.status >= 400) throw this.errorOf(method, path, res, text);
       return { res, text };
     } catch (err) {
       throw this.translate(err, controller.signal);
@@ -155,7 +177,7 @@ export class ControlApiClient {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const res = await this.send('GET', path, undefined, controller.signal);
-      if (res.status >= 400) throw errorOf('GET', path, res, await res.text());
+      if (res.status >= 400) throw this.errorOf('GET', path, res, await res.text());
       return res;
     } catch (err) {
       signal?.removeEventListener('abort', onAbort);
@@ -167,6 +189,7 @@ export class ControlApiClient {
 
   private send(method: string, path: string, body: unknown, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.auth?.token !== undefined) headers['authorization'] = `Bearer ${this.auth.token}`;
     const init: RequestInit = { method, signal, headers };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
@@ -179,9 +202,27 @@ export class ControlApiClient {
     return new TimeoutError(`wisp: the Wisp control API at ${this.server} did not answer ${method} ${path} within ${this.timeoutMs} ms`);
   }
 
+  /** A 401 says where the token came from (or where the CLI looked); any other error status is an ApiError. */
+  private errorOf(method: string, path: string, res: Response, text: string): ApiError | UnauthorizedError {
+    const err = errorOf(method, path, res, text);
+    if (res.status === 401) return new UnauthorizedError(this.server, this.auth ?? { token: undefined, from: 'nowhere (no token given)' }, err.status);
+    return err;
+  }
+
   private translate(err: unknown, signal: AbortSignal): unknown {
-    if (err instanceof ApiError) return err;
+    if (err instanceof ApiError || err instanceof UnauthorizedError) return err;
     if (signal.aborted) return signal.reason;
+    const tls = causeOf(err, TLS_CODES);
+    if (tls !== undefined) {
+      const hint = tls.code.startsWith('ERR_SSL_')
+        ? 'the server does not speak TLS: use an http:// --server'
+        : 'if its certificate is self-signed, trust it with NODE_EXTRA_CA_CERTS=<cert.pem>';
+      return new UnreachableError(this.server, err, `TLS: ${tls.message}; ${hint}`);
+    }
+    const code = causeCode(err);
+    if (code !== undefined && this.server.startsWith('http://') && (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET')) {
+      return new UnreachableError(this.server, err, 'the connection was closed; if that wisp up serves https (--api-tls-cert), use an https:// --server');
+    }
     if (causeCode(err) !== undefined) return new UnreachableError(this.server, err);
     // fetch refuses some addresses itself (e.g. "bad port"): say so instead of a bare "fetch failed".
     if (err instanceof TypeError && err.message === 'fetch failed' && err.cause instanceof Error) {

@@ -37,6 +37,9 @@ export interface UpFlags {
   file?: string[];
   stateDir?: string;
   host?: string;
+  apiHost?: string;
+  apiTlsCert?: string;
+  apiTlsKey?: string;
   ingressPort?: string;
   brokerPort?: string;
   apiPort?: string;
@@ -95,12 +98,16 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
   const options: PlatformOptions = {
     stateDir: flags.stateDir ?? nonEmpty(env.WISP_STATE_DIR) ?? CLI_DEFAULTS.stateDir,
     host: flags.host ?? nonEmpty(env.WISP_HOST) ?? CLI_DEFAULTS.host,
+    // The control API has its own bind: `--host 0.0.0.0` opens the ingresses, never the API by accident.
+    apiHost: flags.apiHost ?? nonEmpty(env.WISP_API_HOST) ?? CLI_DEFAULTS.apiHost,
     ingressPort: port(flags.ingressPort, '--ingress-port', env.WISP_INGRESS_PORT, 'WISP_INGRESS_PORT', CLI_DEFAULTS.ingressPort),
     brokerPort: port(flags.brokerPort, '--broker-port', env.WISP_BROKER_PORT, 'WISP_BROKER_PORT', CLI_DEFAULTS.brokerPort),
     apiPort: port(flags.apiPort, '--api-port', env.WISP_API_PORT, 'WISP_API_PORT', CLI_DEFAULTS.apiPort),
     brokerClass,
     manifests: [...(flags.file ?? [])],
   };
+  const apiTls = resolveApiTls(flags, env);
+  if (apiTls !== undefined) options.apiTls = apiTls;
   if (autoscalerTickMs !== undefined) options.autoscalerTickMs = autoscalerTickMs;
   if (logLevel !== undefined) options.logLevel = logLevel;
   if (formatRaw !== undefined) options.logFormat = formatRaw;
@@ -114,4 +121,14 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
   const kafka = nonEmpty(env.WISP_KAFKA_BROKERS);
   if (kafka !== undefined) options.kafkaBrokers = kafka.split(',').map((b) => b.trim()).filter((b) => b !== '');
   return Object.freeze(options);
+}
+
+/** `--api-tls-cert`/`--api-tls-key` (env WISP_API_TLS_CERT/WISP_API_TLS_KEY): both or neither. */
+function resolveApiTls(flags: UpFlags, env: NodeJS.ProcessEnv): PlatformOptions['apiTls'] {
+  const certFile = flags.apiTlsCert ?? nonEmpty(env.WISP_API_TLS_CERT);
+  const keyFile = flags.apiTlsKey ?? nonEmpty(env.WISP_API_TLS_KEY);
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined) throw new UsageError('wisp: --api-tls-key (or WISP_API_TLS_KEY) needs --api-tls-cert (or WISP_API_TLS_CERT): give both, PEM files');
+  if (keyFile === undefined) throw new UsageError('wisp: --api-tls-cert (or WISP_API_TLS_CERT) needs --api-tls-key (or WISP_API_TLS_KEY): give both, PEM files');
+  return { certFile, keyFile };
 }

@@ -6,6 +6,8 @@ export const CLI_DEFAULTS = Object.freeze({
   namespace: 'default',
   stateDir: '.wisp',
   host: '127.0.0.1',
+  /** The control API's bind, separate from `host`. */
+  apiHost: '127.0.0.1',
   ingressPort: 8080,
   brokerPort: 8081,
   apiPort: 8090,

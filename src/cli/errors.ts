@@ -20,6 +20,7 @@ export const CLI_ERROR_CODES = Object.freeze({
   usage: 'WISP_ERR_CLI_USAGE',
   api: 'WISP_ERR_CLI_API',
   unreachable: 'WISP_ERR_CLI_UNREACHABLE',
+  unauthorized: 'WISP_ERR_CLI_UNAUTHORIZED',
   timeout: 'WISP_ERR_CLI_TIMEOUT',
   failed: 'WISP_ERR_CLI_FAILED',
 } as const);
@@ -65,6 +66,25 @@ export class UnreachableError extends CliError {
     });
     this.name = 'UnreachableError';
     this.server = server;
+  }
+}
+
+/** The control API answered 401: no token was found, or the one sent was refused. One line saying where the CLI looked. */
+export class UnauthorizedError extends CliError {
+  readonly server: string;
+  readonly status: KStatus;
+
+  constructor(server: string, auth: { token: string | undefined; from: string }, status: KStatus) {
+    const said = (status.message ?? 'Unauthorized').replace(/^Unauthorized:\s*/, '');
+    super(
+      auth.token === undefined
+        ? `wisp: the Wisp control API at ${server} wants a token and none was found: looked at ${auth.from}; run wisp where \`wisp up\` runs, or pass --state-dir, WISP_TOKEN or --token`
+        : `wisp: the Wisp control API at ${server} refused the token from ${auth.from} (${said}); pass the token in <state-dir>/token of that \`wisp up\` with --state-dir, WISP_TOKEN or --token`,
+      { code: CLI_ERROR_CODES.unauthorized },
+    );
+    this.name = 'UnauthorizedError';
+    this.server = server;
+    this.status = status;
   }
 }
 

@@ -13,6 +13,7 @@ import { CLI_DEFAULTS } from './defaults.js';
 import { errorLines, exitCodeOf, UsageError } from './errors.js';
 import type { OutputFormat } from './format/output.js';
 import { writeLine, type CliIo, type CommandContext } from './io.js';
+import { findToken } from './token.js';
 
 export type { CliIo } from './io.js';
 
@@ -50,6 +51,7 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
     cmd
       .exitOverride()
       .showSuggestionAfterError(true)
+      .configureHelp({ showGlobalOptions: true })
       .configureOutput({
         writeOut: (s) => io.stdout.write(s),
         writeErr: (s) => io.stderr.write(s),
@@ -57,14 +59,19 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
       });
   configure(program)
     .description('Wisp: a Knative-style serverless platform on your machine')
-    .option('--server <url>', `Wisp control API (env WISP_SERVER, default ${CLI_DEFAULTS.server})`);
+    .option('--server <url>', `Wisp control API (env WISP_SERVER, default ${CLI_DEFAULTS.server})`)
+    .option('--token <token>', 'bearer token for the control API (env WISP_TOKEN, default: read from <state-dir>/token)')
+    .option('--state-dir <dir>', `state dir of wisp up: where it keeps its store and token (env WISP_STATE_DIR, default ${CLI_DEFAULTS.stateDir})`);
 
+  const globals = (): { server?: string; token?: string; stateDir?: string } => program.opts<{ server?: string; token?: string; stateDir?: string }>();
   const context = (): CommandContext => {
-    const server = serverOf(program.opts<{ server?: string }>().server, io.env);
+    const { server: serverFlag, token, stateDir } = globals();
+    const server = serverOf(serverFlag, io.env);
+    const auth = findToken({ flag: token, stateDirFlag: stateDir, env: io.env, cwd: process.cwd() });
     return {
       io,
       clock: io.clock ?? foregroundClock,
-      client: new ControlApiClient({ server }),
+      client: new ControlApiClient({ server, auth }),
       out: (text) => writeLine(io.stdout, text),
       err: (text) => writeLine(io.stderr, text),
     };
@@ -74,15 +81,19 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
   sub('up')
     .description('run the platform in the foreground (Ctrl-C drains and stops)')
     .option('-f, --file <path>', 'manifest file or folder to apply at start-up (repeatable)', collect)
-    .option('--state-dir <dir>', 'where the store lives (env WISP_STATE_DIR, default .wisp)')
-    .option('--host <host>', 'interface to bind (env WISP_HOST, default 127.0.0.1)')
+    .option('--host <host>', 'interface the service and broker ingresses bind (env WISP_HOST, default 127.0.0.1)')
+    .option('--api-host <host>', 'interface the control API binds (env WISP_API_HOST, default 127.0.0.1, whatever --host says)')
+    .option('--api-tls-cert <file>', 'PEM certificate (chain): the control API serves https (env WISP_API_TLS_CERT; needs --api-tls-key)')
+    .option('--api-tls-key <file>', 'PEM private key of --api-tls-cert (env WISP_API_TLS_KEY)')
     .option('--ingress-port <n>', 'service ingress port (env WISP_INGRESS_PORT, default 8080)')
     .option('--broker-port <n>', 'broker ingress port (env WISP_BROKER_PORT, default 8081)')
     .option('--api-port <n>', 'control API port (env WISP_API_PORT, default 8090)')
     .option('--broker-class <class>', 'default broker class: Memory, Redis or Kafka')
     .option('--log-level <level>', 'debug, info, warn, error or silent (env WISP_LOG_LEVEL)')
     .action(async (flags: Record<string, string | string[] | undefined>) => {
-      setExit(await runUp(io, flags, deps.up));
+      // --state-dir is a global option (the other commands read the token there), so commander hands it to the program.
+      const stateDir = globals().stateDir;
+      setExit(await runUp(io, { ...flags, ...(stateDir !== undefined && { stateDir }) }, deps.up));
     });
 
   sub('apply')

@@ -5,12 +5,24 @@
 import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
-import { parseDocument } from 'yaml';
+import { guardHttpServer, kubernetesStatusBody, type HttpLimitsInput } from '../../core/index.js';
 import { KINDS, apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KObject } from '../api/types.js';
 import type { LogLine } from '../runtime/types.js';
 import { applyObject } from './apply.js';
-import { AlreadyExistsError, BadRequestError, ControlError, InvalidError, MethodNotAllowedError, NotFoundError, UnsupportedMediaTypeError } from './errors.js';
+import { parseJsonBody, parseYamlBody } from './body-parse.js';
+import { UNAUTHENTICATED_PATHS, bearerFailureMessage, checkBearer, hostNotAllowedMessage, isLoopbackHost } from './auth.js';
+import {
+  AlreadyExistsError,
+  BadRequestError,
+  ControlError,
+  HostNotAllowedError,
+  InvalidError,
+  MethodNotAllowedError,
+  NotFoundError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+} from './errors.js';
 import type { Store } from './store.js';
 
 /** Where service logs come from (the workload runtime fits). */
@@ -28,6 +40,15 @@ export interface ApiServerOptions {
   sourceLogs?: LogSource;
   /** /readyz answers 200 while this returns true; default always ready. */
   ready?: () => boolean;
+  /** Every request but /healthz and /readyz must carry `Authorization: Bearer <token>`. */
+  token: string;
+  /**
+   * `loopback` (default): refuse a request whose `Host` is not localhost, *.localhost, 127.0.0.0/8 or [::1] — right
+   * for an API bound to loopback, where any other name means DNS rebinding. `any`: for an API bound to other interfaces.
+   */
+  allowedHosts?: 'loopback' | 'any';
+  /** Connection caps per port and per client address, and the header timeout. Default: core's HTTP_LIMITS_DEFAULTS. */
+  connectionLimits?: HttpLimitsInput;
 }
 
 /** Kubernetes `Status` as the API returns it on failure. */
@@ -149,22 +170,12 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
   // Only JSON and YAML bodies: everything else (including Fastify's default text/plain) is a 415.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      done(new BadRequestError({ message: `malformed JSON body: ${err instanceof Error ? err.message : String(err)}`, cause: err }), undefined);
-    }
+    const { error, value } = parseJsonBody(body as string);
+    done(error, value);
   });
   app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => {
-    const doc = parseDocument(body as string, { prettyErrors: true });
-    const err = doc.errors[0];
-    if (err) {
-      const pos = err.linePos?.[0];
-      const where = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
-      done(new BadRequestError({ message: `malformed YAML body${where}: ${err.message.split('\n')[0] ?? ''}`, cause: err }), undefined);
-      return;
-    }
-    done(null, doc.toJS());
+    const { error, value } = parseYamlBody(body as string);
+    done(error, value);
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -175,6 +186,18 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
   app.setNotFoundHandler((req, reply) => {
     const status = statusOf(notFoundPath(req.url));
     void reply.code(404).send(status);
+  });
+  // Before routing, so unknown paths are refused too: first the Host (on loopback), then the token.
+  const loopbackOnly = (opts.allowedHosts ?? 'loopback') === 'loopback';
+  app.addHook('onRequest', async (req, reply) => {
+    if (loopbackOnly && !isLoopbackHost(req.headers.host)) throw new HostNotAllowedError({ message: hostNotAllowedMessage(req.headers.host) });
+    const path = req.url.split('?', 1)[0] ?? '';
+    if (UNAUTHENTICATED_PATHS.has(path)) return;
+    const check = checkBearer(req.headers.authorization, opts.token);
+    if (!check.ok) {
+      void reply.header('www-authenticate', 'Bearer realm="wisp"');
+      throw new UnauthorizedError({ message: bearerFailureMessage(check.why) });
+    }
   });
   app.addHook('preClose', async () => {
     for (const s of streams) s.end();
@@ -272,10 +295,11 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
 };
 (controlApiPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
-/** A ready-to-listen Fastify app serving the control API. */
-export function buildApiServer(opts: ApiServerOptions & { logger?: boolean }): FastifyInstance {
-  const { logger, ...pluginOpts } = opts;
-  const app = Fastify({ logger: logger ?? false });
+/** A ready-to-listen Fastify app serving the control API; over https when `tls` is given (PEM certificate chain and key). */
+export function buildApiServer(opts: ApiServerOptions & { logger?: boolean; tls?: { cert: string | Buffer; key: string | Buffer } }): FastifyInstance {
+  const { logger, tls, ...pluginOpts } = opts;
+  const app = (tls ? Fastify({ logger: logger ?? false, https: { cert: tls.cert, key: tls.key } }) : Fastify({ logger: logger ?? false })) as unknown as FastifyInstance;
+  guardHttpServer(app.server, { ...opts.connectionLimits, errorBody: kubernetesStatusBody });
   void app.register(controlApiPlugin, pluginOpts);
   return app;
 }

@@ -16,6 +16,42 @@ export interface AppliedObject {
 
 const CONFIGMAP_KIND = KINDS.find((k) => k.kind === 'ConfigMap' && k.group === '') as KindInfo;
 
+/** Metadata the server sets: ignored in applied input, so `wisp get -o yaml | wisp apply -f -` changes nothing. */
+export const SERVER_SET_METADATA = Object.freeze([
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+] as const);
+
+/** At most this many warnings are sent; the rest become one "... and N more unknown fields" warning. */
+export const MAX_WARNINGS = 20;
+/** A longer warning is cut (a field name may be as long as the body): Warning headers stay well under clients' header limits. */
+export const MAX_WARNING_LENGTH = 300;
+
+/** The first `max` warnings (each at most MAX_WARNING_LENGTH characters), then one line counting the rest. Pure. */
+export function collapseWarnings(warnings: readonly string[], max = MAX_WARNINGS): string[] {
+  const cut = (w: string): string => (w.length > MAX_WARNING_LENGTH ? `${w.slice(0, MAX_WARNING_LENGTH - 3)}...` : w);
+  const shown = warnings.slice(0, max).map(cut);
+  const rest = warnings.length - shown.length;
+  if (rest > 0) shown.push(`... and ${rest} more unknown field${rest === 1 ? '' : 's'}`);
+  return shown;
+}
+
+/** The user's part of an input object: without `status` and without server-set metadata. */
+export function withoutServerFields(input: KObject): KObject {
+  const { status: _status, ...rest } = input;
+  const meta: unknown = input.metadata;
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return rest as KObject;
+  const metadata: Record<string, unknown> = { ...(meta as Record<string, unknown>) };
+  for (const k of SERVER_SET_METADATA) delete metadata[k];
+  return { ...rest, metadata: metadata as unknown as KObject['metadata'] };
+}
+
 /**
  * Validates, admits and stores one user object — what `PUT` on the control API and `wisp up -f` share.
  * Throws MethodNotAllowedError for platform-owned kinds and InvalidError with every field error.
@@ -31,13 +67,13 @@ export function applyObject(store: Store, input: KObject): AppliedObject {
     });
   }
   const autoscalerConfig = info.kind === 'Service' ? storedAutoscalerConfig(store) : undefined;
-  const { object, errors, warnings } = validate(input, autoscalerConfig ? { autoscalerConfig } : {});
+  const { object, errors, warnings } = validate(withoutServerFields(input), autoscalerConfig ? { autoscalerConfig } : {});
   const all = [...errors, ...(object ? admit(store, object) : [])];
   if (!object || all.length > 0) {
     throw new InvalidError({ message: formatInvalid(info.kind, input.metadata.name, all), kind: info.kind, name: input.metadata.name, causes: all });
   }
   const applied = store.apply(object);
-  return { info, object: applied.object, result: applied.result, warnings };
+  return { info, object: applied.object, result: applied.result, warnings: collapseWarnings(warnings) };
 }
 
 /** The platform-wide autoscaler settings as stored, for validating annotations against them. */

@@ -2,7 +2,16 @@
 import type { FieldError } from '../api/errors.js';
 
 /** Kubernetes `Status.reason` values the control API uses. */
-export type StatusReason = 'Invalid' | 'NotFound' | 'AlreadyExists' | 'BadRequest' | 'MethodNotAllowed' | 'UnsupportedMediaType' | 'InternalError';
+export type StatusReason =
+  | 'Invalid'
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'BadRequest'
+  | 'MethodNotAllowed'
+  | 'UnsupportedMediaType'
+  | 'InternalError'
+  | 'Unauthorized'
+  | 'Forbidden';
 
 export interface ControlErrorOptions {
   message: string;
@@ -67,6 +76,33 @@ export class UnsupportedMediaTypeError extends ControlError {
   readonly reason = 'UnsupportedMediaType';
 }
 
+/** A control API request without a valid bearer token (missing header, not Bearer, or the wrong token). */
+export class UnauthorizedError extends ControlError {
+  readonly code = 'WISP_ERR_UNAUTHORIZED';
+  readonly statusCode = 401;
+  readonly reason = 'Unauthorized';
+}
+
+/** A request to a loopback-bound control API whose `Host` is not a loopback name or address (DNS rebinding). */
+export class HostNotAllowedError extends ControlError {
+  readonly code = 'WISP_ERR_HOST_NOT_ALLOWED';
+  readonly statusCode = 403;
+  readonly reason = 'Forbidden';
+}
+
+/** The control API's token file cannot be used: unreadable, readable by others, or not one token. The platform refuses to start. */
+export class TokenFileError extends ControlError {
+  readonly code = 'WISP_ERR_TOKEN_FILE';
+  readonly statusCode = 500;
+  readonly reason = 'InternalError';
+  readonly file: string;
+
+  constructor(opts: ControlErrorOptions & { file: string }) {
+    super(opts);
+    this.file = opts.file;
+  }
+}
+
 /** The state file exists but cannot be parsed: the platform refuses to start rather than start empty. */
 export class StoreCorruptError extends ControlError {
   readonly code = 'WISP_ERR_STORE_CORRUPT';
@@ -89,4 +125,7 @@ export const CONTROL_ERROR_CODES: Readonly<Record<string, string>> = Object.free
   WISP_ERR_METHOD_NOT_ALLOWED: 'The method is not allowed for this kind (platform-owned kinds cannot be applied).',
   WISP_ERR_UNSUPPORTED_MEDIA_TYPE: 'The body is neither application/json nor application/yaml.',
   WISP_ERR_STORE_CORRUPT: 'The persisted state file cannot be parsed.',
+  WISP_ERR_UNAUTHORIZED: 'A control API request without a valid bearer token (Authorization: Bearer <token>).',
+  WISP_ERR_HOST_NOT_ALLOWED: 'A request to a loopback-bound control API with a Host that is not a loopback name or address.',
+  WISP_ERR_TOKEN_FILE: 'The control API token file is unreadable, readable by group or others, or does not hold one token.',
 });

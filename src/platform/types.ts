@@ -5,8 +5,12 @@ export type BrokerClass = 'Memory' | 'Redis' | 'Kafka';
 export interface PlatformOptions {
   /** Where the store and replica records live (default `.wisp` in the working directory). */
   stateDir: string;
-  /** Interface every port binds to (default 127.0.0.1). */
+  /** Interface the service and broker ingresses bind to (default 127.0.0.1). */
   host: string;
+  /** Interface the control API binds to (default 127.0.0.1, whatever `host` says). */
+  apiHost: string;
+  /** PEM certificate (chain) and key files: the control API then serves https. */
+  apiTls?: { certFile: string; keyFile: string };
   /** Service ingress, the activator (default 8080). 0 = any free port. */
   ingressPort: number;
   /** Broker ingress (default 8081). */
@@ -39,6 +43,8 @@ export interface ApplyOutcome {
 
 export interface Platform {
   readonly urls: { ingress: string; broker: string; api: string };
+  /** The file holding the control API's bearer token (`<state-dir>/token`). */
+  readonly tokenFile: string;
   /** What was applied at start-up. */
   readonly applied: ApplyOutcome[];
   /** Drains in-flight requests, stops replicas, flushes the store. Idempotent. */

@@ -38,7 +38,7 @@ data: {scale-to-zero-grace-period: "6s"}
         const rev = await getJson(wisp!, revPath('slow-00001'));
         const d = rev.status?.desiredReplicas ?? -1;
         if (desired.at(-1) !== d) desired.push(d);
-        const metrics = await (await fetch(`${wisp!.server}/metrics`)).text();
+        const metrics = await (await wisp!.fetch(`/metrics`)).text();
         if (/wisp_autoscaler_panic_mode\{[^}]*revision="default\/slow-00001"[^}]*\} 1/.test(metrics)) panicSeen = true;
         await new Promise((r) => setTimeout(r, 100));
       }

@@ -255,7 +255,7 @@ spec:
   });
 
   it('accounts for every accepted event in the metrics', async () => {
-    let metrics = await (await fetch(`${wisp.server}/metrics`)).text();
+    let metrics = await (await wisp.fetch(`/metrics`)).text();
     const sum = (name: string, labelFilter = ''): number =>
       metrics
         .split('\n')
@@ -268,7 +268,7 @@ spec:
     expect(sum('wisp_trigger_events_retried_total', 'trigger="default/flaky"')).toBe(2);
     // The unfiltered audit Trigger got every accepted event plus the one reply event, each delivered once.
     await waitFor(() => audit.requests.length === accepted + 1, { what: `audit saw ${audit.requests.length} of ${accepted + 1}` });
-    metrics = await (await fetch(`${wisp.server}/metrics`)).text();
+    metrics = await (await wisp.fetch(`/metrics`)).text();
     expect(sum('wisp_broker_events_accepted_total', 'broker="default/default"')).toBe(accepted);
     const label = 'trigger="default/audit"';
     const outcomes = ['filtered', 'delivered', 'dead_lettered', 'dropped'].map((o) => sum(`wisp_trigger_events_${o}_total`, label));

@@ -52,7 +52,7 @@ export interface Obj {
 }
 
 export async function getJson(wisp: WispProcess, path: string): Promise<Obj> {
-  const res = await fetch(`${wisp.server}${path}`, { signal: AbortSignal.timeout(5000) });
+  const res = await wisp.fetch(path, { signal: AbortSignal.timeout(5000) });
   if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Obj;
 }

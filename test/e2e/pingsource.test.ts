@@ -56,7 +56,7 @@ ${source(`  schedule: "*/2 * * * * *"
     expect(gap).toBe(2000);
     const listed = await wisp.cli(['get', 'pingsources']);
     expect(listed.stdout).toMatch(/heartbeat\s+\*\/2 \* \* \* \* \*\s+http:\/\/127\.0\.0\.1:\d+\/default\/default\s+True/);
-    const metrics = await (await fetch(`${wisp.server}/metrics`)).text();
+    const metrics = await (await wisp.fetch(`/metrics`)).text();
     const delivered = /wisp_source_events_total\{kind="PingSource",source="default\/heartbeat",result="delivered"\} (\d+)/.exec(metrics);
     expect(Number(delivered?.[1])).toBeGreaterThanOrEqual(3);
 
@@ -74,7 +74,7 @@ ${source(`  schedule: "*/2 * * * * *"
       expect((await wisp.cli(['apply', '-f', await yamlFile(yaml)])).code).toBe(0);
       await waitFor(() => wisp.output.includes(`PingSource default/flaky: event not delivered to ${flaky.url}`), { what: 'a reported failure', timeoutMs: 20_000 });
       expect(wisp.output).toMatch(/after 4 attempt\(s\): HTTP 503/);
-      expect(await (await fetch(`${wisp.server}/metrics`)).text()).toMatch(/wisp_source_events_total\{kind="PingSource",source="default\/flaky",result="failed"\} [1-9]/);
+      expect(await (await wisp.fetch(`/metrics`)).text()).toMatch(/wisp_source_events_total\{kind="PingSource",source="default\/flaky",result="failed"\} [1-9]/);
       const failedAttempts = flaky.requests.length;
       expect(failedAttempts).toBeGreaterThan(4);
       down = false;

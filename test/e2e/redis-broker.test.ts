@@ -127,7 +127,7 @@ describe('the Redis broker class (e2e)', () => {
     expect(new Set(ids).size).toBe(total);
     expect(ids.length).toBe(total);
     const deliveredBy = async (w: WispProcess): Promise<number> => {
-      const text = await (await fetch(`${w.server}/metrics`)).text();
+      const text = await (await w.fetch(`/metrics`)).text();
       const line = text.split('\n').find((l) => l.startsWith('wisp_trigger_events_delivered_total') && l.includes('trigger="default/shared-all"'));
       return Number(line?.split(' ').at(-1) ?? 0);
     };

@@ -55,7 +55,7 @@ export async function runUp(io: CliIo, flags: UpFlags, deps: UpDeps = {}): Promi
       writeLine(io.stderr, describeStartError(err, options));
       return 1;
     }
-    io.stdout.write(formatUpBanner(platform));
+    io.stdout.write(formatUpBanner(platform, options));
     const sig = await stopped;
     writeLine(io.stderr, `wisp up: ${sig} received, draining in-flight requests and stopping replicas`);
     try {

@@ -1,8 +1,15 @@
 /** What `wisp up` prints. Pure. */
 import type { Platform, PlatformOptions } from '../../platform/types.js';
+import { CLI_DEFAULTS } from '../defaults.js';
 
-/** The start-up banner: what was applied, the endpoints, and commands to try. */
-export function formatUpBanner(platform: Pick<Platform, 'urls' | 'applied'>): string {
+/**
+ * The start-up banner: what was applied, the endpoints (the control API with its scheme and token file), and commands
+ * to try. `options` (as given) adds `--state-dir` and the CA hint to the example command when they are needed.
+ */
+export function formatUpBanner(
+  platform: Pick<Platform, 'urls' | 'applied' | 'tokenFile'>,
+  options: Partial<Pick<PlatformOptions, 'stateDir' | 'apiTls'>> = {},
+): string {
   const lines: string[] = [];
   for (const a of platform.applied) {
     lines.push(`${a.ref} ${a.result}`);
@@ -13,7 +20,7 @@ export function formatUpBanner(platform: Pick<Platform, 'urls' | 'applied'>): st
     'Wisp is up.',
     `  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost)`,
     `  Broker ingress   ${broker}/<namespace>/<broker>`,
-    `  Control API      ${api}   (wisp --server, /healthz, /metrics)`,
+    `  Control API      ${api}   (wisp --server, /healthz, /metrics; bearer token in ${platform.tokenFile})`,
     'Try:',
   );
   const services = platform.applied.filter((a) => a.ref.startsWith('service.serving.knative.dev/'));
@@ -28,8 +35,10 @@ export function formatUpBanner(platform: Pick<Platform, 'urls' | 'applied'>): st
       `  curl ${broker}/${b.namespace}/${name} -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /try' -H 'ce-type: dev.example.order' -H 'content-type: application/json' -d '{"item":"book"}'`,
     );
   }
-  const serverFlag = api.replace(/\/+$/, '') === 'http://127.0.0.1:8090' ? '' : ` --server ${api}`;
-  lines.push(`  npx wisp get ksvc${serverFlag}`);
+  const serverFlag = api.replace(/\/+$/, '') === CLI_DEFAULTS.server ? '' : ` --server ${api}`;
+  const stateDirFlag = options.stateDir === undefined || options.stateDir === CLI_DEFAULTS.stateDir ? '' : ` --state-dir ${options.stateDir}`;
+  const trust = options.apiTls ? `NODE_EXTRA_CA_CERTS=${options.apiTls.certFile} ` : '';
+  lines.push(`  ${trust}npx wisp get ksvc${serverFlag}${stateDirFlag}`);
   return lines.join('\n') + '\n';
 }
 

@@ -78,7 +78,7 @@ async function cliWithFile(wisp: WispUp, verb: 'apply' | 'delete', yaml: string)
 async function ready(wisp: WispUp, plural: string, name: string): Promise<void> {
   await waitFor(
     async () => {
-      const res = await fetch(`${wisp.server}/apis/eventing.knative.dev/v1/namespaces/${NAMESPACE}/${plural}/${name}`, { signal: AbortSignal.timeout(5000) });
+      const res = await wisp.fetch(`/apis/eventing.knative.dev/v1/namespaces/${NAMESPACE}/${plural}/${name}`, { signal: AbortSignal.timeout(5000) });
       if (res.status !== 200) return false;
       const obj = (await res.json()) as { status?: { conditions?: { type: string; status: string }[] } };
       return obj.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
@@ -119,7 +119,7 @@ export interface EventingCounters {
 
 /** Sums Wisp's broker/trigger counters (for the bench broker and its Triggers) from the Prometheus text. */
 export async function counters(wisp: WispUp, broker: string): Promise<EventingCounters> {
-  const text = await (await fetch(`${wisp.server}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const text = await (await wisp.fetch(`/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
   const sum = (prefix: string): number =>
     text
       .split('\n')

@@ -42,7 +42,7 @@ spec:
   expect(res.code, res.stderr).toBe(0);
   await waitFor(
     async () => {
-      const r = await fetch(`${wisp.server}/apis/eventing.knative.dev/v1/namespaces/default/triggers/${opts.broker}-all`);
+      const r = await wisp.fetch(`/apis/eventing.knative.dev/v1/namespaces/default/triggers/${opts.broker}-all`);
       const t = (await r.json()) as { status?: { conditions?: { type: string; status: string }[] } };
       return t.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     },

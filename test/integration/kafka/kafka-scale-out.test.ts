@@ -41,7 +41,7 @@ describe('Kafka class scale-out (two wisp up processes, one consumer group per T
     expect(sub.requests.length).toBe(total);
     const delivered = await Promise.all(
       procs.map(async (p) => {
-        const text = await (await fetch(`${p.server}/metrics`)).text();
+        const text = await (await p.fetch(`/metrics`)).text();
         const line = text.split('\n').find((l) => l.startsWith('wisp_trigger_events_delivered_total') && l.includes(`trigger="default/${broker}-all"`));
         return Number(line?.split(' ').at(-1) ?? 0);
       }),

@@ -206,6 +206,7 @@ describe('config', () => {
     expect(resolveUpOptions({}, {})).toEqual({
       stateDir: '.wisp',
       host: '127.0.0.1',
+      apiHost: '127.0.0.1',
       ingressPort: 8080,
       brokerPort: 8081,
       apiPort: 8090,
@@ -218,6 +219,20 @@ describe('config', () => {
     expect(() => resolveUpOptions({}, { WISP_BROKER_PORT: 'x' })).toThrow(/WISP_BROKER_PORT/);
     expect(() => resolveUpOptions({ brokerClass: 'Nats' }, {})).toThrow(/--broker-class/);
   });
+
+  it('gives the control API its own bind: --host opens the ingresses only', () => {
+    expect(resolveUpOptions({ host: '0.0.0.0' }, {})).toMatchObject({ host: '0.0.0.0', apiHost: '127.0.0.1' });
+    expect(resolveUpOptions({}, { WISP_HOST: '0.0.0.0', WISP_API_HOST: '::1' })).toMatchObject({ host: '0.0.0.0', apiHost: '::1' });
+    expect(resolveUpOptions({ apiHost: '0.0.0.0' }, { WISP_API_HOST: '::1' }).apiHost).toBe('0.0.0.0');
+    expect(resolveUpOptions({}, {}).apiTls).toBeUndefined();
+  });
+
+  it('takes the control API TLS pair from flags or env, both or neither', () => {
+    expect(resolveUpOptions({ apiTlsCert: 'c.pem', apiTlsKey: 'k.pem' }, {}).apiTls).toEqual({ certFile: 'c.pem', keyFile: 'k.pem' });
+    expect(resolveUpOptions({ apiTlsKey: 'k2.pem' }, { WISP_API_TLS_CERT: 'c.pem', WISP_API_TLS_KEY: 'k.pem' }).apiTls).toEqual({ certFile: 'c.pem', keyFile: 'k2.pem' });
+    expect(() => resolveUpOptions({ apiTlsCert: 'c.pem' }, {})).toThrow('wisp: --api-tls-cert (or WISP_API_TLS_CERT) needs --api-tls-key (or WISP_API_TLS_KEY): give both, PEM files');
+    expect(() => resolveUpOptions({}, { WISP_API_TLS_KEY: 'k.pem' })).toThrow(/needs --api-tls-cert/);
+  });
 });
 
 describe('wisp up output', () => {
@@ -228,6 +243,7 @@ describe('wisp up output', () => {
         { ref: 'service.serving.knative.dev/hello', namespace: 'default', result: 'created', warnings: ['unknown field "spec.foo"'] },
         { ref: 'broker.eventing.knative.dev/default', namespace: 'default', result: 'unchanged', warnings: [] },
       ],
+      tokenFile: '/home/u/.wisp/token',
     });
     expect(text).toBe(
       [
@@ -237,7 +253,7 @@ describe('wisp up output', () => {
         'Wisp is up.',
         '  Service ingress  http://127.0.0.1:8080   (route by Host: <service>.<namespace>.localhost)',
         '  Broker ingress   http://127.0.0.1:8081/<namespace>/<broker>',
-        '  Control API      http://127.0.0.1:8090   (wisp --server, /healthz, /metrics)',
+        '  Control API      http://127.0.0.1:8090   (wisp --server, /healthz, /metrics; bearer token in /home/u/.wisp/token)',
         'Try:',
         "  curl -H 'Host: hello.default.localhost' http://127.0.0.1:8080",
         `  curl http://127.0.0.1:8081/default/default -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /try' -H 'ce-type: dev.example.order' -H 'content-type: application/json' -d '{"item":"book"}'`,
@@ -245,6 +261,15 @@ describe('wisp up output', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('shows https for a TLS control API, and the state dir and CA to use in the example command', () => {
+    const text = formatUpBanner(
+      { urls: { ingress: 'http://0.0.0.0:8080', broker: 'http://0.0.0.0:8081', api: 'https://127.0.0.1:9443' }, applied: [], tokenFile: '/s/token' },
+      { stateDir: '/s', apiTls: { certFile: 'api.crt', keyFile: 'api.key' } },
+    );
+    expect(text).toContain('  Control API      https://127.0.0.1:9443   (wisp --server, /healthz, /metrics; bearer token in /s/token)\n');
+    expect(text).toContain('  NODE_EXTRA_CA_CERTS=api.crt npx wisp get ksvc --server https://127.0.0.1:9443 --state-dir /s\n');
   });
 
   it('names the flag of a port in use', () => {

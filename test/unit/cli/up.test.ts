@@ -25,6 +25,7 @@ function platformFor(options: PlatformOptions, onClose: () => Promise<void>): Pl
   return {
     urls: { ingress: `${host}:${options.ingressPort}`, broker: `${host}:${options.brokerPort}`, api: `${host}:${options.apiPort}` },
     applied: [{ ref: 'service.serving.knative.dev/hello', namespace: 'default', result: 'created', warnings: [] }],
+    tokenFile: `${options.stateDir}/token`,
     close: onClose,
   };
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { Counter, Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kindByName, type KindInfo } from '../../../src/api/kinds.js';
@@ -12,6 +12,8 @@ import type { LogLine } from '../../../src/runtime/types.js';
 import { waitFor } from '../../support/wait.js';
 
 const SVC_PATH = '/apis/serving.knative.dev/v1/namespaces/default/services';
+const TOKEN = 'test-token-0123456789abcdef';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
 const REVISION = kindByName('revision') as KindInfo;
 
 function service(name = 'hello', patch: (s: Record<string, any>) => void = () => {}): Record<string, any> {
@@ -48,7 +50,7 @@ describe('control API', () => {
     isReady = true;
     logLines.length = 0;
     followers.clear();
-    app = buildApiServer({ store, registry, logs, ready: () => isReady });
+    app = buildApiServer({ store, registry, logs, ready: () => isReady, token: TOKEN });
   });
   afterEach(async () => {
     await app.close();
@@ -56,8 +58,11 @@ describe('control API', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** app.inject with the bearer token. */
+  const inject = (opts: InjectOptions) => app.inject({ ...opts, headers: { ...AUTH, ...opts.headers } });
+
   const put = (name: string, body: unknown, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'PUT', url: `${SVC_PATH}/${name}`, payload: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+    inject({ method: 'PUT', url: `${SVC_PATH}/${name}`, payload: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
 
   it('creates, then reports unchanged, then configured; generation moves only with the spec', async () => {
     const a = await put('hello', service());
@@ -78,13 +83,13 @@ describe('control API', () => {
     expect((c.json() as KObject).metadata.generation).toBe(2);
 
     store.updateStatus(kindByName('ksvc') as KindInfo, 'default', 'hello', { observedGeneration: 2 });
-    const got = await app.inject({ method: 'GET', url: `${SVC_PATH}/hello` });
+    const got = await inject({ method: 'GET', url: `${SVC_PATH}/hello` });
     expect(got.json()).toMatchObject({ metadata: { generation: 2 }, status: { observedGeneration: 2 } });
   });
 
   it('accepts YAML bodies', async () => {
     const yaml = 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: hello\nspec:\n  template:\n    spec:\n      containers:\n        - image: x\n';
-    const r = await app.inject({ method: 'PUT', url: `${SVC_PATH}/hello`, payload: yaml, headers: { 'content-type': 'application/yaml' } });
+    const r = await inject({ method: 'PUT', url: `${SVC_PATH}/hello`, payload: yaml, headers: { 'content-type': 'application/yaml' } });
     expect(r.statusCode).toBe(201);
   });
 
@@ -151,15 +156,15 @@ describe('control API', () => {
     const broker = (cls: string) => ({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', annotations: { 'eventing.knative.dev/broker.class': cls } } });
     const url = '/apis/eventing.knative.dev/v1/namespaces/default/brokers/default';
     const headers = { 'content-type': 'application/json' };
-    expect((await app.inject({ method: 'PUT', url, payload: broker('Memory'), headers })).statusCode).toBe(201);
-    const r = await app.inject({ method: 'PUT', url, payload: broker('Kafka'), headers });
+    expect((await inject({ method: 'PUT', url, payload: broker('Memory'), headers })).statusCode).toBe(201);
+    const r = await inject({ method: 'PUT', url, payload: broker('Kafka'), headers });
     expect(r.statusCode).toBe(422);
     expect(r.json().message).toContain('metadata.annotations.eventing.knative.dev/broker.class: field is immutable: was "Memory", now "Kafka"');
   });
 
   it('refuses to apply platform-owned kinds', async () => {
     const body = { apiVersion: 'serving.knative.dev/v1', kind: 'Revision', metadata: { name: 'hello-00001' }, spec: { containers: [] } };
-    const r = await app.inject({ method: 'PUT', url: '/apis/serving.knative.dev/v1/namespaces/default/revisions/hello-00001', payload: body });
+    const r = await inject({ method: 'PUT', url: '/apis/serving.knative.dev/v1/namespaces/default/revisions/hello-00001', payload: body });
     expect(r.statusCode).toBe(405);
     expect(r.json()).toMatchObject({ kind: 'Status', reason: 'MethodNotAllowed', code: 405 });
     expect(r.json().message).toContain('revisions.serving.knative.dev are created by the platform');
@@ -175,56 +180,56 @@ describe('control API', () => {
     expect(mismatch.statusCode).toBe(400);
     expect(mismatch.json().message).toBe('the name of the object (hello) does not match the name on the URL (other)');
 
-    const text = await app.inject({ method: 'PUT', url: `${SVC_PATH}/hello`, payload: 'hi', headers: { 'content-type': 'text/plain' } });
+    const text = await inject({ method: 'PUT', url: `${SVC_PATH}/hello`, payload: 'hi', headers: { 'content-type': 'text/plain' } });
     expect(text.statusCode).toBe(415);
     expect(text.json()).toMatchObject({ kind: 'Status', reason: 'UnsupportedMediaType', code: 415 });
 
-    const badYaml = await app.inject({ method: 'PUT', url: `${SVC_PATH}/hello`, payload: 'a: [\n', headers: { 'content-type': 'application/yaml' } });
+    const badYaml = await inject({ method: 'PUT', url: `${SVC_PATH}/hello`, payload: 'a: [\n', headers: { 'content-type': 'application/yaml' } });
     expect(badYaml.statusCode).toBe(400);
     expect(badYaml.json().message).toMatch(/^malformed YAML body at line \d+, column \d+: /);
 
-    const missing = await app.inject({ method: 'GET', url: `${SVC_PATH}/nope` });
+    const missing = await inject({ method: 'GET', url: `${SVC_PATH}/nope` });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ reason: 'NotFound', message: 'services.serving.knative.dev "nope" not found', details: { name: 'nope', kind: 'Service' } });
 
-    const unknownKind = await app.inject({ method: 'GET', url: '/apis/apps/v1/namespaces/default/deployments' });
+    const unknownKind = await inject({ method: 'GET', url: '/apis/apps/v1/namespaces/default/deployments' });
     expect(unknownKind.statusCode).toBe(404);
     expect(unknownKind.json()).toMatchObject({ kind: 'Status', reason: 'NotFound' });
-    expect((await app.inject({ method: 'GET', url: '/nowhere' })).json()).toMatchObject({ kind: 'Status', code: 404 });
+    expect((await inject({ method: 'GET', url: '/nowhere' })).json()).toMatchObject({ kind: 'Status', code: 404 });
   });
 
   it('creates with POST (409 when it exists), lists, and deletes', async () => {
-    const post = (body: unknown) => app.inject({ method: 'POST', url: SVC_PATH, payload: body as object });
+    const post = (body: unknown) => inject({ method: 'POST', url: SVC_PATH, payload: body as object });
     expect((await post(service('a'))).statusCode).toBe(201);
     const again = await post(service('a'));
     expect(again.statusCode).toBe(409);
     expect(again.json()).toMatchObject({ reason: 'AlreadyExists', code: 409 });
     await post(service('b'));
-    await app.inject({
+    await inject({
       method: 'PUT',
       url: '/apis/serving.knative.dev/v1/namespaces/prod/services/c',
       payload: { ...service('c'), metadata: { name: 'c', namespace: 'prod' } },
     });
-    const list = await app.inject({ method: 'GET', url: SVC_PATH });
+    const list = await inject({ method: 'GET', url: SVC_PATH });
     expect(list.json()).toMatchObject({ apiVersion: 'serving.knative.dev/v1', kind: 'ServiceList', metadata: { resourceVersion: store.resourceVersion } });
     expect(list.json().items.map((i: KObject) => i.metadata.name)).toEqual(['a', 'b']);
-    const all = await app.inject({ method: 'GET', url: '/apis/serving.knative.dev/v1/services' });
+    const all = await inject({ method: 'GET', url: '/apis/serving.knative.dev/v1/services' });
     expect(all.json().items.map((i: KObject) => `${i.metadata.namespace}/${i.metadata.name}`)).toEqual(['default/a', 'default/b', 'prod/c']);
 
-    const del = await app.inject({ method: 'DELETE', url: `${SVC_PATH}/a` });
+    const del = await inject({ method: 'DELETE', url: `${SVC_PATH}/a` });
     expect(del.statusCode).toBe(200);
     expect(del.json().metadata.name).toBe('a');
-    expect((await app.inject({ method: 'DELETE', url: `${SVC_PATH}/a` })).statusCode).toBe(404);
+    expect((await inject({ method: 'DELETE', url: `${SVC_PATH}/a` })).statusCode).toBe(404);
   });
 
   it('serves ConfigMaps under /api/v1 and checks config-autoscaler', async () => {
     const url = '/api/v1/namespaces/knative-serving/configmaps/config-autoscaler';
     const body = (data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'config-autoscaler', namespace: 'knative-serving' }, data });
-    const bad = await app.inject({ method: 'PUT', url, payload: body({ 'stable-window': 'forever' }) });
+    const bad = await inject({ method: 'PUT', url, payload: body({ 'stable-window': 'forever' }) });
     expect(bad.statusCode).toBe(422);
     expect(bad.json().details.causes[0].field).toBe('data.stable-window');
-    expect((await app.inject({ method: 'PUT', url, payload: body({ 'stable-window': '90s' }) })).statusCode).toBe(201);
-    expect((await app.inject({ method: 'GET', url: '/api/v1/namespaces/knative-serving/configmaps' })).json().items).toHaveLength(1);
+    expect((await inject({ method: 'PUT', url, payload: body({ 'stable-window': '90s' }) })).statusCode).toBe(201);
+    expect((await inject({ method: 'GET', url: '/api/v1/namespaces/knative-serving/configmaps' })).json().items).toHaveLength(1);
   });
 
   it('checks scaling annotations against the stored config-autoscaler', async () => {
@@ -238,19 +243,19 @@ describe('control API', () => {
       metadata: { name: 'config-autoscaler', namespace: 'knative-serving' },
       data: { 'allow-zero-initial-scale': 'true', 'no-such-key': 'x' },
     };
-    const applied = await app.inject({ method: 'PUT', url: '/api/v1/namespaces/knative-serving/configmaps/config-autoscaler', payload: cm });
+    const applied = await inject({ method: 'PUT', url: '/api/v1/namespaces/knative-serving/configmaps/config-autoscaler', payload: cm });
     expect(applied.statusCode).toBe(201);
     expect(applied.headers['warning']).toEqual(['299 - "unknown field \\"data.no-such-key\\" (config-autoscaler does not read it)"']);
     expect((await put('hello', zeroInitial)).statusCode).toBe(201);
   });
 
   it('serves healthz, readyz and metrics', async () => {
-    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    expect((await inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     isReady = false;
-    expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    expect((await inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
     new Counter({ name: 'wisp_test_total', help: 'a test counter', registers: [registry] }).inc(3);
-    const m = await app.inject({ method: 'GET', url: '/metrics' });
+    const m = await inject({ method: 'GET', url: '/metrics' });
     expect(m.statusCode).toBe(200);
     expect(m.headers['content-type']).toContain('text/plain');
     expect(m.body).toContain('wisp_test_total 3');
@@ -259,10 +264,10 @@ describe('control API', () => {
   it('returns service logs as NDJSON, 404 for an unknown service', async () => {
     await put('hello', service());
     logLines.push({ time: 1, revision: 'hello-00001', replica: 'r1', stream: 'stdout', line: 'listening' });
-    const r = await app.inject({ method: 'GET', url: `${SVC_PATH}/hello/log` });
+    const r = await inject({ method: 'GET', url: `${SVC_PATH}/hello/log` });
     expect(r.statusCode).toBe(200);
     expect(r.body.trim().split('\n').map((l) => JSON.parse(l) as LogLine)).toEqual(logLines);
-    expect((await app.inject({ method: 'GET', url: `${SVC_PATH}/nope/log` })).statusCode).toBe(404);
+    expect((await inject({ method: 'GET', url: `${SVC_PATH}/nope/log` })).statusCode).toBe(404);
   });
 
   it('streams watch events (ADDED for existing, then live) until the client leaves', async () => {
@@ -271,7 +276,7 @@ describe('control API', () => {
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
     const ac = new AbortController();
-    const res = await fetch(`http://127.0.0.1:${port}${SVC_PATH}?watch=true`, { signal: ac.signal });
+    const res = await fetch(`http://127.0.0.1:${port}${SVC_PATH}?watch=true`, { signal: ac.signal, headers: AUTH });
     expect(res.status).toBe(200);
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const events: { type: string; object: KObject }[] = [];
@@ -292,9 +297,9 @@ describe('control API', () => {
     await waitFor(() => events.length === 1);
     await put('hello', service());
     await put('hello', service('hello', (s) => (s.spec.template.spec.timeoutSeconds = 10)));
-    await app.inject({ method: 'PUT', url: '/apis/serving.knative.dev/v1/namespaces/other/services/x', payload: { ...service('x'), metadata: { name: 'x', namespace: 'other' } } });
+    await inject({ method: 'PUT', url: '/apis/serving.knative.dev/v1/namespaces/other/services/x', payload: { ...service('x'), metadata: { name: 'x', namespace: 'other' } } });
     store.create({ apiVersion: 'serving.knative.dev/v1', kind: 'Revision', metadata: { name: 'hello-00001', namespace: 'default' }, spec: { containers: [] } });
-    await app.inject({ method: 'DELETE', url: `${SVC_PATH}/hello` });
+    await inject({ method: 'DELETE', url: `${SVC_PATH}/hello` });
     await waitFor(() => events.length >= 4, { what: 'four watch events' });
     expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED existing', 'ADDED hello', 'MODIFIED hello', 'DELETED hello']);
     expect(store.list(REVISION)).toHaveLength(1);
@@ -309,8 +314,8 @@ describe('control API', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
-    const watch = await fetch(`http://127.0.0.1:${port}/apis/serving.knative.dev/v1/services?watch=1`);
-    const follow = await fetch(`http://127.0.0.1:${port}${SVC_PATH}/hello/log?follow=true`);
+    const watch = await fetch(`http://127.0.0.1:${port}/apis/serving.knative.dev/v1/services?watch=1`, { headers: AUTH });
+    const follow = await fetch(`http://127.0.0.1:${port}${SVC_PATH}/hello/log?follow=true`, { headers: AUTH });
     await waitFor(() => followers.size === 1);
     const line: LogLine = { time: 2, revision: 'hello-00001', replica: 'r1', stream: 'stderr', line: 'boom' };
     for (const f of followers) f(line);
@@ -320,5 +325,105 @@ describe('control API', () => {
     expect(JSON.parse((await follow.text()).trim())).toEqual(line);
     expect(store.watcherCount).toBe(0);
     expect(followers.size).toBe(0);
+  });
+});
+
+describe('control API: who may call it', () => {
+  let dir: string;
+  let store: Store;
+  let app: FastifyInstance;
+
+  const build = (allowedHosts?: 'loopback' | 'any'): FastifyInstance =>
+    (app = buildApiServer({ store, registry: new Registry(), token: TOKEN, ...(allowedHosts && { allowedHosts }) }));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wisp-api-auth-'));
+    store = await Store.open({ dir });
+  });
+  afterEach(async () => {
+    await app.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers 401 Unauthorized without a token, saying why, and lets the health probes through', async () => {
+    build();
+    const missing = await app.inject({ method: 'GET', url: SVC_PATH });
+    expect(missing.statusCode).toBe(401);
+    expect(missing.headers['www-authenticate']).toBe('Bearer realm="wisp"');
+    expect(missing.json()).toMatchObject({ apiVersion: 'v1', kind: 'Status', status: 'Failure', reason: 'Unauthorized', code: 401 });
+    expect(missing.json().message).toMatch(/^Unauthorized: no Authorization header; send 'Authorization: Bearer <token>'/);
+
+    const wrong = await app.inject({ method: 'GET', url: SVC_PATH, headers: { authorization: `Bearer ${TOKEN}x` } });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().message).toBe('Unauthorized: the bearer token is not the token of this Wisp (see <state-dir>/token)');
+
+    const basic = await app.inject({ method: 'GET', url: SVC_PATH, headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+    expect(basic.json().message).toMatch(/is not a bearer token/);
+
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/readyz?verbose' })).statusCode).toBe(200);
+    for (const url of ['/metrics', '/nowhere', '/healthz/', `${SVC_PATH}/hello/log`, '/apis/serving.knative.dev/v1/services?watch=true']) {
+      expect((await app.inject({ method: 'GET', url })).statusCode, url).toBe(401);
+    }
+    const put = await app.inject({ method: 'PUT', url: `${SVC_PATH}/hello`, payload: service() });
+    expect(put.statusCode).toBe(401);
+    expect(store.list(kindByName('ksvc') as KindInfo)).toHaveLength(0);
+
+    const ok = await app.inject({ method: 'GET', url: SVC_PATH, headers: { authorization: `bearer  ${TOKEN}` } });
+    expect(ok.statusCode).toBe(200);
+  });
+
+  it('on loopback, refuses a Host that is not a loopback name or address (DNS rebinding) with 403 Forbidden', async () => {
+    build();
+    for (const host of ['evil.example', 'evil.example:8090', 'localhost.evil.example', '192.168.1.10:8090', 'localhost@evil.example', '[::2]:8090']) {
+      const r = await app.inject({ method: 'GET', url: '/healthz', headers: { ...AUTH, host } });
+      expect(r.statusCode, host).toBe(403);
+      expect(r.json(), host).toMatchObject({ kind: 'Status', reason: 'Forbidden', code: 403 });
+      expect(r.json().message).toMatch(/only answers requests addressed to a loopback name \(localhost, \*\.localhost, 127\.0\.0\.0\/8, \[::1\]\)/);
+    }
+    for (const host of ['localhost', 'localhost:8090', 'LOCALHOST.', 'api.wisp.localhost:8090', '127.0.0.1:8090', '127.3.2.1', '[::1]:8090', '[0:0:0:0:0:0:0:1]']) {
+      const r = await app.inject({ method: 'GET', url: SVC_PATH, headers: { ...AUTH, host } });
+      expect(r.statusCode, host).toBe(200);
+    }
+  });
+
+  it('bound to other interfaces (allowedHosts any), answers any Host but still wants the token', async () => {
+    build('any');
+    expect((await app.inject({ method: 'GET', url: SVC_PATH, headers: { ...AUTH, host: 'wisp.example.com' } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: SVC_PATH, headers: { host: 'wisp.example.com' } })).statusCode).toBe(401);
+  });
+
+  it('sends at most 20 unknown-field warnings, then one that counts the rest', async () => {
+    build();
+    const body = service('wide', (s) => {
+      for (let i = 0; i < 2000; i++) s.spec[`extra${i}`] = i;
+    });
+    const r = await app.inject({ method: 'PUT', url: `${SVC_PATH}/wide`, payload: body, headers: AUTH });
+    expect(r.statusCode).toBe(201);
+    const warnings = r.headers['warning'] as unknown as string[];
+    expect(warnings).toHaveLength(21);
+    expect(warnings[0]).toMatch(/^299 - ".*spec\.extra0/);
+    expect(warnings[20]).toBe('299 - "... and 1980 more unknown fields"');
+  });
+
+  it('ignores status and server-set metadata in the input: a stored object put back is unchanged', async () => {
+    build();
+    const created = (await app.inject({ method: 'PUT', url: `${SVC_PATH}/hello`, payload: service(), headers: AUTH })).json() as KObject;
+    store.updateStatus(kindByName('ksvc') as KindInfo, 'default', 'hello', { observedGeneration: 1 });
+    const got = (await app.inject({ method: 'GET', url: `${SVC_PATH}/hello`, headers: AUTH })).json() as KObject;
+    const back = await app.inject({ method: 'PUT', url: `${SVC_PATH}/hello`, payload: { ...got, metadata: { ...got.metadata, managedFields: [{ manager: 'kubectl' }], selfLink: '/x' } }, headers: AUTH });
+    expect(back.headers['x-wisp-apply']).toBe('unchanged');
+    expect(back.headers['warning']).toBeUndefined();
+    expect((back.json() as KObject).metadata).toEqual(got.metadata);
+    expect(got.metadata.uid).toBe(created.metadata.uid);
+
+    // Created elsewhere: uid, generation and the rest are this server's, the status is not taken.
+    const foreign = { ...got, metadata: { ...got.metadata, name: 'copy', uid: 'from-elsewhere', generation: 7, resourceVersion: '999', managedFields: [] }, status: { observedGeneration: 7 } };
+    const copy = (await app.inject({ method: 'PUT', url: `${SVC_PATH}/copy`, payload: foreign, headers: AUTH })).json() as KObject;
+    expect(copy.metadata.uid).not.toBe('from-elsewhere');
+    expect(copy.metadata.generation).toBe(1);
+    expect(copy.metadata).not.toHaveProperty('managedFields');
+    expect(copy.status).toBeUndefined();
   });
 });
