@@ -11,8 +11,14 @@ describe('error codes', () => {
       errors.BadRequestError,
       errors.MethodNotAllowedError,
       errors.UnsupportedMediaTypeError,
+      errors.UnauthorizedError,
+      errors.HostNotAllowedError,
     ];
-    const made = [...classes.map((C) => new C({ message: 'm' })), new errors.StoreCorruptError({ message: 'm', file: 'f' })];
+    const made = [
+      ...classes.map((C) => new C({ message: 'm' })),
+      new errors.StoreCorruptError({ message: 'm', file: 'f' }),
+      new errors.TokenFileError({ message: 'm', file: 'f' }),
+    ];
     expect(made.map((e) => e.code).sort()).toEqual(Object.keys(errors.CONTROL_ERROR_CODES).sort());
     for (const e of made) {
       expect(e).toBeInstanceOf(errors.ControlError);
