@@ -15,6 +15,7 @@ export const NS = 'default';
 export interface BrokerSpec {
   name: string;
   brokerClass: 'Memory' | 'Redis';
+  annotations?: Record<string, string>;
 }
 
 export interface TriggerSpec {
@@ -104,7 +105,7 @@ export class Platform {
     await this.put('brokers', {
       apiVersion: 'eventing.knative.dev/v1',
       kind: 'Broker',
-      metadata: { name: b.name, namespace: NS, annotations: { 'eventing.knative.dev/broker.class': b.brokerClass } },
+      metadata: { name: b.name, namespace: NS, annotations: { ...b.annotations, 'eventing.knative.dev/broker.class': b.brokerClass } },
     });
     await this.waitReady('brokers', b.name);
   }

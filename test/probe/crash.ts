@@ -1,0 +1,133 @@
+/**
+ * probe:crash — `kill -9` of `wisp up` mid-stream, then a restart on the same state dir and Redis prefix.
+ * Events go at --rate per second (default 200, alternating a Redis and a Memory broker) for --duration seconds
+ * (default 20); `wisp up` is killed with SIGKILL at 40 % (and, from 10 s on, again at 75 %) of the run and
+ * started again at once. Afterwards the probe waits (up to 60 s: a job that a killed worker held comes back after
+ * BullMQ's lock duration + stalled interval, ~35 s) until every accepted Redis event arrived.
+ * Invariants: Redis loses nothing accepted; Memory loses nothing accepted after the last restart (what it held at
+ * a kill is lost by design: reported, not failed); restarts succeed and nothing else dies.
+ */
+import { isMain, parseProbeArgs, runAsScript } from './lib/cli.js';
+import { binaryHeaders, post, until } from './lib/events.js';
+import { keepAliveAgent } from './lib/http.js';
+import { openLoop } from './lib/load.js';
+import { Platform } from './lib/platform.js';
+import { invariant, type ProbeReport, statusClass, Tally } from './lib/report.js';
+import { lossAndDuplicates, ProbeSubscriber } from './lib/subscriber.js';
+
+const DRAIN_MS = 60_000;
+
+export async function probeCrash(opts: { durationS: number; rate?: number }): Promise<ProbeReport> {
+  const started = performance.now();
+  const rate = opts.rate ?? 200;
+  const sub = await new ProbeSubscriber().start();
+  let platform: Platform | undefined;
+  let agent = keepAliveAgent(64);
+  try {
+    platform = await Platform.start();
+    const p = platform;
+    const delivery = { retry: 20, backoffPolicy: 'linear', backoffDelay: 'PT0.05S' };
+    await p.broker({ name: 'crash-redis', brokerClass: 'Redis' });
+    await p.broker({ name: 'crash-mem', brokerClass: 'Memory' });
+    await p.trigger({ name: 'crash-redis-all', broker: 'crash-redis', subscriber: `${sub.url}/redis`, delivery });
+    await p.trigger({ name: 'crash-mem-all', broker: 'crash-mem', subscriber: `${sub.url}/mem`, delivery });
+
+    const killAt = (opts.durationS >= 10 ? [0.4, 0.75] : [0.4]).map((f) => f * opts.durationS * 1000);
+    /** Epoch = kills done when the 202 arrived: Memory events of the last epoch must all arrive. */
+    let epoch = 0;
+    let down = false;
+    const restartMs: number[] = [];
+    const accepted = { redis: new Map<string, number>(), mem: new Map<string, number>() };
+    const answers = new Tally();
+    let bad5xx = 0;
+    const loadStart = Date.now();
+    const chaos = (async () => {
+      for (const at of killAt) {
+        const wait = loadStart + at - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        down = true;
+        await p.kill9();
+        agent.destroy();
+        agent = keepAliveAgent(64);
+        epoch++;
+        const t = performance.now();
+        await p.restart();
+        restartMs.push(performance.now() - t);
+        down = false;
+      }
+    })();
+    const sent = await openLoop({
+      rate,
+      seconds: opts.durationS,
+      maxInFlight: 128,
+      send: async (i) => {
+        const cls = i % 2 === 0 ? 'redis' : 'mem';
+        const id = `cr-${cls}-${i}`;
+        const e = epoch;
+        const r = await post({ port: p.ports.broker, path: `/default/crash-${cls}`, headers: binaryHeaders(id), body: `{"i":${i}}`, agent, timeoutMs: 5000 });
+        answers.add(down && r.status === undefined ? `${r.failure} (while down)` : statusClass(r.status, r.failure));
+        if (r.status !== undefined && r.status >= 500 && !(r.status === 503 && r.retryAfter)) bad5xx++;
+        // An answer that started before a kill and came back after it still belongs to the epoch it was sent in.
+        if (r.status === 202) accepted[cls].set(id, e);
+      },
+    });
+    await chaos;
+    const drainStart = performance.now();
+    const redisOk = sub.delivered('/redis');
+    await until(() => [...accepted.redis.keys()].every((id) => redisOk.has(id)), DRAIN_MS, 250);
+    const drainS = (performance.now() - drainStart) / 1000;
+    // Memory delivers within milliseconds; a short settle for its last events.
+    const memOk = sub.delivered('/mem');
+    const lastMem = [...accepted.mem].filter(([, e]) => e === epoch).map(([id]) => id);
+    await until(() => lastMem.every((id) => memOk.has(id)), 10_000, 100);
+
+    const healthy = await p.healthy();
+    const crashed = p.crashes.length > 0 || !p.alive || !healthy;
+    const redis = lossAndDuplicates(accepted.redis.keys(), sub.delivered('/redis'));
+    const mem = lossAndDuplicates(accepted.mem.keys(), sub.delivered('/mem'));
+    const memLastLost = lossAndDuplicates(lastMem, sub.delivered('/mem')).lost;
+    const rows: [string, number | string][] = [
+      ['events sent', sent],
+      ['ingress answers', answers.summary()],
+      ['kill -9', `${killAt.length} (at ${killAt.map((t) => (t / 1000).toFixed(1)).join(', ')} s)`],
+      ['restart to ready (ms)', restartMs.map((m) => Math.round(m)).join(', ')],
+      ['unexpected deaths of wisp up', p.crashes.length],
+      ['ingress 5xx other than 503+Retry-After', bad5xx],
+      ['Redis: accepted', accepted.redis.size],
+      ['Redis: delivered', accepted.redis.size - redis.lost.length],
+      ['Redis: lost', redis.lost.length],
+      ['Redis: duplicates', redis.duplicates],
+      ['Redis: drain after load (s)', Number(drainS.toFixed(1))],
+      ['Memory: accepted', accepted.mem.size],
+      ['Memory: delivered', accepted.mem.size - mem.lost.length],
+      ['Memory: lost (best effort: report only)', mem.lost.length],
+      ['Memory: lost of those accepted after the last restart', memLastLost.length],
+      ['Memory: duplicates', mem.duplicates],
+    ];
+    return {
+      probe: 'crash',
+      method: [
+        `${opts.durationS} s at ${rate} ev/s (binary mode, keep-alive; even events to a Redis broker, odd to a Memory broker), one Trigger each (retry 20, linear 50 ms).`,
+        `SIGKILL of wisp up at ${killAt.map((t) => (t / 1000).toFixed(1)).join(' and ')} s, restarted at once on the same state dir and Redis prefix; requests meanwhile fail (not accepted).`,
+        `Then up to ${DRAIN_MS / 1000} s for every accepted Redis event. Accepted = 202; delivered = subscriber answered 2xx.`,
+      ],
+      rows,
+      invariants: [
+        invariant('no crash besides the kills; restarts come up', !crashed, crashed ? p.crashes.join('\n') || `alive ${p.alive}, /healthz ${healthy}` : `${restartMs.length} restart(s), /healthz 200`),
+        invariant('no ingress 5xx but 503 with Retry-After', bad5xx === 0, String(bad5xx)),
+        invariant('Redis: nothing accepted is lost across kill -9', redis.lost.length === 0, `${redis.lost.length} lost of ${accepted.redis.size}${redis.lost.length ? ` (e.g. ${redis.lost.slice(0, 5).join(', ')})` : ''}; ${redis.duplicates} duplicates`),
+        invariant('Memory: nothing accepted after the last restart is lost', memLastLost.length === 0, `${memLastLost.length} of ${lastMem.length}; before it ${mem.lost.length - memLastLost.length} lost (best effort)`),
+      ],
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    agent.destroy();
+    await platform?.cleanup();
+    await sub.stop();
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const args = parseProbeArgs(process.argv.slice(2), { durationS: 20, extra: { rate: 200 } });
+  await runAsScript(async () => [await probeCrash({ durationS: args.durationS, rate: args.extra['rate'] ?? 200 })]);
+}
