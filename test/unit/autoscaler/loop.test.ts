@@ -57,6 +57,11 @@ describe('Autoscaler loop', () => {
     const { runtime, autoscaler } = setup({ config: { 'allow-zero-initial-scale': 'true' } });
     autoscaler.upsert(KEY, { containerConcurrency: 0, annotations: { [A('initial-scale')]: '0' } });
     expect(runtime.counts()).toEqual([0]);
+    // What the serving reconciler reads to mark the Revision Ready at zero.
+    expect(autoscaler.initialScale(KEY)).toBe(0);
+    autoscaler.upsert('default/other-00001', { containerConcurrency: 0, annotations: { [A('initial-scale')]: '0', [A('min-scale')]: '2' } });
+    expect(autoscaler.initialScale('default/other-00001')).toBe(2);
+    expect(autoscaler.initialScale('default/unknown-00001')).toBeUndefined();
   });
 
   it('50 concurrent at cc=1 panics and scales up; after the load stops each tick at most halves, then zero after the grace period', () => {
