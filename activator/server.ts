@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
+import { guardHttpServer, textErrorBody, type HttpLimitsInput } from '../core/index.js';
 import type { Clock, Timer } from '../src/clock.js';
 import { ConcurrencyAccounting } from './concurrency.js';
 import { ActivatorError, QueueFullError, RequestAbortedError, ShuttingDownError } from './errors.js';
@@ -25,6 +26,8 @@ export interface ActivatorOptions {
   logger?: { warn(msg: string): void };
   /** How long close() lets in-flight requests finish before cutting connections (ms). Default 30 000. */
   drainTimeoutMs?: number;
+  /** Connection caps per port and per client address, and the header timeout. Default: core's HTTP_LIMITS_DEFAULTS. */
+  connectionLimits?: HttpLimitsInput;
 }
 
 /**
@@ -42,6 +45,7 @@ export class Activator {
   readonly #pools = new ReplicaPools();
   readonly #states = new Map<string, RevisionState>();
   readonly #drainTimeoutMs: number;
+  readonly #connectionLimits: HttpLimitsInput;
   readonly #reportTimer: Timer;
   #server: Server | undefined;
   #active = 0;
@@ -69,6 +73,7 @@ export class Activator {
       readyReplicas: (k) => throttler.readyReplicas(k),
     });
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 30_000;
+    this.#connectionLimits = opts.connectionLimits ?? {};
     this.#reportTimer = opts.clock.setInterval(() => this.#report(), REPORT_INTERVAL_MS);
   }
 
@@ -152,11 +157,9 @@ export class Activator {
   listen(opts: { port: number; host?: string }): Promise<{ port: number }> {
     if (this.#server !== undefined) return Promise.reject(new Error('activator: already listening'));
     const server = createServer({ keepAliveTimeout: 5000, maxHeaderSize: 16 * 1024 }, this.handle);
-    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    });
+    // Caps connections per port and per client, times out slow request heads (408), and answers client errors
+    // (431, 400) and HTTP/1.1 requests without Host (400) with their reason, as text like the activator's own errors.
+    guardHttpServer(server, { ...this.#connectionLimits, errorBody: textErrorBody });
     this.#server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);

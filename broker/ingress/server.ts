@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
+import { guardHttpServer, jsonErrorBody, type HttpLimitsInput } from '../../core/index.js';
 import type { Clock, Timer } from '../../src/clock.js';
 import type { BrokerRef, EventBackend } from '../types.js';
 import { BrokerError, BrokerNotFoundError, InvalidIngressConfigError, isRetriable, MethodNotAllowedError, PayloadTooLargeError, type BrokerErrorCode } from '../errors.js';
@@ -36,6 +37,8 @@ export interface BrokerIngressOptions {
   maxBodyBytes?: number;
   /** Internal errors (a 500): what failed. Default: nothing logged. */
   onError?: (err: unknown) => void;
+  /** Connection caps per port and per client address, and the header timeout. Default: core's HTTP_LIMITS_DEFAULTS. */
+  connectionLimits?: HttpLimitsInput;
 }
 
 /** The ingress: an HTTP server and its request listener. */
@@ -191,15 +194,9 @@ export function buildBrokerIngress(opts: BrokerIngressOptions): BrokerIngress {
   };
 
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, handle);
-  // A malformed request line or header: answered 400 by node's parser handler below, never a crash.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || err.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    const body = JSON.stringify({ error: `bad request: ${err.message}` });
-    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  });
+  // Caps connections per port and per client, times out slow request heads (408), and answers an oversized head
+  // (431), a malformed one (400) and an HTTP/1.1 request without Host (400) with `{"error": "<reason>"}`, never a crash.
+  guardHttpServer(server, { ...opts.connectionLimits, errorBody: jsonErrorBody });
 
   let closing: Promise<void> | undefined;
   return {
