@@ -37,7 +37,7 @@ function isObjectLike(v: unknown): v is object {
 }
 
 /** How many leading path segments a limit message shows before `…`. */
-const SHOWN_SEGMENTS = 8;
+const SHOWN_SEGMENTS = 12;
 
 interface Frame {
   value: unknown;

@@ -37,7 +37,7 @@ describe('parseJsonText', () => {
   it('accepts exactly maxDocumentDepth levels and refuses one more, naming the limit and where', () => {
     expect(parseJsonText(deepArrays(100))).toMatchObject({ ok: true });
     const r = parseJsonText(`{"spec":{"x":${deepArrays(99)}}}`);
-    expect(r).toMatchObject({ ok: false, problem: { kind: 'limit', limit: 'maxDocumentDepth', field: 'spec.x[0][0][0][0][0][0]…' } });
+    expect(r).toMatchObject({ ok: false, problem: { kind: 'limit', limit: 'maxDocumentDepth', field: 'spec.x[0][0][0][0][0][0][0][0][0][0]…' } });
     if (!r.ok) expect(r.problem.message).toBe('nested deeper than 100 levels (limit maxDocumentDepth = 100)');
   });
 
@@ -87,7 +87,7 @@ describe('parseYamlText', () => {
 
 describe('valueLimitProblem (validation of objects that did not come through a parser)', () => {
   it('finds the path where a value goes too deep, and cycles', () => {
-    expect(valueLimitProblem({ metadata: { annotations: { a: nestedArray(200) } } })).toMatchObject({ limit: 'maxDocumentDepth', field: 'metadata.annotations.a[0][0][0][0][0]…' });
+    expect(valueLimitProblem({ metadata: { annotations: { a: nestedArray(200) } } })).toMatchObject({ limit: 'maxDocumentDepth', field: 'metadata.annotations.a[0][0][0][0][0][0][0][0][0]…' });
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
     expect(valueLimitProblem(cyclic)).toMatchObject({ limit: 'maxDocumentDepth' });
@@ -98,7 +98,7 @@ describe('valueLimitProblem (validation of objects that did not come through a p
     const broker = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'b' }, spec: { zzz: nestedArray(100_000) } };
     const r = validate(broker);
     expect(r.object).toBeUndefined();
-    expect(r.errors).toEqual([{ field: 'spec.zzz[0][0][0][0][0][0]…', message: 'nested deeper than 100 levels (limit maxDocumentDepth = 100)' }]);
+    expect(r.errors).toEqual([{ field: 'spec.zzz[0][0][0][0][0][0][0][0][0][0]…', message: 'nested deeper than 100 levels (limit maxDocumentDepth = 100)' }]);
   });
 });
 
