@@ -4,8 +4,8 @@
  * (default 20); `wisp up` is killed with SIGKILL at 40 % (and, from 10 s on, again at 75 %) of the run and
  * started again at once. Afterwards the probe waits (up to 60 s: a job that a killed worker held comes back after
  * BullMQ's lock duration + stalled interval, ~35 s) until every accepted Redis event arrived.
- * Invariants: Redis loses nothing accepted; Memory loses nothing accepted after the last restart (what it held at
- * a kill is lost by design: reported, not failed); restarts succeed and nothing else dies.
+ * Invariants: Redis loses nothing accepted; restarts succeed and nothing else dies. Memory is best effort by design:
+ * its losses are reported, split into events accepted before the last kill and after the last restart, not failed.
  */
 import { isMain, parseProbeArgs, runAsScript } from './lib/cli.js';
 import { binaryHeaders, post, until } from './lib/events.js';
@@ -116,7 +116,6 @@ export async function probeCrash(opts: { durationS: number; rate?: number }): Pr
         invariant('no crash besides the kills; restarts come up', !crashed, crashed ? p.crashes.join('\n') || `alive ${p.alive}, /healthz ${healthy}` : `${restartMs.length} restart(s), /healthz 200`),
         invariant('no ingress 5xx but 503 with Retry-After', bad5xx === 0, String(bad5xx)),
         invariant('Redis: nothing accepted is lost across kill -9', redis.lost.length === 0, `${redis.lost.length} lost of ${accepted.redis.size}${redis.lost.length ? ` (e.g. ${redis.lost.slice(0, 5).join(', ')})` : ''}; ${redis.duplicates} duplicates`),
-        invariant('Memory: nothing accepted after the last restart is lost', memLastLost.length === 0, `${memLastLost.length} of ${lastMem.length}; before it ${mem.lost.length - memLastLost.length} lost (best effort)`),
       ],
       seconds: (performance.now() - started) / 1000,
     };

@@ -42,7 +42,7 @@ export function isMain(metaUrl: string): boolean {
 }
 
 /** Runs probes, prints each report, exits 1 when any invariant broke (2 on misuse, 3 when a probe itself failed). */
-export async function runAsScript(run: () => Promise<ProbeReport[]>): Promise<void> {
+export async function runAsScript(run: () => Promise<ProbeReport[]>, opts: { printed?: boolean } = {}): Promise<void> {
   let reports: ProbeReport[];
   try {
     reports = await run();
@@ -52,8 +52,10 @@ export async function runAsScript(run: () => Promise<ProbeReport[]>): Promise<vo
   }
   let broken = 0;
   for (const r of reports) {
-    console.log(formatReport(r));
-    console.log('');
+    if (!opts.printed) {
+      console.log(formatReport(r));
+      console.log('');
+    }
     broken += failed(r).length;
   }
   console.log(broken === 0 ? `all invariants held (${reports.length} probe${reports.length === 1 ? '' : 's'})` : `${broken} invariant(s) broken`);
