@@ -217,7 +217,8 @@ export class ControlApiClient {
       const hint = tls.code.startsWith('ERR_SSL_')
         ? 'the server does not speak TLS: use an http:// --server'
         : 'if its certificate is self-signed, trust it with NODE_EXTRA_CA_CERTS=<cert.pem>';
-      return new UnreachableError(this.server, err, `TLS: ${tls.message}; ${hint}`);
+      // Node adds its own advice after a `;` (e.g. --use-system-ca); the hint below is the one that fits Wisp.
+      return new UnreachableError(this.server, err, `TLS: ${tls.message.split(';')[0]}; ${hint}`);
     }
     const code = causeCode(err);
     if (code !== undefined && this.server.startsWith('http://') && (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET')) {

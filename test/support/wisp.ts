@@ -137,14 +137,19 @@ export class WispProcess {
     this.child = child;
     child.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
-    await waitFor(
+    // A wisp up that exits (bad flags, a refused token file) fails the start at once, with everything it printed.
+    const exited = new Promise<never>((_, reject) => child.once('close', (code) => reject(new Error(`wisp up exited with ${code}: ${this.output}`))));
+    exited.catch(() => undefined);
+    const ready = waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`wisp up exited with ${child.exitCode}: ${this.output}`);
+        if (child.exitCode !== null) return false;
         const res = await this.fetchAnonymous('/readyz', { signal: AbortSignal.timeout(1000) });
         return res.status === 200;
       },
       { timeoutMs: 60_000, what: 'wisp up ready' },
     );
+    ready.catch(() => undefined);
+    await Promise.race([ready, exited]);
   }
 
   /** Stops with a signal and waits for the exit. */
