@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloudEvent } from 'cloudevents';
-import type { BrokerRef, Consumer, EventBackend, HandleOutcome, StoredEvent } from '../../broker/types.js';
+import type { BrokerRef, BrokerSettings, Consumer, EventBackend, HandleOutcome, StoredEvent } from '../../broker/types.js';
+import { isRetriable } from '../../broker/errors.js';
 import type { ManualClock } from '../support/clock.js';
 import { waitFor } from '../support/wait.js';
 
@@ -28,7 +29,16 @@ export interface EventBackendCapabilities {
    * runs are kept for the trigger until `unsubscribe`. The fixture must provide `reopen`.
    */
   durable: boolean;
+  /**
+   * `publish` refuses past a backlog per Trigger (BrokerSettings `maxBacklog`: Memory, Redis). Without it (Kafka:
+   * retention, no cap) the fixture's backend must refuse past BACKPRESSURE_LIMIT events queued for the store
+   * (Kafka: `maxQueuedPublishes: BACKPRESSURE_LIMIT`), so the batch cases can put it under backpressure.
+   */
+  backlogCap?: boolean;
 }
+
+/** The limit the backpressure cases run against: `maxBacklog` for capped classes, the fixture's produce queue otherwise. */
+export const BACKPRESSURE_LIMIT = 50;
 
 const DONE: HandleOutcome = { kind: 'done' };
 
@@ -74,9 +84,9 @@ export function describeEventBackendContract(
       return fx;
     }
 
-    async function newBroker(backend: EventBackend): Promise<BrokerRef> {
+    async function newBroker(backend: EventBackend, settings?: BrokerSettings): Promise<BrokerRef> {
       const broker = { namespace: `ns-${randomUUID().slice(0, 8)}`, name: `b-${randomUUID().slice(0, 8)}` };
-      await backend.ensureBroker(broker);
+      await backend.ensureBroker(broker, settings);
       return broker;
     }
 
@@ -324,6 +334,114 @@ export function describeEventBackendContract(
       expect(gotBinary?.datacontenttype).toBe('application/octet-stream');
       expect([...Buffer.from(gotBinary?.data as unknown as Uint8Array)]).toEqual([...bytes]);
     });
+
+    it('publishBatch stores every event of the batch for every subscription, in order; an empty batch stores nothing', async () => {
+      const { backend } = await setup();
+      const broker = await newBroker(backend);
+      const a = new Recorder();
+      const b = new Recorder();
+      await subscribe(backend, broker, a.handler, 1);
+      await subscribe(backend, broker, b.handler, 1);
+      const batch = Array.from({ length: 5 }, (_, i) => makeEvent({ data: { i } }));
+      await backend.publishBatch(broker, batch);
+      await backend.publishBatch(broker, []);
+      const marker = makeEvent();
+      await backend.publish(broker, marker);
+      const expected = [...batch, marker].map((e) => e.id);
+      await waitFor(() => a.ids().includes(marker.id) && b.ids().includes(marker.id), { what: 'marker on both' });
+      expect(a.ids()).toEqual(expected);
+      expect(b.ids()).toEqual(expected);
+    });
+
+    it('under backpressure a batch is stored whole or not at all: no event of a rejected batch is ever delivered', async () => {
+      const { backend } = await setup();
+      const broker = await newBroker(backend, { maxBacklog: BACKPRESSURE_LIMIT });
+      const rec = new Recorder();
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      await subscribe(backend, broker, async (s) => {
+        await gate; // a subscriber that does not keep up until every batch was answered
+        return rec.handler(s);
+      }, 1);
+      // 40 batches of 10 at once: far more than the limit (50) can take.
+      const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: 10 }, (_, i) => makeEvent({ data: { b, i } })));
+      const results = await Promise.allSettled(batches.map((batch) => backend.publishBatch(broker, batch)));
+      const accepted = batches.filter((_, i) => results[i]?.status === 'fulfilled');
+      const rejected = batches.filter((_, i) => results[i]?.status === 'rejected');
+      expect(accepted.length).toBeGreaterThan(0);
+      expect(rejected.length).toBeGreaterThan(0);
+      for (const r of results) if (r.status === 'rejected') expect(isRetriable(r.reason), String(r.reason)).toBe(true);
+      open();
+      const want = new Set(accepted.flat().map((e) => e.id));
+      await waitFor(() => [...want].every((id) => rec.ids().includes(id)), { what: `${want.size} events of accepted batches`, timeoutMs: 30_000 });
+      // One slot, arrival order: once the marker is in, anything stored of a rejected batch would be too.
+      const marker = makeEvent();
+      await backend.publish(broker, marker);
+      await waitFor(() => rec.ids().includes(marker.id), { what: 'marker' });
+      const refused = new Set(rejected.flat().map((e) => e.id));
+      expect(rec.ids().filter((id) => refused.has(id))).toEqual([]);
+      expect(new Set(rec.ids())).toEqual(new Set([...want, marker.id]));
+      expect(rec.ids().length).toBe(want.size + 1);
+    });
+
+    it('a batch larger than the broker can ever take is refused whole with BatchTooLargeError (413, not retriable)', async () => {
+      const { backend } = await setup();
+      const broker = await newBroker(backend, { maxBacklog: BACKPRESSURE_LIMIT });
+      const rec = new Recorder();
+      await subscribe(backend, broker, rec.handler, 1);
+      const tooMany = Array.from({ length: BACKPRESSURE_LIMIT + 1 }, () => makeEvent());
+      const err = await backend.publishBatch(broker, tooMany).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'WISP_ERR_BATCH_TOO_LARGE', statusCode: 413, retriable: false });
+      const marker = makeEvent();
+      await backend.publish(broker, marker);
+      await waitFor(() => rec.ids().includes(marker.id), { what: 'marker' });
+      expect(rec.ids()).toEqual([marker.id]);
+    });
+
+    if (caps.backlogCap) {
+      it('backlog cap: publish past maxBacklog events waiting rejects with BackendFullError (503) until the consumer catches up', async () => {
+        const { backend } = await setup();
+        const limit = 5;
+        const broker = await newBroker(backend, { maxBacklog: limit });
+        const rec = new Recorder();
+        let open!: () => void;
+        const gate = new Promise<void>((r) => (open = r));
+        await subscribe(backend, broker, async (s) => {
+          await gate;
+          return rec.handler(s);
+        }, 1);
+        const first = makeEvent();
+        await backend.publish(broker, first);
+        const id = `${broker.namespace}/${broker.name}`;
+        await waitFor(async () => (await backend.backlog?.())?.some((b) => b.broker === id && b.events === 0) === true, { what: 'first event taken by the consumer' });
+        const waiting = Array.from({ length: limit }, () => makeEvent());
+        for (const e of waiting) await backend.publish(broker, e);
+        const err = await backend.publish(broker, makeEvent()).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'WISP_ERR_BACKEND_FULL', statusCode: 503, retriable: true, limit });
+        const report = await backend.backlog?.();
+        expect(report?.filter((b) => b.broker === id).map((b) => [b.events, b.limit])).toEqual([[limit, limit]]);
+        open();
+        await waitFor(() => rec.seen.length === limit + 1, { what: 'backlog drained' });
+        const after = makeEvent();
+        await backend.publish(broker, after);
+        await waitFor(() => rec.ids().includes(after.id), { what: 'accepted again once drained' });
+        expect(rec.ids()).toEqual([first, ...waiting, after].map((e) => e.id));
+      });
+    } else if (caps.durable) {
+      it('no backlog cap: the class keeps its store\'s retention, maxBacklog does not apply', async () => {
+        const { backend } = await setup();
+        const broker = await newBroker(backend, { maxBacklog: 2 });
+        const trigger = `${broker.namespace}/offline-${randomUUID().slice(0, 8)}`;
+        const c = await backend.subscribe({ broker, trigger, maxInFlight: 1 }, new Recorder().handler);
+        await c.close(); // durable: events are kept with no consumer running
+        const events = Array.from({ length: 10 }, () => makeEvent());
+        for (const e of events) await backend.publish(broker, e);
+        const rec = new Recorder();
+        consumers.push(await backend.subscribe({ broker, trigger, maxInFlight: 1 }, rec.handler));
+        await waitFor(() => rec.seen.length === 10, { what: 'all 10 kept' });
+        expect(rec.ids()).toEqual(events.map((e) => e.id));
+      });
+    }
 
     if (caps.durable) describeDurableCases();
 

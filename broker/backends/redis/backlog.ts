@@ -14,7 +14,7 @@
  *   reservations are taken synchronously when the count arrives and released when the add is acknowledged;
  * - across processes, by at most the events the OTHER processes have between their count and their add (one Redis
  *   round trip): their in-flight publishes. With P processes each publishing k requests of b events concurrently,
- *   a queue holds at most limit + (P − 1) × k × b − 1 events (the integration test checks this bound).
+ *   a queue holds at most limit + (P − 1) × k × b events (test/integration/broker/redis-backlog.test.ts checks it).
  */
 import { BackendFullError, BatchTooLargeError } from '../../errors.js';
 

@@ -46,7 +46,7 @@ describeEventBackendContract(
       },
     };
   },
-  { durable: true },
+  { durable: true, backlogCap: true },
 );
 
 describe('RedisBackend', () => {

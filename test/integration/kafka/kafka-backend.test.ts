@@ -12,7 +12,7 @@ import { KafkaBackend, type KafkaBackendOptions, type KafkaTopicConfig } from '.
 import { brokerTopic, triggerGroupId } from '../../../broker/backends/kafka/codec.js';
 import type { BrokerRef, Consumer, HandleOutcome, StoredEvent } from '../../../broker/types.js';
 import { systemClock } from '../../../src/clock.js';
-import { describeEventBackendContract } from '../../contract/event-backend.js';
+import { BACKPRESSURE_LIMIT, describeEventBackendContract } from '../../contract/event-backend.js';
 import { kafkaBrokers, uniqueName, withAdmin } from '../../support/kafka/index.js';
 import { freePort, waitFor } from '../../support/wait.js';
 
@@ -50,11 +50,12 @@ async function dispose(backends: TrackedKafkaBackend[]): Promise<void> {
 describeEventBackendContract(
   'KafkaBackend',
   async () => {
-    const opened: TrackedKafkaBackend[] = [newBackend({ topicPartitions: 1 })];
+    // The produce queue refuses past BACKPRESSURE_LIMIT, so the contract's batch cases can put Kafka under backpressure.
+    const opened: TrackedKafkaBackend[] = [newBackend({ topicPartitions: 1, maxQueuedPublishes: BACKPRESSURE_LIMIT })];
     return {
       backend: opened[0] as TrackedKafkaBackend,
       reopen: async () => {
-        const b = newBackend({ topicPartitions: 1 });
+        const b = newBackend({ topicPartitions: 1, maxQueuedPublishes: BACKPRESSURE_LIMIT });
         opened.push(b);
         return b;
       },

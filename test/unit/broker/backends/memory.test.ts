@@ -13,13 +13,13 @@ describeEventBackendContract('MemoryBackend', async () => {
   const clock = new ManualClock();
   const backend = new MemoryBackend({ clock });
   return { backend, clock, cleanup: () => backend.close() };
-});
+}, { durable: false, backlogCap: true });
 
 // The same suite on real time, as the Redis and Kafka backends will run it (no ManualClock to advance).
 describeEventBackendContract('MemoryBackend on the system clock', async () => {
   const backend = new MemoryBackend({ clock: systemClock });
   return { backend, cleanup: () => backend.close() };
-});
+}, { durable: false, backlogCap: true });
 
 const DONE: HandleOutcome = { kind: 'done' };
 const broker = { namespace: 'default', name: 'default' };
