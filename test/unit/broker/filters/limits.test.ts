@@ -1,6 +1,6 @@
 import { CloudEvent } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
-import { compileTriggerFilter, FilterTooDeepError, validateTriggerFilters } from '../../../../broker/filters/index.js';
+import { compileTriggerFilter, FILTER_ERROR_CODES, FilterTooDeepError, validateTriggerFilters } from '../../../../broker/filters/index.js';
 import type { SubscriptionsAPIFilter } from '../../../../broker/types.js';
 import { INPUT_LIMITS } from '../../../../src/api/limits.js';
 
@@ -49,5 +49,9 @@ describe('filter nesting limit (maxFilterDepth)', () => {
       { field: 'spec.filters[0].not.not', message: 'filters nested deeper than 2 levels of all/any/not (limit maxFilterDepth = 2)' },
     ]);
     expect(() => compileTriggerFilter({ filters: [nested(3)] }, { maxDepth: 2 })).toThrow(FilterTooDeepError);
+  });
+
+  it('documents its error code', () => {
+    expect(Object.keys(FILTER_ERROR_CODES)).toEqual([new FilterTooDeepError('filters[0]', MAX).code]);
   });
 });
