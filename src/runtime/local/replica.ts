@@ -304,7 +304,9 @@ export class Replica {
     const pid = this.#pid;
     if (seconds === undefined || !(seconds > 0) || pid === undefined) return;
     const deadlineMs = seconds * 1000;
-    this.#deadlineTimer = this.#after(deadlineMs, () => {
+    // A readinessProbe's initialDelaySeconds is waited out first: the deadline counts from when probing may start.
+    const delayMs = Math.max(0, this.#o.workload.container.readinessProbe?.initialDelaySeconds ?? 0) * 1000;
+    this.#deadlineTimer = this.#after(delayMs + deadlineMs, () => {
       this.#deadlineTimer = undefined;
       if (this.#phase !== 'starting' || this.#pid !== pid) return;
       void groupListeningPorts(pid).then((listening) => {

@@ -40,6 +40,23 @@ describe('LocalRuntime: progress deadline (ManualClock, real processes)', () => 
     expect(rt.inspect(w.key)[0]).toMatchObject({ phase: 'starting', pid: info!.pid });
   });
 
+  it('counts from the end of a readinessProbe\'s initialDelaySeconds', async () => {
+    rt = new LocalRuntime({ clock });
+    const fixed = await freePort();
+    const w = workload(node('fixed-port.js', { env: [{ name: 'FIXED_PORT', value: String(fixed) }], readinessProbe: { initialDelaySeconds: 3 } }), {
+      progressDeadlineSeconds: 1,
+    });
+    rt.deploy(w);
+    rt.scale(w.key, 1);
+    await waitFor(async () => (await get('127.0.0.1', fixed).catch(() => undefined))?.status === 200, { what: 'fixed port answers' });
+    clock.advance(3_900);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rt.status(w.key)?.failure).toBeUndefined();
+    clock.advance(200);
+    const failure = await waitFor(() => rt?.status(w.key)?.failure, { what: 'ProgressDeadlineExceeded' });
+    expect(failure.message).toContain(`listening on ${fixed}; listen on $PORT`);
+  });
+
   it('does not fire for a replica that became ready in time, and clears once a late one gets ready', async () => {
     rt = new LocalRuntime({ clock });
     const w = workload(node('hello.js'), { progressDeadlineSeconds: 5 });
