@@ -7,9 +7,11 @@
  *    subscriber's server would answer 431 (Node's default total is 16 KiB, nginx's 8 KiB per line) and the
  *    event be lost. CloudEvents requires forwarding events of up to 64 KB, attributes included, so refusing
  *    them at the ingress is not an option;
- *  - the data is binary (or text) and there is no `datacontenttype`: binary mode would have to label the body
- *    (the SDK's default, application/json, makes its receiver fail on non-JSON bytes) and so change the event;
- *    structured mode carries it as `data_base64`, which every SDK reads back as the same bytes.
+ *  - the data came in as bytes (`data_base64`, or a binary-mode body without Content-Type) and there is no
+ *    `datacontenttype`: binary mode would have to label the body (the SDK's default, application/json, makes
+ *    its receiver fail on non-JSON bytes) and so change the event; structured mode carries it as
+ *    `data_base64`, which every SDK reads back as the same bytes. Data built in code (not an EventData, e.g.
+ *    a KafkaSource's JSON record value) keeps the SDK's binary mode, where no content type means JSON.
  * Replies and dead-lettered events are delivered by the same rule.
  *
  * The message is computed once per event and shared by every Trigger delivering it (a WeakMap cache; the
@@ -45,9 +47,9 @@ export function buildDeliveryMessage(event: CloudEvent<unknown>): DeliveryMessag
   return { ...buildStructuredMessage(event), mode: 'structured' };
 }
 
-/** Data that is not JSON and has no datacontenttype to say what it is. */
+/** Received data that is not JSON and has no datacontenttype to say what it is. */
 function unlabelledBytes(event: CloudEvent<unknown>): boolean {
   const data = event.data;
-  if (data === undefined || data === null || (event.datacontenttype !== undefined && event.datacontenttype !== '')) return false;
-  return isEventData(data) ? data.form !== 'json' : ArrayBuffer.isView(data);
+  if (!isEventData(data) || data.form === 'json') return false;
+  return event.datacontenttype === undefined || event.datacontenttype === '';
 }
