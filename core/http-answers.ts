@@ -97,15 +97,6 @@ export const MISSING_HOST: Readonly<Answer> = Object.freeze({
   message: 'bad request: an HTTP/1.1 request must have a Host header (RFC 9112 section 3.2)',
 });
 
-/** Whether a flat `[name, value, ...]` header list has a `Host` (it usually comes first). */
-export function hasHostHeader(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') return true;
-  }
-  return false;
-}
-
 /** The header fields of an answer's response (every answer closes the connection). */
 export function answerHeaders(a: Answer, render: ErrorBody): { headers: Record<string, string>; body: string } {
   const { contentType, body } = render(a.status, a.message);

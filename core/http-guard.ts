@@ -10,14 +10,18 @@
  * A refused connection gets `503` with `Retry-After: 1`, `Connection: close` and the reason, written once at
  * accept time (a few hundred bytes: the kernel takes them at once) and then the socket is destroyed at once:
  * nothing of a refused connection is read, parsed or kept, so refusing costs one write and no descriptor stays
- * open for it. When even that write cannot go out (the socket is no longer writable), it is a plain close.
+ * open for it. It is a plain close where even that would cost too much: on a TLS server (an https control API)
+ * a 503 could only be sent after a TLS handshake, the very work a flood should not get, so the refused TCP
+ * connection is closed unanswered; and when the socket is no longer writable.
  *
- * The work per connection is one Map lookup and update on accept and on close; per request, one scan of the raw
- * headers for `Host`, which replaces node's own check (`requireHostHeader`, answered with an empty 400).
+ * The work per connection is one Map lookup and update on accept and on close; per request, one wrapper call and
+ * node's own `Host` check (`req.headers.host`, which node reads for every HTTP/1.1 request anyway), moved here
+ * from node (`requireHostHeader`, which answers an empty 400) to answer with a reason.
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { answerHeaders, clientErrorAnswer, hasHostHeader, jsonErrorBody, MISSING_HOST, rawResponse, refusalAnswer, type ErrorBody } from './http-answers.js';
+import { Server as TlsServer } from 'node:tls';
+import { answerHeaders, clientErrorAnswer, jsonErrorBody, MISSING_HOST, rawResponse, refusalAnswer, type ErrorBody } from './http-answers.js';
 import { ConnectionTable, resolveHttpLimits, type HttpLimits, type HttpLimitsInput } from './http-limits.js';
 
 /** node's default limit of a request head, when the server sets none (`--max-http-header-size`). */
@@ -53,6 +57,8 @@ export function guardHttpServer(httpServer: Server, opts: HttpGuardOptions = {})
   const limits = resolveHttpLimits(opts);
   const render = opts.errorBody ?? jsonErrorBody;
   const table = new ConnectionTable(limits);
+  // Before the TLS handshake there is no way to send an HTTP answer: a refused connection is closed unanswered.
+  const answerRefusals = !(httpServer instanceof TlsServer);
 
   server.headersTimeout = limits.headersTimeoutMs;
   server.connectionsCheckingInterval = limits.checkIntervalMs;
@@ -70,6 +76,7 @@ export function guardHttpServer(httpServer: Server, opts: HttpGuardOptions = {})
     if (client === undefined) return void socket.destroy(); // already gone
     const verdict = table.admit(client);
     if (verdict !== 'accepted') {
+      if (!answerRefusals) return void socket.destroy();
       const limit = verdict === 'client-limit' ? limits.maxConnectionsPerClient : limits.maxConnections;
       return answerAndClose(socket, rawResponse(refusalAnswer(verdict, client, limit), render));
     }
@@ -99,7 +106,7 @@ export function guardHttpServer(httpServer: Server, opts: HttpGuardOptions = {})
   const only = handlers.length === 1 ? handlers[0] : undefined;
   const missingHost = answerHeaders(MISSING_HOST, render);
   server.on('request', (req, res) => {
-    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && !hasHostHeader(req.rawHeaders)) {
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
       req.resume();
       res.writeHead(MISSING_HOST.status, missingHost.headers);
       res.end(missingHost.body);

@@ -6,7 +6,6 @@ export {
   MISSING_HOST,
   answerHeaders,
   clientErrorAnswer,
-  hasHostHeader,
   jsonErrorBody,
   kubernetesStatusBody,
   rawResponse,

@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 /** A raw TCP connection to an HTTP server: what it sent back, and when it closed. */
 export interface RawConnection {
@@ -11,15 +12,17 @@ export interface RawConnection {
 
 /**
  * Connects to 127.0.0.1:`port` from `localAddress` (any 127.0.0.0/8 address plays another client) and writes
- * `send` (raw HTTP bytes, possibly an unfinished request head). Resolves once connected.
+ * `send` (raw HTTP bytes, possibly an unfinished request head). Resolves once connected; with `tls`, once the
+ * TLS handshake is done (any certificate is accepted: tests use self-signed ones).
  */
-export function rawConnect(port: number, opts: { localAddress?: string; send?: string } = {}): Promise<RawConnection> {
+export function rawConnect(port: number, opts: { localAddress?: string; send?: string; tls?: boolean } = {}): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
     let got = '';
-    const socket = connect({ port, host: '127.0.0.1', ...(opts.localAddress !== undefined && { localAddress: opts.localAddress }) });
+    const where = { port, host: '127.0.0.1', ...(opts.localAddress !== undefined && { localAddress: opts.localAddress }) };
+    const socket: Socket = opts.tls === true ? connectTls({ ...where, rejectUnauthorized: false }) : connect(where);
     const closed = new Promise<string>((done) => socket.once('close', () => done(got)));
     socket.on('data', (c: Buffer) => (got += c.toString('latin1')));
-    socket.once('connect', () => {
+    socket.once(opts.tls === true ? 'secureConnect' : 'connect', () => {
       socket.off('error', reject);
       socket.on('error', () => undefined); // a reset after the answer: `closed` still resolves with what came
       if (opts.send !== undefined) socket.write(opts.send);
@@ -30,8 +33,8 @@ export function rawConnect(port: number, opts: { localAddress?: string; send?: s
 }
 
 /** Sends one complete request on its own connection and resolves with the whole answer once the server closes it. */
-export async function rawExchange(port: number, request: string, localAddress?: string): Promise<string> {
-  const c = await rawConnect(port, { send: request, ...(localAddress !== undefined && { localAddress }) });
+export async function rawExchange(port: number, request: string, localAddress?: string, opts: { tls?: boolean } = {}): Promise<string> {
+  const c = await rawConnect(port, { send: request, ...(localAddress !== undefined && { localAddress }), ...opts });
   return c.closed;
 }
 

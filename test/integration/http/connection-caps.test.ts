@@ -4,12 +4,14 @@
  * each answered with its reason in the server's own error format. "One client" is one loopback source address
  * (127.0.0.2); another client is 127.0.0.3. Small caps keep the socket counts low.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Activator } from '../../../activator/index.js';
 import { MemoryBackend } from '../../../broker/backends/index.js';
 import { buildBrokerIngress } from '../../../broker/ingress/index.js';
@@ -101,10 +103,10 @@ const brokerIngress: Start = async (connectionLimits) => {
   };
 };
 
-const controlApi: Start = async (connectionLimits) => {
+const controlApiOn = (tls?: { cert: Buffer; key: Buffer }): Start => async (connectionLimits) => {
   const dir = await mkdtemp(join(tmpdir(), 'wisp-caps-'));
   const store = await Store.open({ dir });
-  const app = buildApiServer({ store, registry: new Registry(), token: 'test-token-0123456789abcdef', connectionLimits });
+  const app = buildApiServer({ store, registry: new Registry(), token: 'test-token-0123456789abcdef', connectionLimits, ...(tls && { tls }) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   return {
@@ -123,6 +125,7 @@ const controlApi: Start = async (connectionLimits) => {
     },
   };
 };
+const controlApi = controlApiOn();
 
 async function start(how: Start, limits: HttpLimitsInput): Promise<Target> {
   const t = await how(limits);
@@ -197,5 +200,45 @@ describe.each([
     const answer = await rawExchange(t.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
     expect(statusOf(answer)).toBe(431);
     expect(t.reasonOf(answer)).toBe('request header fields too large: the request line and headers must fit in 16384 bytes');
+  });
+});
+
+describe('control API over https', () => {
+  let certDir: string;
+  let tls: { cert: Buffer; key: Buffer };
+  beforeAll(async () => {
+    certDir = await mkdtemp(join(tmpdir(), 'wisp-caps-tls-'));
+    const [cert, key] = [join(certDir, 'api.crt'), join(certDir, 'api.key')];
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert]);
+    tls = { cert: await readFile(cert), key: await readFile(key) };
+  });
+  afterAll(() => rm(certDir, { recursive: true, force: true }));
+
+  it('closes a flooding client’s connections over its cap unanswered (no TLS handshake for them) and keeps serving another client', async () => {
+    const t = await start(controlApiOn(tls), { maxConnections: 20, maxConnectionsPerClient: 2, headersTimeoutMs: 60_000 });
+    // A TLS flood that never starts its handshake: raw TCP connections.
+    const flood = await Promise.all(Array.from({ length: 6 }, async () => {
+      const c = await rawConnect(t.port, { localAddress: '127.0.0.2' });
+      sockets.push(c);
+      return c;
+    }));
+    let closed = 0;
+    for (const c of flood) void c.closed.then(() => closed++);
+    await waitFor(() => closed === 4, { what: '4 of 6 flood connections closed' });
+    for (const c of flood) expect(c.received()).toBe('');
+    const other = await rawExchange(t.port, t.ok, '127.0.0.3', { tls: true });
+    expect(statusOf(other)).toBe(200);
+  });
+
+  it('answers 408 and 400 with their reasons over TLS', async () => {
+    const t = await start(controlApiOn(tls), { headersTimeoutMs: 300 });
+    const c = await rawConnect(t.port, { localAddress: '127.0.0.2', send: 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n', tls: true });
+    sockets.push(c);
+    const late = await c.closed;
+    expect(statusOf(late)).toBe(408);
+    expect(t.reasonOf(late)).toBe('request timeout: the request line and headers did not arrive within 300 ms');
+    const noHost = await rawExchange(t.port, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', '127.0.0.3', { tls: true });
+    expect(statusOf(noHost)).toBe(400);
+    expect(t.reasonOf(noHost)).toBe('bad request: an HTTP/1.1 request must have a Host header (RFC 9112 section 3.2)');
   });
 });

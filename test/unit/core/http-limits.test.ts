@@ -6,7 +6,6 @@ import {
   HTTP_LIMITS_DEFAULTS,
   InvalidHttpLimitsError,
   clientErrorAnswer,
-  hasHostHeader,
   kubernetesStatusBody,
   rawResponse,
   refusalAnswer,
@@ -69,12 +68,5 @@ describe('HTTP limits', () => {
       details: { causes: [] },
       code: 408,
     });
-  });
-
-  it('finds Host in raw headers in any case', () => {
-    expect(hasHostHeader(['Host', 'a'])).toBe(true);
-    expect(hasHostHeader(['accept', '*/*', 'HOST', 'a'])).toBe(true);
-    expect(hasHostHeader(['accept', 'host', 'hosts', 'a'])).toBe(false);
-    expect(hasHostHeader([])).toBe(false);
   });
 });
