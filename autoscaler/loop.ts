@@ -27,7 +27,15 @@ export interface AutoscalerOptions {
 export interface RevisionScalingOptions {
   annotations?: Record<string, string>;
   containerConcurrency: number;
+  /**
+   * The revision's progress deadline: the initial scale is held at most this long plus 10 s after activation, as
+   * Knative's KPA (activation timeout = progress deadline + 10 s). Default: Knative's 600 s.
+   */
+  progressDeadlineSeconds?: number;
 }
+
+/** Knative's activationTimeoutBuffer. */
+const ACTIVATION_TIMEOUT_BUFFER_MS = 10_000;
 
 export interface RevisionScaleState {
   desired: number;
@@ -173,7 +181,16 @@ export class Autoscaler implements ConcurrencyReporter {
         panic = zero;
       }
       const before = entry.state.desired;
-      const d = decide({ spec, stable, panic, readyReplicas: entry.ready, now, state: entry.state });
+      const pd = entry.opts.progressDeadlineSeconds;
+      const d = decide({
+        spec,
+        stable,
+        panic,
+        readyReplicas: entry.ready,
+        now,
+        state: entry.state,
+        ...(pd !== undefined && pd > 0 ? { activationTimeoutMs: pd * 1000 + ACTIVATION_TIMEOUT_BUFFER_MS } : {}),
+      });
       entry.state = d.nextState;
       entry.last = { desired: d.desiredScale, panicking: d.panicking, stableConcurrency: d.stableConcurrency, panicConcurrency: d.panicConcurrency };
       if (d.desiredScale !== before) this.#scaler.scale(key, d.desiredScale);

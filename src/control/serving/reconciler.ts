@@ -37,7 +37,7 @@ import { resolveTraffic, splitByRevision } from './traffic.js';
 
 /** What the serving reconciler needs of the autoscaler. */
 export interface RevisionAutoscaler {
-  upsert(key: string, opts: { annotations?: Record<string, string>; containerConcurrency: number }): void;
+  upsert(key: string, opts: { annotations?: Record<string, string>; containerConcurrency: number; progressDeadlineSeconds?: number }): void;
   remove(key: string): void;
   setReadyReplicas(key: string, n: number): void;
   /** The count a managed revision starts at (0 with initial-scale 0); undefined for a revision it does not manage. */
@@ -174,6 +174,7 @@ export class ServingReconciler {
           this.#o.autoscaler.upsert(rkey, {
             annotations: rev.metadata.annotations ?? {},
             containerConcurrency: rev.spec?.containerConcurrency ?? 0,
+            progressDeadlineSeconds: progressDeadlineSeconds(rev.metadata.annotations),
           });
           const current = this.#o.runtime.status(rkey);
           this.#o.autoscaler.setReadyReplicas(rkey, current?.ready.length ?? 0);

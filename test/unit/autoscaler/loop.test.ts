@@ -53,6 +53,19 @@ describe('Autoscaler loop', () => {
     expect(runtime.counts('default/other-00001')).toEqual([3]);
   });
 
+  it('holds the initial scale of a revision that never gets ready only until its progress deadline + 10 s (Knative activation timeout)', () => {
+    const { clock, autoscaler } = setup();
+    const B = 'default/held-00001';
+    autoscaler.upsert(KEY, { containerConcurrency: 0, annotations: { [A('initial-scale')]: '3' }, progressDeadlineSeconds: 5 });
+    autoscaler.upsert(B, { containerConcurrency: 0, annotations: { [A('initial-scale')]: '3' } });
+    // Nothing ever becomes ready.
+    autoscaler.setReadyReplicas(KEY, 0);
+    autoscaler.setReadyReplicas(B, 0);
+    clock.advance(100_000);
+    expect(autoscaler.desired(KEY)).toBe(0);
+    expect(autoscaler.desired(B)).toBe(3);
+  });
+
   it('starts at zero when the cluster allows a zero initial scale', () => {
     const { runtime, autoscaler } = setup({ config: { 'allow-zero-initial-scale': 'true' } });
     autoscaler.upsert(KEY, { containerConcurrency: 0, annotations: { [A('initial-scale')]: '0' } });
