@@ -120,6 +120,14 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
   if (redisPrefix !== undefined) options.redisPrefix = redisPrefix;
   const kafka = nonEmpty(env.WISP_KAFKA_BROKERS);
   if (kafka !== undefined) options.kafkaBrokers = kafka.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const backlogRaw = nonEmpty(env.WISP_BROKER_MAX_BACKLOG);
+  if (backlogRaw !== undefined) {
+    const n = /^\d+$/.test(backlogRaw.trim()) ? Number(backlogRaw.trim()) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > 100_000_000) {
+      throw new UsageError(`wisp: invalid value '${backlogRaw}' for WISP_BROKER_MAX_BACKLOG: expected an integer from 1 to 100000000 (events waiting per Trigger)`);
+    }
+    options.brokerMaxBacklog = n;
+  }
   return Object.freeze(options);
 }
 

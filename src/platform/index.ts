@@ -119,6 +119,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       defaultBrokerClass: options.brokerClass,
       redis: { url: options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: options.redisPrefix ?? 'wisp' },
       kafkaBrokers: options.kafkaBrokers ?? [],
+      maxBacklog: options.brokerMaxBacklog,
       log,
     });
     closers.push(() => eventing.close());

@@ -26,6 +26,8 @@ export interface PlatformOptions {
   redisPrefix?: string;
   /** Kafka bootstrap servers for Kafka-class Brokers (none: that class reports how to configure it). */
   kafkaBrokers?: string[];
+  /** Events waiting per Trigger (Memory, Redis) before the broker ingress answers 503, for Brokers without `wisp.dev/max-backlog` (env WISP_BROKER_MAX_BACKLOG, default 10 000). */
+  brokerMaxBacklog?: number;
   /** Autoscaler tick (default 2000 ms). */
   autoscalerTickMs?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
