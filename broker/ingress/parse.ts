@@ -103,8 +103,18 @@ function parseBinary(headers: IngressMessage['headers'], contentType: string | u
   return toCloudEvent(attrs, binaryData(body, contentType), stamp);
 }
 
-/** Percent-decodes a `ce-` header value (HTTP binding §3.1.3.2); a malformed escape or UTF-8 sequence is a 400. */
+const NON_ASCII = /[\x80-\xff]/;
+
+/**
+ * Percent-decodes a `ce-` header value (HTTP binding §3.1.3.2); a malformed escape or UTF-8 sequence is a 400.
+ * A producer that sent raw UTF-8 bytes instead (node:http reads header bytes as latin1) gets them read as
+ * the UTF-8 they are, so they are not delivered as mojibake.
+ */
 export function percentDecode(headerName: string, value: string): string {
+  if (NON_ASCII.test(value)) {
+    const bytes = Buffer.from(value, 'latin1');
+    if (isUtf8Bytes(bytes)) value = bytes.toString('utf8');
+  }
   if (!value.includes('%')) return value;
   try {
     return decodeURIComponent(value);

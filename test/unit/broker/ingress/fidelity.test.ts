@@ -43,6 +43,13 @@ describe('ingress: ce-* header values are percent-decoded (HTTP binding §3.1.3.
     expect(e?.datacontenttype).toBe('text/plain; x=%41');
   });
 
+  it('raw UTF-8 bytes in a header (read by node:http as latin1) are taken as the UTF-8 they are', () => {
+    const latin1 = Buffer.from('café', 'utf8').toString('latin1');
+    const [e] = parseMessage({ headers: bin({ 'ce-subject': latin1, 'ce-other': 'caf\xe9' }), body: undefined });
+    expect(e?.subject).toBe('café');
+    expect(e?.['other']).toBe('caf\xe9');
+  });
+
   it('a malformed escape is an InvalidEventError naming the header', () => {
     for (const bad of ['caf%', 'caf%zz', 'caf%C3']) {
       expect(() => parseMessage({ headers: bin({ 'ce-subject': bad }), body: undefined })).toThrow(/header "ce-subject": malformed percent-encoding/);
