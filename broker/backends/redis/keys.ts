@@ -21,6 +21,9 @@
  * and adds its event late lands in the forgotten queue, never in the queue of a later subscription of the same
  * Trigger (that stray job's few keys stay behind until the broker is deleted: a known, bounded leak).
  *
+ * The backlog cap (backlog.ts) counts a Trigger's waiting events in Redis from BullMQ's `wait`, `paused`,
+ * `prioritized` and `delayed` keys of its queue, inside one Lua script that also reads `brokers` and the trigger hash.
+ *
  * Everything lives under `<p>:`, so `SCAN MATCH <p>:*` finds (and a test deletes) all of an installation's keys.
  */
 import type { BrokerRef } from '../../types.js';
