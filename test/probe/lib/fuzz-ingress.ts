@@ -78,7 +78,8 @@ export const INGRESS_CASES: FuzzCase[] = [
   // Data that a JSON round trip would change: must arrive byte for byte.
   { name: 'exact: big integer', port: 'broker', weight: 3, expect: '202, body byte-exact', ok: is(202), make: (c) => binary(c, 'bigint', '12345678901234567890123', {}, true) },
   { name: 'exact: JSON with spacing, 1.0, 1e400, escapes', port: 'broker', weight: 3, expect: '202, body byte-exact', ok: is(202), make: (c) => binary(c, 'jsonfmt', '{ "a" : 1.0,\n "b":1e400, "c":"\\ud800\\u00e9", "a":2 }', {}, true) },
-  { name: 'exact: invalid UTF-8 as application/json', port: 'broker', weight: 3, expect: '202, body byte-exact', ok: is(202), make: (c) => binary(c, 'badutf8', Buffer.from([0x7b, 0xff, 0xfe, 0x80, 0xc3, 0x28, 0x7d]), {}, true) },
+  { name: 'exact: JSON string with invalid UTF-8 bytes', port: 'broker', weight: 3, expect: '202, body byte-exact', ok: is(202), make: (c) => binary(c, 'badutf8', Buffer.from([0x22, 0xff, 0xfe, 0x80, 0xc3, 0x28, 0x22]), {}, true) },
+  { name: 'exact: not JSON, as application/json', port: 'broker', weight: 1, expect: '202 byte-exact, or 400 naming the content type', ok: is(202, 400), make: (c) => binary(c, 'notjson', Buffer.from([0x7b, 0xff, 0x7d, 0x2c]), {}, true) },
   { name: 'exact: random bytes as octet-stream', port: 'broker', weight: 3, expect: '202, body byte-exact', ok: is(202), make: (c) => binary(c, 'octets', randomBytes(512), { 'content-type': 'application/octet-stream' }, true) },
   { name: 'exact: BOM + text/plain', port: 'broker', weight: 2, expect: '202, body byte-exact', ok: is(202), make: (c) => binary(c, 'bom', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('héllo\r\n\0')]), { 'content-type': 'text/plain; charset=utf-8' }, true) },
   { name: 'exact: structured data_base64', port: 'broker', weight: 3, expect: '202, decoded bytes exact', ok: is(202), make: (c) => {
