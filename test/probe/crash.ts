@@ -12,7 +12,7 @@ import { binaryHeaders, post, until } from './lib/events.js';
 import { keepAliveAgent } from './lib/http.js';
 import { openLoop } from './lib/load.js';
 import { Platform } from './lib/platform.js';
-import { invariant, type ProbeReport, statusClass, Tally } from './lib/report.js';
+import { invariant, type ProbeReport, Tally } from './lib/report.js';
 import { lossAndDuplicates, ProbeSubscriber } from './lib/subscriber.js';
 
 const DRAIN_MS = 60_000;
@@ -65,7 +65,7 @@ export async function probeCrash(opts: { durationS: number; rate?: number }): Pr
         const id = `cr-${cls}-${i}`;
         const e = epoch;
         const r = await post({ port: p.ports.broker, path: `/default/crash-${cls}`, headers: binaryHeaders(id), body: `{"i":${i}}`, agent, timeoutMs: 5000 });
-        answers.add(down && r.status === undefined ? `${r.failure} (while down)` : statusClass(r.status, r.failure));
+        answers.add(r.status === undefined ? `${r.failure}${down ? ' (while down)' : ''}` : String(r.status));
         if (r.status !== undefined && r.status >= 500 && !(r.status === 503 && r.retryAfter)) bad5xx++;
         // An answer that started before a kill and came back after it still belongs to the epoch it was sent in.
         if (r.status === 202) accepted[cls].set(id, e);

@@ -35,6 +35,14 @@ export async function probeSubscriber(opts: { durationS: number; rate?: number }
   const sub = await new ProbeSubscriber().start();
   const poison = new Set<string>();
   sub.policy = ({ path, id }) => (path.startsWith('/dls') ? { kind: 'answer', status: 202 } : faulty(poison.has(id)));
+  // Dead-lettered events must say where and why they failed (knativeerrordest, knativeerrorcode).
+  let dlqSeen = 0;
+  let dlqWithoutError = 0;
+  sub.inspect = (d) => {
+    if (!d.path.startsWith('/dls')) return;
+    dlqSeen++;
+    if (d.headers['ce-knativeerrordest'] === undefined || d.headers['ce-knativeerrorcode'] === undefined) dlqWithoutError++;
+  };
   let platform: Platform | undefined;
   const agent = keepAliveAgent(64);
   try {
@@ -85,10 +93,12 @@ export async function probeSubscriber(opts: { durationS: number; rate?: number }
       ['crashes (wisp up died)', crashed ? 1 : 0],
       ['ingress 5xx other than 503+Retry-After', bad5xx],
       ['drain (s, bounded by 60)', Number(drainS.toFixed(1))],
+      ['dead letters without knativeerrordest/code', `${dlqWithoutError} of ${dlqSeen}`],
     ];
     const invariants: Invariant[] = [
       invariant('no crash', !crashed, crashed ? p.crashes.join('\n') || `alive ${p.alive}, /healthz ${healthy}` : 'wisp up alive, /healthz 200'),
       invariant('no ingress 5xx but 503 with Retry-After', bad5xx === 0, String(bad5xx)),
+      invariant('dead letters carry knativeerrordest and knativeerrorcode', dlqWithoutError === 0, `${dlqWithoutError} of ${dlqSeen} without`),
     ];
     for (const cls of CLASSES) {
       const ok = sub.delivered(`/${cls}`);

@@ -88,6 +88,17 @@ export const INGRESS_CASES: FuzzCase[] = [
     const body = JSON.stringify({ ...structuredEvent(id), datacontenttype: 'application/octet-stream', data: undefined, data_base64: bytes.toString('base64') });
     return { port: 'broker', data: rawRequest({ path: c.brokerPath(), headers: { 'content-type': STRUCTURED }, body }), ids: [id], exact: new Map([[id, bytes]]) };
   } },
+  { name: 'exact: structured data 12345678901234567890123', port: 'broker', weight: 2, expect: '202, data bytes exact', ok: is(202), make: (c) => {
+    const id = c.id('sbig');
+    const body = `{"specversion":"1.0","id":"${id}","source":"/p","type":"t","datacontenttype":"application/json","data":12345678901234567890123}`;
+    return { port: 'broker', data: rawRequest({ path: c.brokerPath(), headers: { 'content-type': STRUCTURED }, body }), ids: [id], exact: new Map([[id, Buffer.from('12345678901234567890123')]]) };
+  } },
+  { name: 'exact: batch data {"a":1.0,"b":1e400}', port: 'broker', weight: 2, expect: '202, data bytes exact', ok: is(202), make: (c) => {
+    const ids = [c.id('bexact0'), c.id('bexact1')];
+    const raw = '{"a":1.0,"b":1e400}';
+    const body = `[${ids.map((id) => `{"specversion":"1.0","id":"${id}","source":"/p","type":"t","datacontenttype":"application/json","data":${raw}}`).join(',')}]`;
+    return { port: 'broker', data: rawRequest({ path: c.brokerPath(), headers: { 'content-type': BATCH }, body }), ids, exact: new Map(ids.map((id) => [id, Buffer.from(raw)])) };
+  } },
   // Malformed binary mode.
   { name: 'binary: missing ce-id', port: 'broker', weight: 3, expect: '400', ok: is(400), make: (c) => binaryHeadersCase(c, 'noid', (h) => delete h['ce-id']) },
   { name: 'binary: missing ce-source', port: 'broker', weight: 2, expect: '400', ok: is(400), make: (c) => binaryHeadersCase(c, 'nosrc', (h) => delete h['ce-source']) },

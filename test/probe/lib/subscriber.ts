@@ -26,6 +26,8 @@ export class ProbeSubscriber {
   policy: (d: { path: string; id: string; attempt: number }) => Action = () => ({ kind: 'answer', status: 202 });
   /** Requests to keep in full (headers and body). */
   keep: (id: string) => boolean = () => false;
+  /** Called with every request answered 2xx. */
+  inspect: (d: Delivery) => void = () => undefined;
   /** path → id → deliveries answered 2xx. */
   readonly ok = new Map<string, Map<string, number>>();
   /** id → attempts seen (any answer). */
@@ -81,7 +83,9 @@ export class ProbeSubscriber {
             let m = this.ok.get(path);
             if (!m) this.ok.set(path, (m = new Map()));
             m.set(id, (m.get(id) ?? 0) + 1);
-            if (this.keep(id)) this.kept.set(id, { path, id, headers: req.headers, body: Buffer.concat(chunks) });
+            const d = { path, id, headers: req.headers, body: Buffer.concat(chunks) };
+            if (this.keep(id)) this.kept.set(id, d);
+            this.inspect(d);
           }
           res.writeHead(action.status, { 'content-length': '0', ...action.headers });
           res.end();
