@@ -17,4 +17,13 @@ export {
   NotFoundError,
   StoreCorruptError,
   UnsupportedMediaTypeError,
+  UnauthorizedError,
+  HostNotAllowedError,
+  TokenFileError,
 } from './errors.js';
+export { checkBearer, isLoopbackBindAddress, isLoopbackHost, UNAUTHENTICATED_PATHS } from './auth.js';
+export type { BearerCheck } from './auth.js';
+export { ensureToken, newToken, TOKEN_FILE_NAME, tokenFilePath } from './token.js';
+export type { PlatformToken } from './token.js';
+export { loadApplyManifests, parseApplyManifests } from './manifests.js';
+export { collapseWarnings, MAX_WARNINGS, SERVER_SET_METADATA } from './apply.js';
