@@ -84,7 +84,7 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number 
         const s = stats.get(c) as CaseStats;
         s.sent++;
         s.got.add(res.status === undefined ? (res.failure ?? 'none') : String(res.status));
-        if (!c.ok(res.status, res.failure)) s.unexpected++;
+        if (!c.ok(res.status, res.failure, res.head)) s.unexpected++;
         if (req.noToken) {
           noToken++;
           if (res.status === 401) noToken401++;

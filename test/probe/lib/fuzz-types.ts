@@ -36,7 +36,7 @@ export interface FuzzCase {
   weight: number;
   /** The right answer(s), in words. */
   expect: string;
-  ok(status: number | undefined, failure: string | undefined): boolean;
+  ok(status: number | undefined, failure: string | undefined, head: string): boolean;
   make(ctx: FuzzContext): FuzzRequest;
   /** Sent without the token on purpose: checked by the auth invariant, not the per-case one. */
   noToken?: boolean;

@@ -12,6 +12,8 @@ export interface Exchange {
   status: number | undefined;
   headers: Record<string, string>;
   body: Buffer;
+  /** The response head as received (status line and header lines; repeated headers appear as often as sent). */
+  head: string;
   /** `timeout` (no complete response in time), `reset` (ECONNRESET/EPIPE), `closed` (server closed without a response), `refused`. */
   failure?: string;
   ms: number;
@@ -22,7 +24,7 @@ export function assertLoopback(host: string): void {
   if (!(isIPv4(host) && host.startsWith('127.'))) throw new Error(`probe target ${host} is not in 127.0.0.0/8`);
 }
 
-function parseHead(head: string): { status: number | undefined; headers: Record<string, string> } {
+function parseHead(head: string): { status: number | undefined; headers: Record<string, string>; head: string } {
   const lines = head.split('\r\n');
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
   const headers: Record<string, string> = {};
@@ -30,7 +32,7 @@ function parseHead(head: string): { status: number | undefined; headers: Record<
     const i = l.indexOf(':');
     if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
   }
-  return { status: m ? Number(m[1]) : undefined, headers };
+  return { status: m ? Number(m[1]) : undefined, headers, head };
 }
 
 /** Length of a complete chunked body at the start of `buf`, or -1 while incomplete. */
@@ -75,7 +77,7 @@ export function rawExchange(opts: {
     const timer = setTimeout(() => finish({ ...partial(), failure: 'timeout' }), opts.timeoutMs ?? 5000);
     const partial = (): Omit<Exchange, 'ms'> => {
       const end = buf.indexOf('\r\n\r\n');
-      if (end === -1) return { status: undefined, headers: {}, body: Buffer.alloc(0) };
+      if (end === -1) return { status: undefined, headers: {}, head: '', body: Buffer.alloc(0) };
       const h = parseHead(buf.subarray(0, end).toString('latin1'));
       return { ...h, body: buf.subarray(end + 4) };
     };
