@@ -15,7 +15,9 @@
  *   none. A single event is one Queue.add per trigger instead, on the auto-pipeline, as before: through the
  *   FlowProducer a single event's fan-out measured ~40 % slower here (10 triggers, 16 publishers: median ~1 000 vs
  *   ~1 800 events/s), and a single event cannot be half stored; across triggers a Redis failure mid-way can store
- *   it for some of them only (the retry duplicates it there, at-least-once, as before). (BullMQ's Queue.addBulk is a plain pipeline in BullMQ 6, not a MULTI, so a dropped connection could
+ *   it for some of them only (the retry duplicates it there, at-least-once, as before). BullMQ's addBulk does not
+ *   surface an error of one script inside the EXEC (only a command Redis refuses while queueing, e.g. OOM, aborts
+ *   the whole EXEC): such a script error needs keys of the wrong type under the prefix, i.e. a foreign writer. (BullMQ's Queue.addBulk is a plain pipeline in BullMQ 6, not a MULTI, so a dropped connection could
  *   leave part of a batch; it is not used.) The residual case: a connection lost AFTER Redis ran the EXEC but
  *   before its reply arrived answers 503 although every job was stored; the producer's retry then duplicates the
  *   whole batch (at-least-once, same ids), never a part of it. No trigger: nothing is stored (as in Knative).
@@ -226,7 +228,10 @@ export class RedisBackend implements EventBackend {
     );
     const flow = this.#flowProducer();
     try {
-      await this.#producerWatch.run(id, 'publish', () => flow.addBulk(jobs));
+      const added = await this.#producerWatch.run(id, 'publish', () => flow.addBulk(jobs));
+      // addBulk of a FlowProducer that is closing (evicted after a failure, or the backend closing) adds nothing and
+      // resolves undefined: that is a failure to store, never a 202.
+      if (added === undefined) throw this.#producerWatch.unavailable(id, 'publish: the Redis producer was closing');
     } catch (err) {
       this.#evictFlow(flow); // a FlowProducer whose connection setup failed stays broken: use a fresh one next time
       throw err;
