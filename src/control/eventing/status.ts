@@ -65,12 +65,12 @@ export function backlogCondition(state: BrokerBacklogState): DesiredCondition {
     return { type: 'BacklogWithinLimit', status: 'True', reason: 'BacklogWithinLimit', message: `At most ${state.limit} events wait per Trigger${note}.` };
   }
   const triggers = state.full.map((t) => t.trigger).join(', ');
-  const which = state.full.length === 1 ? `Trigger ${triggers} has` : `Triggers ${triggers} have`;
+  const which = state.full.length === 1 ? `Trigger ${triggers} is` : `Triggers ${triggers} are`;
   return {
     type: 'BacklogWithinLimit',
     status: 'False',
     reason: 'BacklogFull',
-    message: `${which} ${state.limit} events waiting, the backlog limit${note}: the ingress answers 503 with Retry-After until the subscriber catches up.`,
+    message: `${which} at the backlog limit of ${state.limit} events waiting${note}: the ingress answers 503 with Retry-After until the subscriber catches up.`,
   };
 }
 

@@ -127,7 +127,7 @@ describe('Broker status and metrics: backlog limit', () => {
     await waitFor(() => condition('BacklogWithinLimit')?.status === 'False', { what: 'BacklogFull in the status' });
     expect(condition('BacklogWithinLimit')).toMatchObject({
       reason: 'BacklogFull',
-      message: 'Trigger default/orders has 3 events waiting, the backlog limit: the ingress answers 503 with Retry-After until the subscriber catches up.',
+      message: 'Trigger default/orders is at the backlog limit of 3 events waiting: the ingress answers 503 with Retry-After until the subscriber catches up.',
     });
     // The broker still works (its Triggers keep consuming): Ready stays True and carries the reason, as `wisp get brokers` shows.
     expect(condition('Ready')).toMatchObject({ status: 'True', reason: 'BacklogFull' });
