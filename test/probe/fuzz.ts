@@ -6,6 +6,7 @@
  * every event that got a 202 reached the subscriber (a Memory and a Redis broker, one Trigger each) and checks
  * that events of refused requests never arrive, that bodies arrive byte for byte, and that accepted events keep
  * every extension. Invariants: no crash, no 5xx, every answer as expected, nothing accepted lost, auth enforced.
+ * Flags: --duration <s> (20), --concurrency <n> (8), --seed <n> (random; printed, to repeat a run's mutations).
  */
 import { formatReport, invariant, type ProbeReport, statusClass, Tally } from './lib/report.js';
 import { isMain, parseProbeArgs, runAsScript } from './lib/cli.js';
@@ -13,11 +14,16 @@ import { until } from './lib/events.js';
 import { API_CASES } from './lib/fuzz-api.js';
 import { INGRESS_CASES } from './lib/fuzz-ingress.js';
 import type { FuzzCase, FuzzContext, FuzzRequest } from './lib/fuzz-types.js';
+import { mutationCases } from './lib/fuzz-mutate.js';
 import { rawExchange } from './lib/http.js';
+import { Rng } from './lib/random.js';
 import { Platform } from './lib/platform.js';
 import { ProbeSubscriber } from './lib/subscriber.js';
 
-export const CASES: FuzzCase[] = [...INGRESS_CASES, ...API_CASES];
+/** Every case: the fixed ones, then the seeded random mutations. */
+export function fuzzCases(rng: Rng): FuzzCase[] {
+  return [...INGRESS_CASES, ...API_CASES, ...mutationCases(rng)];
+}
 
 interface CaseStats {
   sent: number;
@@ -25,9 +31,18 @@ interface CaseStats {
   got: Tally;
 }
 
-export async function probeFuzz(opts: { durationS: number; concurrency?: number }): Promise<ProbeReport> {
+/** The last lines wisp up logged at warn level or above (it runs with WISP_LOG_LEVEL=warn), indented. */
+function logTail(p: Platform, n = 4): string {
+  const lines = p.wisp.output.split('\n').filter((l) => l.trim() !== '').slice(-n);
+  return lines.length === 0 ? '' : `\n      wisp up logged (last ${lines.length}):${lines.map((l) => `\n        ${l.slice(0, 400)}`).join('')}`;
+}
+
+export async function probeFuzz(opts: { durationS: number; concurrency?: number; seed?: number }): Promise<ProbeReport> {
   const started = performance.now();
   const concurrency = opts.concurrency ?? 8;
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const rng = new Rng(seed);
+  const CASES = fuzzCases(rng);
   const sub = await new ProbeSubscriber().start();
   const exact = new Map<string, Buffer>();
   const exts = new Map<string, Record<string, string>>();
@@ -39,6 +54,8 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number 
     await p.broker({ name: 'fuzz-mem', brokerClass: 'Memory' });
     await p.broker({ name: 'fuzz-redis', brokerClass: 'Redis' });
     await p.broker({ name: 'fuzz-victim', brokerClass: 'Memory' });
+    // Mutated Triggers subscribe here: no event is ever sent to it, so no mutated subscriber URI is ever called.
+    await p.broker({ name: 'fuzz-silent', brokerClass: 'Memory' });
     const delivery = { retry: 3, backoffDelay: 'PT0.1S', backoffPolicy: 'linear' };
     await p.trigger({ name: 'fuzz-mem-all', broker: 'fuzz-mem', subscriber: `${sub.url}/mem`, delivery });
     await p.trigger({ name: 'fuzz-redis-all', broker: 'fuzz-redis', subscriber: `${sub.url}/redis`, delivery });
@@ -56,6 +73,8 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number 
     const fiveXX = { broker: 0, api: 0, ingress: 0 };
     const stats = new Map<FuzzCase, CaseStats>(CASES.map((c) => [c, { sent: 0, unexpected: 0, got: new Tally() }]));
     const accepted = new Set<string>();
+    /** The first 600 bytes of each accepted request, to show what a lost event was. */
+    const heads = new Map<string, string>();
     const refused = new Set<string>();
     let noToken = 0;
     let noToken401 = 0;
@@ -64,7 +83,7 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number 
     let firstPass = 0;
     const pick = (): FuzzCase => {
       if (firstPass < CASES.length) return CASES[firstPass++] as FuzzCase;
-      let r = Math.random() * totalWeight;
+      let r = rng.next() * totalWeight;
       for (const c of CASES) if ((r -= c.weight) < 0) return c;
       return CASES[CASES.length - 1] as FuzzCase;
     };
@@ -90,6 +109,11 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number 
           if (res.status === 401) noToken401++;
         }
         for (const id of req.ids ?? []) (res.status === 202 ? accepted : refused).add(id);
+        if (res.status === 202 && req.ids?.length) {
+          const bytes = Buffer.isBuffer(req.data) ? req.data : Buffer.concat(req.data.map((d) => (typeof d === 'string' ? Buffer.from(d) : d)));
+          const head = bytes.subarray(0, 600).toString('latin1');
+          for (const id of req.ids) heads.set(id, head);
+        }
       }
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
@@ -144,8 +168,9 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number 
       ['5xx service ingress', fiveXX.ingress],
       ['events accepted (202)', accepted.size],
       ['events delivered', [...accepted].filter((id) => got.has(id)).length],
-      ['lost (accepted, never delivered)', lost.length],
+      ['lost (accepted, never delivered)', `${lost.length} (Memory ${lost.filter((id) => !heads.get(id)?.includes('/fuzz-redis ')).length}, Redis ${lost.filter((id) => heads.get(id)?.includes('/fuzz-redis ')).length})`],
       ['duplicates', duplicates],
+      ['deliveries in structured mode', sub.structured],
       ['events of refused requests delivered', refusedDelivered.length],
       ['byte-exact bodies checked / mismatched', `${exactChecked} / ${exactBad.length}`],
       ['extension-heavy events accepted / altered', `${extChecked} / ${extBad.length}`],
@@ -158,7 +183,11 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number 
       invariant('no crash', !crashed, crashed ? p.crashes.join('\n') || `alive ${p.alive}, /healthz ${healthy}` : 'wisp up alive, /healthz 200'),
       invariant('no 5xx', fiveXX.broker + fiveXX.api + fiveXX.ingress === 0, `broker ${fiveXX.broker}, control API ${fiveXX.api}, service ingress ${fiveXX.ingress}`),
       invariant('every case answered as expected', badCases.length === 0, badCases.length === 0 ? `${CASES.length - authCases.length} cases` : `${badCases.length} case(s):${caseLines(badCases)}`),
-      invariant('nothing accepted is lost', lost.length === 0, `${lost.length} of ${accepted.size}${lost.length ? ` (e.g. ${lost.slice(0, 5).join(', ')})` : ''}`),
+      invariant(
+        'nothing accepted is lost',
+        lost.length === 0,
+        `${lost.length} of ${accepted.size}${lost.length ? ` (e.g. ${lost.slice(0, 5).join(', ')}); first requests:${lost.slice(0, 3).map((id) => `\n      ${JSON.stringify(heads.get(id) ?? '')}`).join('')}${logTail(p)}` : ''}`,
+      ),
       invariant('events of refused requests are never delivered', refusedDelivered.length === 0, `${refusedDelivered.length}${refusedDelivered.length ? ` (e.g. ${refusedDelivered.slice(0, 5).join(', ')})` : ''}`),
       invariant('bodies arrive byte for byte', exactBad.length === 0, exactBad.length === 0 ? `${exactChecked} checked` : exactBad.slice(0, 6).join('; ')),
       invariant('accepted events keep every extension', extBad.length === 0, extBad.length === 0 ? `${extChecked} checked` : extBad.slice(0, 6).join('; ')),
@@ -174,6 +203,7 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number 
         `${opts.durationS} s of load from ${concurrency} raw-socket clients (one connection per request, Connection: close), then up to 20 s for deliveries.`,
         `${CASES.length} cases (each once, then weighted at random): CloudEvents in binary/structured/batch mode, bad URLs, methods, sizes,`,
         'HTTP framing, 431-sized headers, many/huge extensions, byte-exactness bodies; hostile control API bodies; no-token requests.',
+        `Random mutations (seed ${seed}, repeat with --seed ${seed}) of structured events, batches, binary headers, Brokers and Triggers (on a Broker that gets no events).`,
         'Brokers: Memory and Redis (events alternate), one Trigger each to an in-process subscriber that answers 202.',
       ],
       rows,
@@ -187,8 +217,9 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number 
 }
 
 if (isMain(import.meta.url)) {
-  const args = parseProbeArgs(process.argv.slice(2), { durationS: 20 });
-  await runAsScript(async () => [await probeFuzz({ durationS: args.durationS })]);
+  const args = parseProbeArgs(process.argv.slice(2), { durationS: 20, extra: { seed: 0, concurrency: 8 } });
+  const seed = args.extra['seed'];
+  await runAsScript(async () => [await probeFuzz({ durationS: args.durationS, concurrency: args.extra['concurrency'] ?? 8, ...(seed ? { seed } : {}) })]);
 }
 
 export { formatReport };

@@ -37,6 +37,8 @@ export class ProbeSubscriber {
   readonly kept = new Map<string, Delivery>();
   /** Requests being handled right now. */
   inFlight = 0;
+  /** Deliveries that came in structured mode (Content-Type application/cloudevents+json, no ce-id header). */
+  structured = 0;
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -57,7 +59,17 @@ export class ProbeSubscriber {
       req.on('end', () => {
         const path = req.url ?? '/';
         const idHeader = req.headers['ce-id'];
-        const id = Array.isArray(idHeader) ? idHeader.join(',') : (idHeader ?? '');
+        let id = Array.isArray(idHeader) ? idHeader.join(',') : (idHeader ?? '');
+        // Structured mode (the platform may deliver unlabelled bytes so): the id is in the body.
+        if (idHeader === undefined && /^application\/cloudevents\+json/i.test(req.headers['content-type'] ?? '')) {
+          this.structured++;
+          try {
+            const ev = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id?: unknown };
+            if (typeof ev.id === 'string') id = ev.id;
+          } catch {
+            // not JSON: stays unidentified
+          }
+        }
         const attempt = (this.attempts.get(id) ?? 0) + 1;
         this.attempts.set(id, attempt);
         const action = this.policy({ path, id, attempt });
