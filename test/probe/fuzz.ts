@@ -96,7 +96,7 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
         const req = c.make(ctx);
         for (const [id, b] of req.exact ?? []) exact.set(id, b);
         for (const [id, e] of req.extensions ?? []) exts.set(id, e);
-        const res = await rawExchange({ port: portOf(req), data: req.data, timeoutMs: req.timeoutMs ?? 5000, ...(req.head ? { head: true } : {}), ...(req.gapMs ? { gapMs: req.gapMs } : {}) });
+        const res = await rawExchange({ port: portOf(req), data: req.data, timeoutMs: req.timeoutMs ?? 10_000, ...(req.head ? { head: true } : {}), ...(req.gapMs ? { gapMs: req.gapMs } : {}) });
         const cls = statusClass(res.status, res.failure);
         byPort[req.port].add(cls);
         if (res.status !== undefined && res.status >= 500) fiveXX[req.port]++;

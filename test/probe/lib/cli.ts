@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { Platform } from './platform.js';
 import { failed, formatReport, type ProbeReport } from './report.js';
 
 export interface ProbeArgs {
@@ -43,6 +44,14 @@ export function isMain(metaUrl: string): boolean {
 
 /** Runs probes, prints each report, exits 1 when any invariant broke (2 on misuse, 3 when a probe itself failed). */
 export async function runAsScript(run: () => Promise<ProbeReport[]>, opts: { printed?: boolean } = {}): Promise<void> {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    void Promise.allSettled([...Platform.live].map((p) => p.cleanup())).then(() => {
+      process.stderr.write(`interrupted by ${signal}: stopped every wisp up this probe started and removed its state dirs and Redis keys\n`);
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let reports: ProbeReport[];
   try {
     reports = await run();

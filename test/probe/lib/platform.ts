@@ -27,6 +27,8 @@ export interface TriggerSpec {
 }
 
 export class Platform {
+  /** Platforms started and not yet cleaned up: what a probe script stops when it is interrupted. */
+  static readonly live = new Set<Platform>();
   readonly redisPrefix: string;
   /** Exits of `wisp up` that the probe did not ask for (signal or code), with the output tail. */
   readonly crashes: string[] = [];
@@ -40,7 +42,13 @@ export class Platform {
     const prefix = `wisp-probe-${randomUUID().slice(0, 8)}`;
     const wisp = await WispUp.create({ WISP_REDIS_PREFIX: prefix, ...opts.env });
     const p = new Platform(wisp);
-    await p.#start();
+    Platform.live.add(p);
+    try {
+      await p.#start();
+    } catch (err) {
+      await p.cleanup();
+      throw err;
+    }
     return p;
   }
 
@@ -141,6 +149,7 @@ export class Platform {
 
   /** Stops `wisp up` (SIGTERM, SIGKILL after 15 s), removes its state dir and its Redis keys. */
   async cleanup(): Promise<void> {
+    Platform.live.delete(this);
     this.#stopping = true;
     await this.wisp.cleanup();
     if (this.redisPrefix !== '') await deleteKeys(this.redisPrefix).catch(() => undefined);
