@@ -3,7 +3,7 @@
  * `--duration <s>` applies to each (defaults: each probe's own). Exits 1 when any invariant broke.
  */
 import { isMain, parseProbeArgs, runAsScript } from './lib/cli.js';
-import { formatReport, type ProbeReport } from './lib/report.js';
+import { formatReport, type ProbeReport, summaryTable } from './lib/report.js';
 import { probeCrash } from './crash.js';
 import { probeFlood } from './flood.js';
 import { probeFuzz } from './fuzz.js';
@@ -35,6 +35,8 @@ if (isMain(import.meta.url)) {
       const bad = r.invariants.filter((i) => !i.ok);
       console.log(`  probe:${r.probe}: ${bad.length === 0 ? 'all invariants held' : `FAILED ${bad.map((i) => i.name).join('; ')}`}`);
     }
+    console.log('');
+    console.log(summaryTable(reports));
     console.log('');
     return reports;
   }, { printed: true });

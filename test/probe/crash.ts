@@ -118,6 +118,7 @@ export async function probeCrash(opts: { durationS: number; rate?: number }): Pr
         invariant('Redis: nothing accepted is lost across kill -9', redis.lost.length === 0, `${redis.lost.length} lost of ${accepted.redis.size}${redis.lost.length ? ` (e.g. ${redis.lost.slice(0, 5).join(', ')})` : ''}; ${redis.duplicates} duplicates`),
       ],
       seconds: (performance.now() - started) / 1000,
+      totals: { requests: sent, crashes: p.crashes.length, fiveXX: bad5xx, busy: answers.get('503'), lost: redis.lost.length, duplicates: redis.duplicates, note: `Redis; ${killAt.length} kill -9; Memory (best effort) lost ${mem.lost.length} of ${accepted.mem.size}, ${memLastLost.length} of them after the last restart` },
     };
   } finally {
     agent.destroy();

@@ -190,6 +190,7 @@ export async function probeFlood(opts: { durationS: number; connections?: number
       rows,
       invariants,
       seconds: (performance.now() - started) / 1000,
+      totals: { requests: PORTS.reduce((n, port) => n + client[port].sent + slow[port].opened, 0), crashes: crashed ? 1 : 0, fiveXX: PORTS.reduce((n, port) => n + [...client[port].fail.counts].filter(([k]) => /^5/.test(k)).reduce((a, [, v]) => a + v, 0), 0), busy: PORTS.reduce((n, port) => n + slow[port].refused, 0), note: `other client ok ${PORTS.map((port) => `${port} ${client[port].ok}/${client[port].sent}`).join(', ')}; slow connections: ${PORTS.reduce((n, port) => n + slow[port].got408, 0)} × 408, 503 column = refused past 512 per address` },
     };
   } finally {
     running = false;

@@ -209,6 +209,7 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
       rows,
       invariants,
       seconds: (performance.now() - started) / 1000,
+      totals: { requests: sent, crashes: crashed ? 1 : 0, fiveXX: fiveXX.broker + fiveXX.api + fiveXX.ingress, busy: 0, lost: lost.length, duplicates, note: `${CASES.length} cases, ${badCases.length} answered unexpectedly; ${exactBad.length} of ${exactChecked} bodies changed; seed ${seed}` },
     };
   } finally {
     await platform?.cleanup();

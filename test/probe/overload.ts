@@ -115,9 +115,15 @@ export async function probeOverload(opts: { durationS: number; backlog?: number 
       invariant('every 503 carries Retry-After', n503NoRetryAfter === 0, String(n503NoRetryAfter)),
       invariant('Redis memory bounded by the backlog cap (probe prefix)', prefixAtPeak.keys >= 0 && prefixAtPeak.keys <= boundKeys && prefixAtPeak.bytes <= bound, `${prefixAtPeak.keys} keys, ${(prefixAtPeak.bytes / MiB).toFixed(1)} MiB; bounds ${boundKeys} keys (cap + 200), ${(bound / MiB).toFixed(0)} MiB (cap × 4 KiB + 8 MiB)`),
     ];
+    let totalLost = 0;
+    let totalDup = 0;
+    let refusedDeliveredTotal = 0;
     for (const cls of CLASSES) {
       const { lost, duplicates } = lossAndDuplicates(accepted[cls], sub.delivered(`/${cls}`));
       const refusedDelivered = [...refusedBatchIds[cls]].filter((id) => sub.delivered(`/${cls}`).has(id));
+      totalLost += lost.length;
+      totalDup += duplicates;
+      refusedDeliveredTotal += refusedDelivered.length;
       const n503 = answers[cls].get('503+Retry-After') + batchAnswers[cls].get('503+Retry-After');
       rows.push(
         [`${cls}: single events`, answers[cls].summary()],
@@ -143,6 +149,7 @@ export async function probeOverload(opts: { durationS: number; backlog?: number 
       rows,
       invariants,
       seconds: (performance.now() - started) / 1000,
+      totals: { requests: CLASSES.reduce((n, c) => n + answers[c].total() + batchAnswers[c].total(), 0), crashes: crashed ? 1 : 0, fiveXX: bad5xx + n503NoRetryAfter, busy: CLASSES.reduce((n, c) => n + answers[c].get('503+Retry-After') + batchAnswers[c].get('503+Retry-After'), 0), lost: totalLost, duplicates: totalDup, note: `cap ${backlog}; Redis prefix ${prefixAtPeak.keys} keys / ${(prefixAtPeak.bytes / MiB).toFixed(1)} MiB at peak; refused-batch events delivered ${refusedDeliveredTotal}` },
     };
   } finally {
     agent.destroy();

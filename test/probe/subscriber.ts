@@ -100,14 +100,20 @@ export async function probeSubscriber(opts: { durationS: number; rate?: number }
       invariant('no ingress 5xx but 503 with Retry-After', bad5xx === 0, String(bad5xx)),
       invariant('dead letters carry knativeerrordest and knativeerrorcode', dlqWithoutError === 0, `${dlqWithoutError} of ${dlqSeen} without`),
     ];
+    let totalLost = 0;
+    let totalDup = 0;
+    const deadLettered = { Memory: 0, Redis: 0 };
     for (const cls of CLASSES) {
       const ok = sub.delivered(`/${cls}`);
       const dl = sub.delivered(`/dls-${cls}`);
       const { lost, duplicates } = lossAndDuplicates(accepted[cls], ok, dl);
+      totalLost += lost.length;
+      totalDup += duplicates;
       const poisonAccepted = [...accepted[cls]].filter((id) => poison.has(id));
       const poisonDelivered = poisonAccepted.filter((id) => ok.has(id)).length;
       const deliveredN = [...accepted[cls]].filter((id) => ok.has(id)).length;
       const dlN = [...accepted[cls]].filter((id) => dl.has(id)).length;
+      deadLettered[cls] = dlN;
       rows.push(
         [`${cls}: ingress answers`, ingress[cls].summary()],
         [`${cls}: accepted`, accepted[cls].size],
@@ -132,6 +138,7 @@ export async function probeSubscriber(opts: { durationS: number; rate?: number }
       rows,
       invariants,
       seconds: (performance.now() - started) / 1000,
+      totals: { requests: sent, crashes: crashed ? 1 : 0, fiveXX: bad5xx, busy: CLASSES.reduce((n, c) => n + ingress[c].get('503+Retry-After'), 0), lost: totalLost, duplicates: totalDup, note: `${sub.outcomes.get('2xx') ?? 0} of ${[...sub.outcomes.values()].reduce((a, b) => a + b, 0)} attempts answered 2xx; ${CLASSES.map((c) => `${c} ${deadLettered[c]}`).join(', ')} dead-lettered` },
     };
   } finally {
     agent.destroy();

@@ -16,6 +16,36 @@ export interface ProbeReport {
   invariants: Invariant[];
   /** Wall-clock seconds the probe ran (setup, load and drain). */
   seconds: number;
+  /** The headline counts, one row of probe:all's summary table. */
+  totals: Totals;
+}
+
+export interface Totals {
+  /** Requests (or connections) the probe sent. */
+  requests: number;
+  /** Times `wisp up` died without being asked to. */
+  crashes: number;
+  /** 5xx answers, not counting 503 with Retry-After. */
+  fiveXX: number;
+  /** 503 with Retry-After (backpressure, connection limits). */
+  busy: number;
+  /** Accepted events never delivered (nor dead-lettered); undefined where the probe sends no events to follow. */
+  lost?: number;
+  duplicates?: number;
+  /** One more thing worth a column, in words. */
+  note?: string;
+}
+
+/** probe:all's summary: one markdown table row per probe. */
+export function summaryTable(reports: ProbeReport[]): string {
+  const head = '| probe | requests | crashes | 5xx | 503 + Retry-After | lost | duplicates | invariants | note |';
+  const rule = '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |';
+  const rows = reports.map((r) => {
+    const t = r.totals;
+    const bad = failed(r).length;
+    return `| ${r.probe} | ${t.requests} | ${t.crashes} | ${t.fiveXX} | ${t.busy} | ${t.lost ?? '-'} | ${t.duplicates ?? '-'} | ${bad === 0 ? `${r.invariants.length} held` : `${bad} of ${r.invariants.length} FAILED`} | ${t.note ?? ''} |`;
+  });
+  return [head, rule, ...rows].join('\n');
 }
 
 export function invariant(name: string, ok: boolean, detail: string): Invariant {
