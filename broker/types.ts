@@ -192,7 +192,7 @@ export { BROKER_CLASS_ANNOTATION } from '../src/api/labels.js';
 export const MAX_IN_FLIGHT_ANNOTATION = 'wisp.dev/max-in-flight';
 export const DEFAULT_MAX_IN_FLIGHT = 100;
 /** Broker annotation capping the events waiting per Trigger (Memory and Redis classes), e.g. `"50000"`. */
-export const MAX_BACKLOG_ANNOTATION = 'wisp.dev/max-backlog';
+export { MAX_BACKLOG_ANNOTATION } from '../src/api/labels.js';
 /**
  * Default cap of events waiting per Trigger (Memory and Redis classes): 10 000, the activator's queue depth. At a
  * few thousand deliveries per second that is 2-3 s of queueing delay; a producer that outruns its subscribers hears

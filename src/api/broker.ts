@@ -1,7 +1,7 @@
 /** Knative Broker schema and semantic validation (what Knative's Broker webhook checks). Pure. */
 import { deliveryErrors } from './destination.js';
 import type { FieldError } from './errors.js';
-import { BROKER_CLASS_ANNOTATION } from './labels.js';
+import { BROKER_CLASS_ANNOTATION, MAX_BACKLOG_ANNOTATION } from './labels.js';
 import { dns1123SubdomainErrors } from './names.js';
 import type { JsonSchema } from './schema.js';
 import { resourceSchema } from './schemas.js';
@@ -67,6 +67,18 @@ function topicNameErrors(broker: KObject): FieldError[] {
   return [{ field: 'metadata.name', message: `must be no more than ${max} characters in namespace "${namespace}": the Kafka topic knative-broker-<namespace>-<name> is limited to ${KAFKA_MAX_TOPIC_LENGTH}` }];
 }
 
+/** Largest `wisp.dev/max-backlog` a Broker may ask for. */
+export const MAX_BACKLOG_LIMIT = 100_000_000;
+
+/** `wisp.dev/max-backlog` as an integer from 1 to 100 000 000, or why it is not one. Pure. */
+export function maxBacklogOf(annotations: Readonly<Record<string, string>> | undefined): { limit?: number; problem?: string } {
+  const raw = annotations?.[MAX_BACKLOG_ANNOTATION];
+  if (raw === undefined) return {};
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (Number.isInteger(n) && n >= 1 && n <= MAX_BACKLOG_LIMIT) return { limit: n };
+  return { problem: `invalid value "${raw}": want an integer from 1 to ${MAX_BACKLOG_LIMIT} (events waiting per Trigger)` };
+}
+
 /** Semantic errors of a Broker whose shape already passed `brokerSchema` (and whose name is a DNS-1123 subdomain). */
 export function brokerErrors(broker: KObject): FieldError[] {
   const errs: FieldError[] = topicNameErrors(broker);
@@ -74,6 +86,8 @@ export function brokerErrors(broker: KObject): FieldError[] {
   if (cls !== undefined && !BROKER_CLASSES.includes(cls)) {
     errs.push({ field: annotationField(BROKER_CLASS_ANNOTATION), message: `invalid value "${cls}": want one of ${BROKER_CLASSES.join(', ')}` });
   }
+  const backlog = maxBacklogOf(broker.metadata.annotations);
+  if (backlog.problem !== undefined) errs.push({ field: annotationField(MAX_BACKLOG_ANNOTATION), message: backlog.problem });
   const spec = (broker.spec ?? {}) as { delivery?: unknown };
   errs.push(...deliveryErrors(spec.delivery, 'spec.delivery'));
   return errs;

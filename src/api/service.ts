@@ -1,7 +1,8 @@
 /** Knative Service defaulting and semantic validation (what Knative's webhooks do). Pure. */
-import { validateScalingAnnotations, type AutoscalerConfig } from '../../autoscaler/index.js';
+import { parseGoDuration, validateScalingAnnotations, type AutoscalerConfig } from '../../autoscaler/index.js';
 import { SERVING_DEFAULTS } from './defaults.js';
 import { joinField, outOfBounds, type FieldError } from './errors.js';
+import { PROGRESS_DEADLINE_ANNOTATION } from './labels.js';
 import { dns1035LabelErrors, isEnvVarName, RESERVED_ENV_NAMES } from './names.js';
 import type { Container, Service, TrafficTarget } from './types.js';
 
@@ -134,6 +135,13 @@ export function serviceErrors(svc: Service, opts: ServiceRuleOptions = {}): Fiel
     // The autoscaler names fields relative to the revision template (`metadata.annotations[<key>]`) or by key alone.
     const field = e.field.startsWith('metadata.') ? `spec.template.${e.field}` : joinField('spec.template.metadata.annotations', e.field);
     errs.push({ field, message: e.message });
+  }
+  const deadline = template?.metadata?.annotations?.[PROGRESS_DEADLINE_ANNOTATION];
+  if (deadline !== undefined) {
+    const ms = parseGoDuration(deadline.trim());
+    if (ms === undefined || ms <= 0) {
+      errs.push({ field: `spec.template.metadata.annotations[${PROGRESS_DEADLINE_ANNOTATION}]`, message: `invalid value "${deadline}": want a positive duration like 30s or 2m` });
+    }
   }
   errs.push(...trafficErrors(name, svc.spec?.traffic ?? []));
   return errs;

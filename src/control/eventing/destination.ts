@@ -74,6 +74,8 @@ export function resolveDestination(dest: Destination, namespace: string, lookup:
   if (dest.uri !== undefined && dest.uri !== '') {
     try {
       const u = new URL(dest.uri);
+      // Admission refuses other schemes; this also stops one stored before that rule (a `file:` sink is never read).
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') return { ok: false, message: `URI "${dest.uri}" is not http or https` };
       if (u.host === '') return { ok: false, message: `URI "${dest.uri}" has no host` };
       return { ok: true, uri: dest.uri };
     } catch {

@@ -10,7 +10,6 @@ import {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_MAX_BACKLOG,
   DELIVERY_ORDER_ANNOTATION,
-  MAX_BACKLOG_ANNOTATION,
   MAX_IN_FLIGHT_ANNOTATION,
   UNCAPPED_BROKER_CLASSES,
   type BrokerRef,
@@ -23,6 +22,8 @@ import {
   type TriggerRuntime,
   type TriggerSpec,
 } from '../../../broker/types.js';
+import { maxBacklogOf } from '../../api/broker.js';
+import { MAX_BACKLOG_ANNOTATION } from '../../api/labels.js';
 import { kindByName, type KindInfo } from '../../api/kinds.js';
 import type { Condition, KObject } from '../../api/types.js';
 import type { Clock, Timer } from '../../clock.js';
@@ -82,15 +83,6 @@ export function maxInFlightOf(annotations: Record<string, string> | undefined): 
   if (raw === undefined || !/^\d+$/.test(raw)) return DEFAULT_MAX_IN_FLIGHT;
   const n = Number(raw);
   return n >= 1 && n <= 10_000 ? n : DEFAULT_MAX_IN_FLIGHT;
-}
-
-/** `wisp.dev/max-backlog` as an integer from 1 to 100 000 000, or why it is not one. */
-export function maxBacklogOf(annotations: Record<string, string> | undefined): { limit?: number; problem?: string } {
-  const raw = annotations?.[MAX_BACKLOG_ANNOTATION];
-  if (raw === undefined) return {};
-  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-  if (Number.isInteger(n) && n >= 1 && n <= 100_000_000) return { limit: n };
-  return { problem: `annotation ${MAX_BACKLOG_ANNOTATION}: "${raw}" is not an integer from 1 to 100000000, ignored` };
 }
 
 export class EventingReconciler {
@@ -317,7 +309,7 @@ export class EventingReconciler {
           kind: 'limited',
           limit: this.#backlog.find((b) => b.broker === key)?.limit ?? maxBacklog ?? DEFAULT_MAX_BACKLOG,
           full,
-          ...(cap.problem !== undefined ? { annotationProblem: cap.problem } : {}),
+          ...(cap.problem !== undefined ? { annotationProblem: `annotation ${MAX_BACKLOG_ANNOTATION} ignored: ${cap.problem}` } : {}),
         };
     const status = brokerStatus({
       generation: broker.metadata.generation ?? 1,

@@ -1,8 +1,10 @@
 /** Knative's progress deadline for a Revision, from its annotation or the local default. Pure. */
 import { parseGoDuration } from '../../../autoscaler/duration.js';
 
+import { PROGRESS_DEADLINE_ANNOTATION } from '../../api/labels.js';
+
 /** Per-revision annotation, as Knative (`serving.knative.dev/progress-deadline: "60s"`, a Go duration). */
-export const PROGRESS_DEADLINE_ANNOTATION = 'serving.knative.dev/progress-deadline';
+export { PROGRESS_DEADLINE_ANNOTATION };
 
 /**
  * The local default. Knative's is 600 s (config-deployment `progress-deadline`), sized for image pulls and

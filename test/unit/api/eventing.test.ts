@@ -40,6 +40,15 @@ describe('validate: Broker', () => {
     ]);
   });
 
+  it('checks wisp.dev/max-backlog: an integer from 1 to 100000000', () => {
+    for (const ok of ['1', '50000', '100000000']) expect(errorsOf(broker((b) => (b.metadata.annotations = { 'wisp.dev/max-backlog': ok })))).toEqual([]);
+    for (const bad of ['0', '-5', '1e3', 'lots', '100000001']) {
+      expect(errorsOf(broker((b) => (b.metadata.annotations = { 'wisp.dev/max-backlog': bad })))).toEqual([
+        `metadata.annotations[wisp.dev/max-backlog]: invalid value "${bad}": want an integer from 1 to 100000000 (events waiting per Trigger)`,
+      ]);
+    }
+  });
+
   it('checks spec.delivery through the delivery rules', () => {
     const errs = errorsOf(broker((b) => (b.spec = { delivery: { retry: -1, backoffPolicy: 'sometimes', backoffDelay: 'soon', deadLetterSink: { uri: 'relative/path' } } })));
     expect(errs.map((e) => e.split(':')[0])).toEqual([

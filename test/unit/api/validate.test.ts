@@ -113,6 +113,16 @@ describe('validate: Service', () => {
     expect(errs[0]?.field).toMatch(/^spec\.template\.metadata\.annotations.*autoscaling\.knative\.dev\/min-scale/);
   });
 
+  it('checks serving.knative.dev/progress-deadline: a positive duration', () => {
+    const withDeadline = (v: string) => validate(svc((s) => (s.spec.template.metadata = { annotations: { 'serving.knative.dev/progress-deadline': v } }))).errors;
+    for (const ok of ['30s', '2m', '1m30s', '500ms']) expect(withDeadline(ok)).toEqual([]);
+    for (const bad of ['0s', 'soon', '-5s', '']) {
+      expect(withDeadline(bad)).toEqual([
+        { field: 'spec.template.metadata.annotations[serving.knative.dev/progress-deadline]', message: `invalid value "${bad}": want a positive duration like 30s or 2m` },
+      ]);
+    }
+  });
+
   it('formats an invalid message listing every field', () => {
     expect(formatInvalid('Service', 'hello', [{ field: 'a', message: 'x' }, { field: 'b', message: 'y' }])).toBe('Service "hello" is invalid: a: x; b: y');
   });

@@ -148,7 +148,7 @@ describe('Broker status and metrics: backlog limit', () => {
     await reconciler.idle();
     await tick();
     expect(condition('BacklogWithinLimit')?.message).toBe(
-      'At most 100 events wait per Trigger (annotation wisp.dev/max-backlog: "lots" is not an integer from 1 to 100000000, ignored).',
+      'At most 100 events wait per Trigger (annotation wisp.dev/max-backlog ignored: invalid value "lots": want an integer from 1 to 100000000 (events waiting per Trigger)).',
     );
     await memory.publish(broker, event(0));
     for (let i = 1; i <= 100; i++) await memory.publish(broker, event(i));

@@ -45,6 +45,12 @@ describe('a Service\'s address for workloads', () => {
     expect(resolveDestination({ ref: { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'sink' } }, 'default', lookup)).toEqual({ ok: true, uri: base });
     expect(resolveDestination({ ref: { kind: 'Service', name: 'sink' }, uri: '/e' }, 'default', lookup)).toEqual({ ok: true, uri: `${base}/e` });
   });
+
+  it('resolves only http and https URIs, even for an object stored before admission checked the scheme', () => {
+    const lookup = { service: () => undefined, broker: () => undefined };
+    expect(resolveDestination({ uri: 'file:///etc/passwd' }, 'default', lookup)).toEqual({ ok: false, message: 'URI "file:///etc/passwd" is not http or https' });
+    expect(resolveDestination({ uri: 'https://example.test/x' }, 'default', lookup)).toEqual({ ok: true, uri: 'https://example.test/x' });
+  });
 });
 
 describe('progress deadline', () => {
