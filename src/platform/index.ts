@@ -175,7 +175,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       allowedHosts: isLoopbackBindAddress(options.apiHost) ? 'loopback' : 'any',
       ...(apiTls && { tls: apiTls }),
     });
-    await api.listen({ port: options.apiPort, host: options.apiHost });
+    // Fastify opens one server per address of `localhost` (127.0.0.1 and ::1), and only its main server carries the
+    // connection guard: bind the name to 127.0.0.1, one guarded server.
+    await api.listen({ port: options.apiPort, host: options.apiHost === 'localhost' ? '127.0.0.1' : options.apiHost });
     closers.push(() => api.close());
     const apiPort = portOf(api.server.address());
     const apiUrl = `${apiTls ? 'https' : 'http'}://${urlHost(options.apiHost)}:${apiPort}`;
