@@ -6,7 +6,8 @@
  * every event that got a 202 reached the subscriber (a Memory and a Redis broker, one Trigger each) and checks
  * that events of refused requests never arrive, that bodies arrive byte for byte, and that accepted events keep
  * every extension. Invariants: no crash, no 5xx, every answer as expected, nothing accepted lost, auth enforced.
- * Flags: --duration <s> (20), --concurrency <n> (8), --seed <n> (random; printed, to repeat a run's mutations).
+ * Flags: --duration <s> (20), --concurrency <n> (8), --seed <n> (random; printed, to repeat a run's mutations),
+ * --drain <s> (20: how long to wait for accepted events after the load).
  */
 import { formatReport, invariant, type ProbeReport, statusClass, Tally } from './lib/report.js';
 import { isMain, parseProbeArgs, runAsScript } from './lib/cli.js';
@@ -31,13 +32,21 @@ interface CaseStats {
   got: Tally;
 }
 
+/** `fz-<tag>-<n>` ids counted by tag: "sdct 12, mut-s 3". */
+function lostByTag(ids: string[]): string {
+  const t = new Tally();
+  for (const id of ids) t.add(id.replace(/^fz-/, '').replace(/-[0-9a-z]+$/, ''));
+  return t.total() === 0 ? '-' : [...t.counts].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
 /** The last lines wisp up logged at warn level or above (it runs with WISP_LOG_LEVEL=warn), indented. */
 function logTail(p: Platform, n = 4): string {
   const lines = p.wisp.output.split('\n').filter((l) => l.trim() !== '').slice(-n);
   return lines.length === 0 ? '' : `\n      wisp up logged (last ${lines.length}):${lines.map((l) => `\n        ${l.slice(0, 400)}`).join('')}`;
 }
 
-export async function probeFuzz(opts: { durationS: number; concurrency?: number; seed?: number }): Promise<ProbeReport> {
+export async function probeFuzz(opts: { durationS: number; concurrency?: number; seed?: number; drainS?: number }): Promise<ProbeReport> {
+  const drainMs = (opts.drainS ?? 20) * 1000;
   const started = performance.now();
   const concurrency = opts.concurrency ?? 8;
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -46,7 +55,8 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
   const sub = await new ProbeSubscriber().start();
   const exact = new Map<string, Buffer>();
   const exts = new Map<string, Record<string, string>>();
-  sub.keep = (id) => exact.has(id) || exts.has(id);
+  const forbidden = new Map<string, string[]>();
+  sub.keep = (id) => exact.has(id) || exts.has(id) || forbidden.has(id);
   let platform: Platform | undefined;
   try {
     platform = await Platform.start();
@@ -96,6 +106,7 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
         const req = c.make(ctx);
         for (const [id, b] of req.exact ?? []) exact.set(id, b);
         for (const [id, e] of req.extensions ?? []) exts.set(id, e);
+        for (const [id, f] of req.forbidden ?? []) forbidden.set(id, f);
         const res = await rawExchange({ port: portOf(req), data: req.data, timeoutMs: req.timeoutMs ?? 10_000, ...(req.head ? { head: true } : {}), ...(req.gapMs ? { gapMs: req.gapMs } : {}) });
         const cls = statusClass(res.status, res.failure);
         byPort[req.port].add(cls);
@@ -120,7 +131,9 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
     const loadEnd = performance.now();
 
     const delivered = (): Map<string, number> => sub.delivered();
-    await until(() => [...accepted].every((id) => delivered().has(id)), 20_000, 200);
+    const drainStart = performance.now();
+    await until(() => [...accepted].every((id) => delivered().has(id)), drainMs, 200);
+    const drainS = (performance.now() - drainStart) / 1000;
     const got = delivered();
     const lost = [...accepted].filter((id) => !got.has(id));
     let duplicates = 0;
@@ -147,6 +160,16 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
       if (missing > 0) extBad.push(`${id}: ${missing} of ${Object.keys(ext).length} extensions missing or changed`);
     }
 
+    let injectedChecked = 0;
+    const injected: string[] = [];
+    for (const [id, names] of forbidden) {
+      const d = accepted.has(id) ? sub.kept.get(id) : undefined;
+      if (!d) continue;
+      injectedChecked++;
+      const found = names.filter((n) => d.headers[n] !== undefined);
+      if (found.length > 0) injected.push(`${id}: ${found.join(', ')}`);
+    }
+
     const healthy = await p.healthy();
     const crashed = p.crashes.length > 0 || !p.alive || !healthy;
     const sent = byPort.broker.total() + byPort.api.total() + byPort.ingress.total();
@@ -167,13 +190,16 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
       ['5xx control API', fiveXX.api],
       ['5xx service ingress', fiveXX.ingress],
       ['events accepted (202)', accepted.size],
+      ['drain after load (s)', Number(drainS.toFixed(1))],
       ['events delivered', [...accepted].filter((id) => got.has(id)).length],
       ['lost (accepted, never delivered)', `${lost.length} (Memory ${lost.filter((id) => !heads.get(id)?.includes('/fuzz-redis ')).length}, Redis ${lost.filter((id) => heads.get(id)?.includes('/fuzz-redis ')).length})`],
+      ['lost by case (id tag)', lostByTag(lost)],
       ['duplicates', duplicates],
       ['deliveries in structured mode', sub.structured],
       ['events of refused requests delivered', refusedDelivered.length],
       ['byte-exact bodies checked / mismatched', `${exactChecked} / ${exactBad.length}`],
       ['extension-heavy events accepted / altered', `${extChecked} / ${extBad.length}`],
+      ['CRLF-laden events delivered / with injected headers', `${injectedChecked} / ${injected.length}`],
       ['control API token file', tokenPresent ? 'present' : 'absent'],
       ['requests sent without token / 401', `${noToken} / ${noToken401}`],
     ];
@@ -190,6 +216,7 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
       ),
       invariant('events of refused requests are never delivered', refusedDelivered.length === 0, `${refusedDelivered.length}${refusedDelivered.length ? ` (e.g. ${refusedDelivered.slice(0, 5).join(', ')})` : ''}`),
       invariant('bodies arrive byte for byte', exactBad.length === 0, exactBad.length === 0 ? `${exactChecked} checked` : exactBad.slice(0, 6).join('; ')),
+      invariant('no header injection through attribute values', injected.length === 0, injected.length === 0 ? `${injectedChecked} checked` : injected.slice(0, 5).join('; ')),
       invariant('accepted events keep every extension', extBad.length === 0, extBad.length === 0 ? `${extChecked} checked` : extBad.slice(0, 6).join('; ')),
       invariant(
         'control API refuses requests without the token (401)',
@@ -200,7 +227,7 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
     return {
       probe: 'fuzz',
       method: [
-        `${opts.durationS} s of load from ${concurrency} raw-socket clients (one connection per request, Connection: close), then up to 20 s for deliveries.`,
+        `${opts.durationS} s of load from ${concurrency} raw-socket clients (one connection per request, Connection: close), then up to ${drainMs / 1000} s for deliveries.`,
         `${CASES.length} cases (each once, then weighted at random): CloudEvents in binary/structured/batch mode, bad URLs, methods, sizes,`,
         'HTTP framing, 431-sized headers, many/huge extensions, byte-exactness bodies; hostile control API bodies; no-token requests.',
         `Random mutations (seed ${seed}, repeat with --seed ${seed}) of structured events, batches, binary headers, Brokers and Triggers (on a Broker that gets no events).`,
@@ -218,9 +245,9 @@ export async function probeFuzz(opts: { durationS: number; concurrency?: number;
 }
 
 if (isMain(import.meta.url)) {
-  const args = parseProbeArgs(process.argv.slice(2), { durationS: 20, extra: { seed: 0, concurrency: 8 } });
+  const args = parseProbeArgs(process.argv.slice(2), { durationS: 20, extra: { seed: 0, concurrency: 8, drain: 20 } });
   const seed = args.extra['seed'];
-  await runAsScript(async () => [await probeFuzz({ durationS: args.durationS, concurrency: args.extra['concurrency'] ?? 8, ...(seed ? { seed } : {}) })]);
+  await runAsScript(async () => [await probeFuzz({ durationS: args.durationS, concurrency: args.extra['concurrency'] ?? 8, drainS: args.extra['drain'] ?? 20, ...(seed ? { seed } : {}) })]);
 }
 
 export { formatReport };

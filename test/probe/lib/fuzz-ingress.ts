@@ -120,6 +120,16 @@ export const INGRESS_CASES: FuzzCase[] = [
   { name: 'structured: application/cloudevents+xml', port: 'broker', weight: 2, expect: '415', ok: is(415), make: (c) => structured(c, 'sxml', (id) => `<e id="${id}"/>`, 'application/cloudevents+xml') },
   { name: 'structured: 5 000 extensions', port: 'broker', weight: 1, expect: '413/431, or 202 with all delivered', ok: refusedOrAccepted, make: (c) => manyExtensions(c, 'sext5k', 'structured', 5000, 4) },
   { name: 'structured: one 200 KB extension', port: 'broker', weight: 1, expect: '413/431, or 202 with all delivered', ok: refusedOrAccepted, make: (c) => manyExtensions(c, 'sexthuge', 'structured', 1, 200_000) },
+  { name: 'structured: control characters in datacontenttype', port: 'broker', weight: 2, expect: '400, or 202 and delivered', ok: is(202, 400), make: (c) => structured(c, 'sdct', (id) => JSON.stringify({ ...structuredEvent(id), datacontenttype: 'text/plain\u0000\ud800x' })) },
+  { name: 'structured: CRLF header injection in an extension', port: 'broker', weight: 2, expect: '400, or 202 and delivered without the injected header', ok: is(202, 400), make: (c) => {
+    const r = structured(c, 'sinj', (id) => JSON.stringify({ ...structuredEvent(id), inj: 'a\r\nx-injected: 1\r\n\r\nbody' }));
+    return { ...r, forbidden: new Map((r.ids ?? []).map((id) => [id, ['x-injected']])) };
+  } },
+  { name: 'structured: CRLF in subject and source', port: 'broker', weight: 2, expect: '400, or 202 and delivered without the injected header', ok: is(202, 400), make: (c) => {
+    const r = structured(c, 'sinj2', (id) => JSON.stringify({ ...structuredEvent(id), subject: 'x\nx-injected: 2', source: '/a\r\nx-injected: 3' }));
+    return { ...r, forbidden: new Map((r.ids ?? []).map((id) => [id, ['x-injected']])) };
+  } },
+  { name: 'structured: non-ASCII subject', port: 'broker', weight: 2, expect: '202', ok: is(202), make: (c) => structured(c, 'suni', (id) => JSON.stringify({ ...structuredEvent(id), subject: 'café ☕ \u{1F600}' })) },
   // Malformed batches.
   { name: 'batch: not an array', port: 'broker', weight: 2, expect: '400', ok: is(400), make: (c) => structured(c, 'bobj', (id) => JSON.stringify(structuredEvent(id)), BATCH) },
   { name: 'batch: array of numbers', port: 'broker', weight: 2, expect: '400', ok: is(400), make: (c) => structured(c, 'bnum', () => '[1,2,3]', BATCH) },

@@ -27,6 +27,8 @@ export interface FuzzRequest {
   extensions?: Map<string, Record<string, string>>;
   /** Sent without the control API token on purpose (expects 401 once auth exists). */
   noToken?: boolean;
+  /** id → header names that must NOT appear on the delivery (header injection through attribute values). */
+  forbidden?: Map<string, string[]>;
 }
 
 export interface FuzzCase {
