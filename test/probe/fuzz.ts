@@ -9,7 +9,7 @@
  * Flags: --duration <s> (20), --concurrency <n> (8), --seed <n> (random; printed, to repeat a run's mutations),
  * --drain <s> (20: how long to wait for accepted events after the load).
  */
-import { formatReport, invariant, type ProbeReport, statusClass, Tally } from './lib/report.js';
+import { invariant, type ProbeReport, statusClass, Tally } from './lib/report.js';
 import { isMain, parseProbeArgs, runAsScript } from './lib/cli.js';
 import { until } from './lib/events.js';
 import { API_CASES } from './lib/fuzz-api.js';
@@ -250,4 +250,3 @@ if (isMain(import.meta.url)) {
   await runAsScript(async () => [await probeFuzz({ durationS: args.durationS, concurrency: args.extra['concurrency'] ?? 8, drainS: args.extra['drain'] ?? 20, ...(seed ? { seed } : {}) })]);
 }
 
-export { formatReport };
