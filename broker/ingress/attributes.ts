@@ -38,6 +38,18 @@ export function show(v: unknown): string {
   return s.length > 64 ? `${s.slice(0, 61)}...` : s;
 }
 
+/**
+ * Characters a CloudEvents String may not hold (spec §Type System, String): the control characters U+0000-U+001F and
+ * U+007F-U+009F, Unicode noncharacters, and surrogates that are not part of a pair (they have no UTF-8 form). Such a
+ * value cannot go into an HTTP header as the producer meant it (the delivery would be refused or altered), so the
+ * ingress refuses the event instead of accepting one it cannot deliver.
+ */
+const DISALLOWED_CHARACTER = /[\p{Cc}\p{Noncharacter_Code_Point}\p{Cs}]/u;
+
+function codePoint(ch: string): string {
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 /** Checks `specversion` first: every other rule depends on it. */
 export function checkSpecVersion(v: unknown): SpecVersion {
   if (v === undefined || v === null || v === '') throw invalid('missing required attribute "specversion"');
@@ -87,6 +99,14 @@ export function checkAttributes(version: SpecVersion, attrs: Record<string, unkn
       if (typeof value !== 'string' || value === '') throw invalid(`${names(name)} must be a non-empty string, got ${show(value)}`);
     } else if (!(typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isInteger(value)))) {
       throw invalid(`${names(name)} (an extension) must be a string, an integer or a boolean, got ${show(value)}`);
+    }
+    if (typeof value === 'string') {
+      const bad = DISALLOWED_CHARACTER.exec(value);
+      if (bad) {
+        throw invalid(
+          `${names(name)} contains ${codePoint(bad[0])} at offset ${bad.index}: CloudEvents strings exclude control characters, noncharacters and unpaired surrogates`,
+        );
+      }
     }
     out[name] = value;
   }

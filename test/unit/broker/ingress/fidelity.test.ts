@@ -57,6 +57,19 @@ describe('ingress: ce-* header values are percent-decoded (HTTP binding §3.1.3.
   });
 });
 
+describe('ingress: attribute strings are CloudEvents Strings', () => {
+  it('refuses control characters, noncharacters and unpaired surrogates, in any mode, naming the attribute and the code point', () => {
+    const structured = (attrs: Record<string, string>) => parseMessage({ headers: CE_JSON, body: Buffer.from(JSON.stringify({ ...base, ...attrs })) });
+    expect(() => structured({ datacontenttype: 'text/plain\u0000x' })).toThrow(/attribute "datacontenttype" contains U\+0000 at offset 10/);
+    expect(() => structured({ subject: 'a\ud800b' })).toThrow(/attribute "subject" contains U\+D800 at offset 1/);
+    expect(() => structured({ note: 'x\u0085' })).toThrow(/attribute "note" contains U\+0085/);
+    expect(() => structured({ note: '\uffff' })).toThrow(/attribute "note" contains U\+FFFF/);
+    expect(() => parseMessage({ headers: bin({ 'ce-subject': 'a%0Ab' }), body: undefined })).toThrow(/header "ce-subject" contains U\+000A/);
+    // Paired surrogates (an emoji), and every other character, are fine.
+    expect(structured({ subject: 'ok \ud83d\ude00 café' })[0]?.subject).toBe('ok 😀 café');
+  });
+});
+
 describe('ingress: data is kept byte for byte', () => {
   it('binary mode: a JSON body is checked but kept as sent (big integers, 1.0, key order, whitespace, duplicate keys, \\u escapes)', () => {
     const body = '{ "b":12345678901234567890123,"a" : 1.0, "a":2, "s":"caf\\u00e9\\n" }';
