@@ -134,6 +134,11 @@ export const INGRESS_CASES: FuzzCase[] = [
   { name: 'batch: not an array', port: 'broker', weight: 2, expect: '400', ok: is(400), make: (c) => structured(c, 'bobj', (id) => JSON.stringify(structuredEvent(id)), BATCH) },
   { name: 'batch: array of numbers', port: 'broker', weight: 2, expect: '400', ok: is(400), make: (c) => structured(c, 'bnum', () => '[1,2,3]', BATCH) },
   { name: 'batch: one invalid of 5', port: 'broker', weight: 3, expect: '400, none delivered', ok: is(400), make: (c) => batch(c, 'bbad', 5, 3) },
+  { name: 'batch: 40 events with a NUL in datacontenttype', port: 'broker', weight: 1, expect: '400, or 202 and all delivered', ok: is(202, 400), make: (c) => {
+    const ids = Array.from({ length: 40 }, (_, i) => c.id(`bnul${i}`));
+    const body = JSON.stringify(ids.map((id) => ({ ...structuredEvent(id), datacontenttype: 'text/plain\u0000x' })));
+    return { port: 'broker', data: rawRequest({ path: c.brokerPath(), headers: { 'content-type': BATCH }, body }), ids };
+  } },
   { name: 'batch: empty array', port: 'broker', weight: 1, expect: '2xx or 400', ok: (s) => s === 202 || s === 200 || s === 204 || s === 400, make: (c) => ({ ...structured(c, 'bempty', () => '[]', BATCH), ids: [] }) },
   { name: 'batch: application/cloudevents-batch+xml', port: 'broker', weight: 1, expect: '415', ok: is(415), make: (c) => structured(c, 'bxml', () => '<b/>', 'application/cloudevents-batch+xml') },
   // Many or huge extensions in binary mode (headers).
