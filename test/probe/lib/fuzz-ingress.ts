@@ -129,7 +129,11 @@ export const INGRESS_CASES: FuzzCase[] = [
     const r = structured(c, 'sinj2', (id) => JSON.stringify({ ...structuredEvent(id), subject: 'x\nx-injected: 2', source: '/a\r\nx-injected: 3' }));
     return { ...r, forbidden: new Map((r.ids ?? []).map((id) => [id, ['x-injected']])) };
   } },
-  { name: 'structured: non-ASCII subject', port: 'broker', weight: 2, expect: '202', ok: is(202), make: (c) => structured(c, 'suni', (id) => JSON.stringify({ ...structuredEvent(id), subject: 'café ☕ \u{1F600}' })) },
+  { name: 'structured: non-ASCII subject and extension', port: 'broker', weight: 2, expect: '202, both delivered intact', ok: is(202), make: (c) => {
+    const attrs = { subject: 'café ☕ \u{1F600} 100%', uni: 'Grüße, 世界' };
+    const r = structured(c, 'suni', (id) => JSON.stringify({ ...structuredEvent(id), ...attrs }));
+    return { ...r, extensions: new Map((r.ids ?? []).map((id) => [id, attrs])) };
+  } },
   // Malformed batches.
   { name: 'batch: not an array', port: 'broker', weight: 2, expect: '400', ok: is(400), make: (c) => structured(c, 'bobj', (id) => JSON.stringify(structuredEvent(id)), BATCH) },
   { name: 'batch: array of numbers', port: 'broker', weight: 2, expect: '400', ok: is(400), make: (c) => structured(c, 'bnum', () => '[1,2,3]', BATCH) },
