@@ -70,6 +70,15 @@ export const API_CASES: FuzzCase[] = [
     const n = c.name('deepe');
     return put(c, `${SV}/services/${n}`, `{"apiVersion":"serving.knative.dev/v1","kind":"Service","metadata":{"name":"${n}"},"spec":{"template":{"spec":{"containers":[{"image":"x","env":[{"name":"A","value":${deepArrays(100_000)}}]}]}}}}`);
   } },
+  { name: 'api: JSON 100 000 deep objects', port: 'api', weight: 1, expect: '4xx', ok: is4xx, make: (c) => {
+    const n = c.name('deepo');
+    return put(c, `${EV}/brokers/${n}`, `{"apiVersion":"eventing.knative.dev/v1","kind":"Broker","metadata":{"name":"${n}"},"spec":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`);
+  } },
+  { name: 'api: YAML 100 000 deep flow sequence', port: 'api', weight: 1, expect: '4xx', ok: is4xx, make: (c) => put(c, `${EV}/brokers/yamldeep`, `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: yamldeep\nspec:\n  x: ${deepArrays(100_000)}\n`, 'application/yaml') },
+  { name: 'api: YAML 1 000 deep block mappings', port: 'api', weight: 1, expect: '4xx', ok: is4xx, make: (c) => {
+    const lines = Array.from({ length: 1000 }, (_, i) => `${' '.repeat(2 + i)}k${i}:`).join('\n');
+    return put(c, `${EV}/brokers/yamlblock`, `apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata:\n  name: yamlblock\nspec:\n${lines} 1\n`, 'application/yaml');
+  } },
   { name: 'api: CESQL 20 000 parentheses', port: 'api', weight: 1, expect: '4xx', ok: is4xx, make: (c) => {
     const n = c.name('cesqlp');
     return put(c, `${EV}/triggers/${n}`, trigger(n, `{"broker":"fuzz-mem","filters":[{"cesql":"${'('.repeat(20_000)}true${')'.repeat(20_000)}"}],${sub}}`));
@@ -104,6 +113,7 @@ export const API_CASES: FuzzCase[] = [
   { name: 'api: JSON array body', port: 'api', weight: 2, expect: '400', ok: is(400), make: (c) => put(c, `${EV}/brokers/x`, '[1,2]') },
   { name: 'api: unknown kind path', port: 'api', weight: 2, expect: '404', ok: is(404), make: (c) => ({ port: 'api', data: rawRequest({ method: 'GET', path: `${EV}/widgets`, headers: c.auth() }) }) },
   { name: 'api: bad percent-encoding', port: 'api', weight: 2, expect: '4xx', ok: is4xx, make: (c) => ({ port: 'api', data: rawRequest({ method: 'GET', path: `${EV}/brokers/%E0%A4%A`, headers: c.auth() }) }) },
+  { name: 'api: two Host headers', port: 'api', weight: 1, expect: '400', ok: (st, f) => st === 400 || (st === undefined && f === 'closed'), make: (c) => ({ port: 'api', data: rawRequest({ method: 'GET', path: `${EV}/brokers`, host: null, headers: [['Host', 'localhost'], ['Host', 'evil.example'], ...Object.entries(c.auth())] }) }) },
   { name: 'api: watch with bogus query', port: 'api', weight: 1, expect: '200 (stream) or 4xx', ok: (s) => s === 200 || is4xx(s), make: (c) => ({ port: 'api', timeoutMs: 1500, data: rawRequest({ method: 'GET', path: `${EV}/brokers?watch=true&watch=1&x=%ff`, headers: c.auth() }) }) },
   // Sent without the token (or with a wrong one) on purpose: 401 once the control API requires it.
   { name: 'api: list without token', noToken: true, port: 'api', weight: 2, expect: '401', ok: is(401), make: () => ({ port: 'api', noToken: true, data: rawRequest({ method: 'GET', path: `${EV}/brokers` }) }) },
