@@ -19,6 +19,7 @@ export function classifyStatus(status: number): AttemptClass {
 }
 
 export function classifyResult(result: SendResult): AttemptClass {
+  if (result.kind === 'unsendable') return 'permanent';
   if (result.kind !== 'response') return 'retryable';
   return classifyStatus(result.status);
 }

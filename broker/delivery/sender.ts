@@ -66,6 +66,7 @@ class ResponseTooLarge extends Error {
   }
 }
 
+const INVALID_ARG = 'UND_ERR_INVALID_ARG';
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT: SendResult = Object.freeze({ kind: 'timeout' });
@@ -177,7 +178,10 @@ class Attempt implements Dispatcher.DispatchHandler, Expirable {
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.#done) return;
-    if (TIMEOUT_CODES.has(errorCode(err) ?? '')) this.#finish(TIMEOUT);
+    const code = errorCode(err) ?? '';
+    if (TIMEOUT_CODES.has(code)) this.#finish(TIMEOUT);
+    // undici refuses the request before sending it (a header value HTTP does not allow): retrying cannot help.
+    else if (code === INVALID_ARG) this.#finish({ kind: 'unsendable', error: new Error(`the event cannot be written as an HTTP request: ${err.message}`, { cause: err }) });
     else this.#finish({ kind: 'network-error', error: err instanceof Error ? err : new Error(String(err)) });
   }
 }
@@ -214,7 +218,7 @@ export class HttpSender implements Sender {
     try {
       message = deliveryMessage(event);
     } catch (err) {
-      return Promise.resolve({ kind: 'network-error', error: new Error('event cannot be written as an HTTP message', { cause: err }) });
+      return Promise.resolve({ kind: 'unsendable', error: new Error(`the event cannot be written as an HTTP request: ${err instanceof Error ? err.message : String(err)}`, { cause: err }) });
     }
     const headers = opts.preferReply === true ? [...message.headers, ...PREFER_REPLY] : message.headers;
     const timeoutMs = Math.max(1, opts.timeoutMs);

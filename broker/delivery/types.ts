@@ -13,6 +13,8 @@ export type SendResult =
       truncated: boolean;
     }
   | { kind: 'network-error'; error: Error }
+  /** The event cannot be written as an HTTP request (e.g. a header value HTTP does not allow): no attempt can succeed. */
+  | { kind: 'unsendable'; error: Error }
   | { kind: 'timeout' };
 
 /** Options of one POST. */

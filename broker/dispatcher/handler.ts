@@ -51,8 +51,10 @@ function labelsOf(rt: TriggerRuntime): TriggerLabels {
 }
 
 function noResponseFailure(dest: string, res: Exclude<SendResult, { kind: 'response' }>, timeoutMs: number): Failure {
-  const reason = res.kind === 'timeout' ? `timeout: no complete response within ${timeoutMs} ms` : `network error: ${describe(res.error)}`;
-  return { retryable: true, dest, code: NO_RESPONSE_ERROR_CODE, data: Buffer.from(`dispatch error: ${reason}`), reason };
+  const reason =
+    res.kind === 'timeout' ? `timeout: no complete response within ${timeoutMs} ms` : res.kind === 'unsendable' ? describe(res.error) : `network error: ${describe(res.error)}`;
+  // An event that cannot be written as a request never will be: dead-letter it now instead of holding a slot for every retry.
+  return { retryable: res.kind !== 'unsendable', dest, code: NO_RESPONSE_ERROR_CODE, data: Buffer.from(`dispatch error: ${reason}`), reason };
 }
 
 /** Runs `fn` up to DEAD_LETTER_ATTEMPTS times, waiting the trigger's backoff between tries. */
@@ -199,7 +201,7 @@ class TriggerHandler {
     }
     const sent = await withFewTries(this.deps, rt, async () => {
       const res = await this.deps.sender.send(dls, dead, { timeoutMs: rt.delivery.timeoutMs });
-      if (res.kind !== 'response') return { ok: false, retryable: true, reason: res.kind === 'timeout' ? 'timeout' : describe(res.error) };
+      if (res.kind !== 'response') return { ok: false, retryable: res.kind !== 'unsendable', reason: res.kind === 'timeout' ? 'timeout' : describe(res.error) };
       const cls = classifyStatus(res.status);
       if (cls === 'success') return { ok: true, value: res.status };
       return { ok: false, retryable: cls === 'retryable', reason: `HTTP ${res.status}` };

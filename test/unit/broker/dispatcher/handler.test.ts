@@ -162,6 +162,20 @@ describe('trigger handler', () => {
     expect(await count('wisp_trigger_events_retried_total')).toBe(0);
   });
 
+  it('an event HTTP cannot carry (a NUL in datacontenttype) is not retried: one try, then dead letter or drop, logged', async () => {
+    const sub = await server([{ status: 200 }]);
+    const dls = await server([{ status: 200 }]);
+    await subscribe(runtime(sub.url, { retry: 10 }, dls.url));
+    await backend.publish(BROKER, ev('e-nul', { datacontenttype: 'text/plain\u0000x', data: 'hi' }));
+    await waitFor(() => outcomes.length === 1, { what: 'outcome' });
+    expect(outcomes[0]).toEqual({ kind: 'done', attempt: 0 });
+    expect(sub.received).toHaveLength(0);
+    // The dead letter carries the same header, so it cannot be sent either: dropped and counted, never stuck in retries.
+    await waitFor(async () => (await count('wisp_trigger_events_dropped_total')) === 1, { what: 'dropped count' });
+    expect(await count('wisp_trigger_events_retried_total')).toBe(0);
+    expect(logs.some((l) => l.m.includes('e-nul') && l.m.includes('cannot be written as an HTTP request'))).toBe(true);
+  });
+
   it('publishes a binary-mode reply into the same broker', async () => {
     const sub = await server([
       { status: 200, headers: { 'ce-id': 'r-1', 'ce-source': '/fn', 'ce-type': 'dev.wisp.reply', 'ce-specversion': '1.0', 'content-type': 'application/json' }, body: '{"ok":true}' },
