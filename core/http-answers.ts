@@ -97,6 +97,12 @@ export const MISSING_HOST: Readonly<Answer> = Object.freeze({
   message: 'bad request: an HTTP/1.1 request must have a Host header (RFC 9112 section 3.2)',
 });
 
+/** The answer to a request with more than one `Host` header field line (RFC 9112 §3.2). */
+export const DUPLICATE_HOST: Readonly<Answer> = Object.freeze({
+  status: 400,
+  message: 'bad request: more than one Host header (RFC 9112 section 3.2)',
+});
+
 /** The header fields of an answer's response (every answer closes the connection). */
 export function answerHeaders(a: Answer, render: ErrorBody): { headers: Record<string, string>; body: string } {
   const { contentType, body } = render(a.status, a.message);

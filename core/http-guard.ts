@@ -21,7 +21,7 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { answerHeaders, clientErrorAnswer, jsonErrorBody, MISSING_HOST, rawResponse, refusalAnswer, type ErrorBody } from './http-answers.js';
+import { answerHeaders, clientErrorAnswer, jsonErrorBody, DUPLICATE_HOST, MISSING_HOST, rawResponse, refusalAnswer, type ErrorBody } from './http-answers.js';
 import { ConnectionTable, resolveHttpLimits, type HttpLimits, type HttpLimitsInput } from './http-limits.js';
 
 /** node's default limit of a request head, when the server sets none (`--max-http-header-size`). */
@@ -105,11 +105,13 @@ export function guardHttpServer(httpServer: Server, opts: HttpGuardOptions = {})
   if (handlers.length === 0) throw new Error('guardHttpServer: attach the request listener before guarding the server');
   const only = handlers.length === 1 ? handlers[0] : undefined;
   const missingHost = answerHeaders(MISSING_HOST, render);
+  const duplicateHost = answerHeaders(DUPLICATE_HOST, render);
   server.on('request', (req, res) => {
-    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 && req.headers.host === undefined) {
+    const bad = req.headers.host === undefined ? (req.httpVersionMajor === 1 && req.httpVersionMinor === 1 ? missingHost : undefined) : hostLines(req.rawHeaders) > 1 ? duplicateHost : undefined;
+    if (bad !== undefined) {
       req.resume();
-      res.writeHead(MISSING_HOST.status, missingHost.headers);
-      res.end(missingHost.body);
+      res.writeHead(400, bad.headers);
+      res.end(bad.body);
       return;
     }
     if (only !== undefined) return void only.call(server, req, res);
@@ -123,6 +125,19 @@ export function guardHttpServer(httpServer: Server, opts: HttpGuardOptions = {})
     },
     connectionsOf: (client) => table.of(client),
   };
+}
+
+/**
+ * How many `Host` field lines the request has. node keeps only the first in `req.headers`, so two of them (which
+ * could route one hop by one and the next by the other) are only visible in the raw list; a few compares per request.
+ */
+function hostLines(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') n++;
+  }
+  return n;
 }
 
 /** Removes and returns the listeners of `event`, to call them from the guard's own one. */

@@ -195,6 +195,13 @@ describe.each([
     expect(t.reasonOf(answer)).toBe('bad request: an HTTP/1.1 request must have a Host header (RFC 9112 section 3.2)');
   });
 
+  it('answers 400 with the reason to a request with two Host headers (RFC 9112 section 3.2)', async () => {
+    const t = await start(how, {});
+    const answer = await rawExchange(t.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nhost: evil.example\r\nConnection: close\r\n\r\n');
+    expect(statusOf(answer)).toBe(400);
+    expect(t.reasonOf(answer)).toBe('bad request: more than one Host header (RFC 9112 section 3.2)');
+  });
+
   it('answers 431 with the reason to request headers over 16 KiB', async () => {
     const t = await start(how, {});
     const answer = await rawExchange(t.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
