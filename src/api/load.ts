@@ -35,7 +35,10 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Parses manifest text; `file` names it in errors and sources, `baseDir` becomes each object's source-dir annotation. */
+/**
+ * Parses manifest text (multi-document YAML or JSON; `kind: List` documents item by item); `file` names it in errors
+ * and sources, `baseDir` becomes the source-dir annotation of each object that does not carry one.
+ */
 export function parseManifests(text: string, file: string, baseDir: string, limits: InputLimits = INPUT_LIMITS): LoadedObject[] {
   const parsed = parseYamlText(text, limits);
   if (!parsed.ok) {
@@ -48,31 +51,54 @@ export function parseManifests(text: string, file: string, baseDir: string, limi
   parsed.value.forEach((value, index) => {
     if (value === null || value === undefined) return; // an empty document, e.g. a trailing `---`
     const where = `${file}#${index}`;
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      throw new ManifestError({ file, message: `${where}: document is not an object (got ${Array.isArray(value) ? 'a list' : typeof value})` });
+    if (!isList(value)) {
+      out.push(loadedObject(value, where, file, baseDir));
+      return;
     }
-    const obj = value as Record<string, unknown>;
-    const missing: string[] = [];
-    if (typeof obj['apiVersion'] !== 'string' || !obj['apiVersion']) missing.push('apiVersion');
-    if (typeof obj['kind'] !== 'string' || !obj['kind']) missing.push('kind');
-    const meta = obj['metadata'];
-    const metaObj = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, unknown>) : undefined;
-    if (typeof metaObj?.['name'] !== 'string' || !metaObj['name']) missing.push('metadata.name');
-    if (missing.length > 0) throw new ManifestError({ file, message: `${where}: missing ${missing.join(', ')}` });
-    const apiVersion = obj['apiVersion'] as string;
-    const kind = obj['kind'] as string;
-    if (!kindOf(apiVersion, kind)) {
-      throw new ManifestError({ file, message: `${where}: unknown kind "${kind}" in apiVersion "${apiVersion}"; supported kinds: ${supportedKindsText()}` });
-    }
-    const metadata = metaObj as Record<string, unknown>;
-    if (typeof metadata['namespace'] !== 'string' || !metadata['namespace']) metadata['namespace'] = SERVING_DEFAULTS.defaultNamespace;
-    const annotations = metadata['annotations'];
-    const ann = typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations) ? (annotations as Record<string, unknown>) : {};
-    ann[SOURCE_DIR_ANNOTATION] = baseDir;
-    metadata['annotations'] = ann;
-    out.push({ object: obj as unknown as KObject, source: where });
+    // `{apiVersion: v1, kind: List, items: [...]}`, as kubectl and `wisp get KIND -o yaml|json` write it: item by item.
+    const items = value['items'];
+    if (!Array.isArray(items)) throw new ManifestError({ file, message: `${where}: a List needs items: a list of objects` });
+    items.forEach((item: unknown, i) => out.push(loadedObject(item, `${where}.items[${i}]`, file, baseDir)));
   });
   return out;
+}
+
+function isList(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return o['kind'] === 'List' && (o['apiVersion'] === 'v1' || o['apiVersion'] === undefined);
+}
+
+/**
+ * One document (or List item) as a resource object. Its source-dir annotation becomes `baseDir` unless it already
+ * carries one: an object that went through `wisp get -o yaml|json` keeps the folder it was first applied from, so
+ * `wisp get ksvc hello -o yaml | wisp apply -f -` changes nothing.
+ */
+function loadedObject(value: unknown, where: string, file: string, baseDir: string): LoadedObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ManifestError({ file, message: `${where}: document is not an object (got ${Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value})` });
+  }
+  const obj = value as Record<string, unknown>;
+  const missing: string[] = [];
+  if (typeof obj['apiVersion'] !== 'string' || !obj['apiVersion']) missing.push('apiVersion');
+  if (typeof obj['kind'] !== 'string' || !obj['kind']) missing.push('kind');
+  const meta = obj['metadata'];
+  const metaObj = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, unknown>) : undefined;
+  if (typeof metaObj?.['name'] !== 'string' || !metaObj['name']) missing.push('metadata.name');
+  if (missing.length > 0) throw new ManifestError({ file, message: `${where}: missing ${missing.join(', ')}` });
+  const apiVersion = obj['apiVersion'] as string;
+  const kind = obj['kind'] as string;
+  if (!kindOf(apiVersion, kind)) {
+    throw new ManifestError({ file, message: `${where}: unknown kind "${kind}" in apiVersion "${apiVersion}"; supported kinds: ${supportedKindsText()}` });
+  }
+  const metadata = metaObj as Record<string, unknown>;
+  if (typeof metadata['namespace'] !== 'string' || !metadata['namespace']) metadata['namespace'] = SERVING_DEFAULTS.defaultNamespace;
+  const annotations = metadata['annotations'];
+  const ann = typeof annotations === 'object' && annotations !== null && !Array.isArray(annotations) ? (annotations as Record<string, unknown>) : {};
+  const carried = ann[SOURCE_DIR_ANNOTATION];
+  if (typeof carried !== 'string' || carried === '') ann[SOURCE_DIR_ANNOTATION] = baseDir;
+  metadata['annotations'] = ann;
+  return { object: obj as unknown as KObject, source: where };
 }
 
 /** Loads every object from `paths`: files, folders (recursively, `*.yaml|*.yml|*.json`, sorted) or `-` for stdin. */

@@ -25,5 +25,4 @@ export { checkBearer, isLoopbackBindAddress, isLoopbackHost, UNAUTHENTICATED_PAT
 export type { BearerCheck } from './auth.js';
 export { ensureToken, newToken, TOKEN_FILE_NAME, tokenFilePath } from './token.js';
 export type { PlatformToken } from './token.js';
-export { loadApplyManifests, parseApplyManifests } from './manifests.js';
 export { collapseWarnings, MAX_WARNINGS, SERVER_SET_METADATA } from './apply.js';

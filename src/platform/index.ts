@@ -12,7 +12,7 @@ import { KafkaSourcesReconciler } from '../importers/kafka/index.js';
 import { SinkBindingsReconciler, sinkBindingEnvSource } from '../importers/binding/index.js';
 import { ImportersReconciler } from '../importers/index.js';
 import { SourceMetrics } from '../importers/metrics.js';
-import { loadApplyManifests } from '../control/manifests.js';
+import { loadManifests } from '../api/load.js';
 import { systemClock } from '../clock.js';
 import { buildApiServer } from '../control/api-server.js';
 import { isLoopbackBindAddress } from '../control/auth.js';
@@ -206,7 +206,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     kafkaSources.start();
     closers.push(() => kafkaSources.stop());
 
-    const loaded = options.manifests.length > 0 ? await loadApplyManifests(options.manifests) : { objects: [] };
+    const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
     const applied = applyAll(store, loaded.objects);
     await reconciler.idle();
     await eventing.reconciler.idle();

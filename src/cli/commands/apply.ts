@@ -1,6 +1,6 @@
 /** `wisp apply -f PATH|- [-f ...] [--wait] [--timeout 60s]` */
 import { kindOf, qualifiedSingular, resourcePath } from '../../api/kinds.js';
-import { loadApplyManifests } from '../../control/manifests.js';
+import { loadManifests } from '../../api/load.js';
 import { parseDuration } from '../config.js';
 import { CLI_DEFAULTS } from '../defaults.js';
 import { ApiError, UsageError } from '../errors.js';
@@ -19,7 +19,7 @@ export async function runApply(ctx: CommandContext, flags: ApplyFlags): Promise<
   const timeoutMs = flags.timeout !== undefined ? parseDuration(flags.timeout, '--timeout') : CLI_DEFAULTS.waitTimeoutMs;
 
   const stdin = files.includes('-') ? await readAll(ctx.io.stdin) : undefined;
-  const { objects } = await loadApplyManifests(files, stdin !== undefined ? { stdin } : {});
+  const { objects } = await loadManifests(files, stdin !== undefined ? { stdin } : {});
   if (objects.length === 0) {
     ctx.err(`wisp apply: no objects found in ${files.join(', ')}`);
     return 1;

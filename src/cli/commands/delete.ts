@@ -1,5 +1,5 @@
 /** `wisp delete -f PATH... | KIND NAME... [-n NS]` */
-import { loadApplyManifests } from '../../control/manifests.js';
+import { loadManifests } from '../../api/load.js';
 import { kindOf, qualifiedSingular, resourcePath, type KindInfo } from '../../api/kinds.js';
 import { ApiError, UsageError } from '../errors.js';
 import { readAll, type CommandContext } from '../io.js';
@@ -16,7 +16,7 @@ export async function runDelete(ctx: CommandContext, args: string[], flags: Dele
   if (files.length > 0) {
     if (args.length > 0) throw new UsageError('wisp delete: give either -f PATH or KIND NAME, not both');
     const stdin = files.includes('-') ? await readAll(ctx.io.stdin) : undefined;
-    const { objects } = await loadApplyManifests(files, stdin !== undefined ? { stdin } : {});
+    const { objects } = await loadManifests(files, stdin !== undefined ? { stdin } : {});
     for (const { object } of objects) {
       const info = kindOf(object.apiVersion, object.kind);
       if (info) targets.push({ info, namespace: object.metadata.namespace ?? flags.namespace, name: object.metadata.name });

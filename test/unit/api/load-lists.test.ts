@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SOURCE_DIR_ANNOTATION } from '../../../src/api/types.js';
-import { loadApplyManifests, parseApplyManifests } from '../../../src/control/manifests.js';
+import { loadManifests, parseManifests } from '../../../src/api/load.js';
 
 const svc = (name: string, sourceDir?: string) => ({
   apiVersion: 'serving.knative.dev/v1',
@@ -10,10 +10,10 @@ const svc = (name: string, sourceDir?: string) => ({
   status: { observedGeneration: 1 },
 });
 
-describe('manifests for apply', () => {
+describe('manifests: Lists and carried source-dirs', () => {
   it('keeps a source-dir the input carries, and sets the file folder where it carries none', () => {
     const text = `${JSON.stringify(svc('a', '/srv/functions'))}\n---\n${JSON.stringify(svc('b'))}\n`;
-    const loaded = parseApplyManifests(text, '-', '/tmp/elsewhere');
+    const loaded = parseManifests(text, '-', '/tmp/elsewhere');
     expect(loaded.map((l) => [l.source, l.object.metadata.name, l.object.metadata.annotations?.[SOURCE_DIR_ANNOTATION]])).toEqual([
       ['-#0', 'a', '/srv/functions'],
       ['-#1', 'b', '/tmp/elsewhere'],
@@ -24,7 +24,7 @@ describe('manifests for apply', () => {
   it('applies a kind: List item by item, next to plain documents', () => {
     const list = { apiVersion: 'v1', kind: 'List', items: [svc('a', '/srv/a'), svc('b')] };
     const text = `${JSON.stringify(list)}\n---\n${JSON.stringify(svc('c'))}\n`;
-    const loaded = parseApplyManifests(text, 'all.yaml', '/here');
+    const loaded = parseManifests(text, 'all.yaml', '/here');
     expect(loaded.map((l) => [l.source, l.object.metadata.name, l.object.metadata.annotations?.[SOURCE_DIR_ANNOTATION]])).toEqual([
       ['all.yaml#0.items[0]', 'a', '/srv/a'],
       ['all.yaml#0.items[1]', 'b', '/here'],
@@ -34,13 +34,13 @@ describe('manifests for apply', () => {
 
   it('names the List item at fault', () => {
     const bad = { apiVersion: 'v1', kind: 'List', items: [svc('a'), { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: {} }] };
-    expect(() => parseApplyManifests(JSON.stringify(bad), '-', '/')).toThrow('-#0.items[1]: missing metadata.name');
-    expect(() => parseApplyManifests('apiVersion: v1\nkind: List\n', '-', '/')).toThrow('-#0: a List needs items: a list of objects');
-    expect(() => parseApplyManifests('apiVersion: v1\nkind: List\nitems: [3]\n', '-', '/')).toThrow('-#0.items[0]: document is not an object (got number)');
+    expect(() => parseManifests(JSON.stringify(bad), '-', '/')).toThrow('-#0.items[1]: missing metadata.name');
+    expect(() => parseManifests('apiVersion: v1\nkind: List\n', '-', '/')).toThrow('-#0: a List needs items: a list of objects');
+    expect(() => parseManifests('apiVersion: v1\nkind: List\nitems: [3]\n', '-', '/')).toThrow('-#0.items[0]: document is not an object (got number)');
   });
 
   it('reads stdin like src/api does (an empty List is nothing to apply)', async () => {
-    const { objects } = await loadApplyManifests(['-'], { stdin: 'apiVersion: v1\nkind: List\nitems: []\n', cwd: '/tmp' });
+    const { objects } = await loadManifests(['-'], { stdin: 'apiVersion: v1\nkind: List\nitems: []\n', cwd: '/tmp' });
     expect(objects).toEqual([]);
   });
 });
