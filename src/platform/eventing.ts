@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { KafkaBackend, MemoryBackend, RedisBackend } from '../../broker/backends/index.js';
 import { Dispatcher } from '../../broker/dispatcher/index.js';
 import { BacklogMetrics, buildBrokerIngress } from '../../broker/ingress/index.js';
+import { BrokerStartingError } from '../../broker/errors.js';
 import { DEFAULT_MAX_BACKLOG, type EventBackend } from '../../broker/types.js';
 import type { Clock } from '../clock.js';
 import { EventingReconciler } from '../control/eventing/reconciler.js';
@@ -60,7 +61,12 @@ export async function startEventing(opts: {
   });
 
   const ingress = buildBrokerIngress({
-    lookup: (namespace, name) => reconciler?.lookupBroker(namespace, name),
+    // Until the stored Brokers and Triggers are restored, 503 + Retry-After (not 404, and never an event accepted
+    // for Triggers not subscribed yet).
+    lookup: (namespace, name) => {
+      if (reconciler?.synced !== true) throw new BrokerStartingError();
+      return reconciler.lookupBroker(namespace, name);
+    },
     clock,
     registry,
     onError: (err) => log.error(`broker ingress: ${describe(err)}`),

@@ -87,6 +87,7 @@ export function maxInFlightOf(annotations: Record<string, string> | undefined): 
 
 export class EventingReconciler {
   readonly #o: EventingReconcilerOptions;
+  #synced = false;
   readonly #queue: WorkQueue;
   readonly #lookup: AddressableLookup;
   /** Ready brokers by `<ns>/<name>`. */
@@ -130,6 +131,7 @@ export class EventingReconciler {
     this.#unsubscribe.push(this.#o.store.watch((ev) => this.#onEvent(ev)));
     for (const b of this.#o.store.list(BROKERS)) this.#queue.add(`broker:${b.metadata.namespace}/${b.metadata.name}`);
     for (const t of this.#o.store.list(TRIGGERS)) this.#queue.add(`trigger:${t.metadata.namespace}/${t.metadata.name}`);
+    void this.#queue.idle().then(() => (this.#synced = true));
     this.#healthTimer = this.#o.clock.setInterval(() => this.#checkHealth(), this.#o.healthIntervalMs ?? 2000);
   }
 
@@ -178,6 +180,14 @@ export class EventingReconciler {
   /** Events waiting per trigger, as last polled (every healthIntervalMs), for the backlog gauge. */
   backlogSnapshot(): readonly TriggerBacklog[] {
     return this.#backlog;
+  }
+
+  /**
+   * True once every Broker and Trigger that was in the store at start has been reconciled once (each ready
+   * Trigger subscribed). Before that an accepted event could miss a Trigger that is not subscribed yet.
+   */
+  get synced(): boolean {
+    return this.#synced;
   }
 
   /** Resolves when every change so far has been reconciled. */
