@@ -20,7 +20,7 @@ export type BrokerErrorCode =
 /** Every code with what it means; a test checks each code is documented here. */
 export const ERROR_CODES: Readonly<Record<BrokerErrorCode, string>> = Object.freeze({
   WISP_ERR_BROKER_NOT_FOUND: 'no broker with that namespace and name exists (or its storage was deleted) (404)',
-  WISP_ERR_BROKER_STARTING: 'the platform is starting and has not yet restored its Brokers and Triggers; nothing was stored; retry later (503, Retry-After: 1)',
+  WISP_ERR_BROKER_STARTING: 'the platform is starting and has not yet restored its Brokers and Triggers (a broker not reconciled yet, or a Memory broker whose Triggers are not subscribed again yet); nothing was stored; retry later (503, Retry-After: 1)',
   WISP_ERR_INVALID_EVENT: 'the request is not a valid CloudEvent: unparsable body, missing or invalid attribute, bad specversion (400)',
   WISP_ERR_UNSUPPORTED_MEDIA_TYPE: 'the content mode is not supported, e.g. application/cloudevents+xml (415)',
   WISP_ERR_PAYLOAD_TOO_LARGE: 'the request body is over the ingress size limit (default 1 MiB) (413), or an event is over an attribute limit of broker/limits.ts: more than 1024 attributes or a value over 64 KiB (431 in binary mode, 413 in structured and batched mode)',

@@ -61,11 +61,14 @@ export async function startEventing(opts: {
   });
 
   const ingress = buildBrokerIngress({
-    // Until the stored Brokers and Triggers are restored, 503 + Retry-After (not 404, and never an event accepted
-    // for Triggers not subscribed yet).
+    // Until the stored Brokers and Triggers are restored after a start: a broker not reconciled yet answers 503 +
+    // Retry-After (not 404), and so does a Memory broker, whose Triggers keep nothing until they are subscribed again
+    // (an event accepted then would be dropped for them). Redis and Kafka keep every Trigger's events in its queue or
+    // consumer group whether its consumer runs or not, so they take events as soon as their broker is routable.
     lookup: (namespace, name) => {
-      if (reconciler?.synced !== true) throw new BrokerStartingError();
-      return reconciler.lookupBroker(namespace, name);
+      const found = reconciler?.lookupBroker(namespace, name);
+      if (reconciler?.synced !== true && (found === undefined || found.backend === memory)) throw new BrokerStartingError();
+      return found;
     },
     clock,
     registry,
