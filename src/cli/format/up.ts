@@ -18,7 +18,7 @@ export function formatUpBanner(
   const { ingress, broker, api } = platform.urls;
   lines.push(
     'Wisp is up.',
-    `  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost)`,
+    `  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost, or by path: /<namespace>/<service>/...)`,
     `  Broker ingress   ${broker}/<namespace>/<broker>`,
     `  Control API      ${api}   (wisp --server, /healthz, /metrics; bearer token in ${platform.tokenFile})`,
     'Try:',

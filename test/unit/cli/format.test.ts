@@ -251,7 +251,7 @@ describe('wisp up output', () => {
         'Warning: unknown field "spec.foo"',
         'broker.eventing.knative.dev/default unchanged',
         'Wisp is up.',
-        '  Service ingress  http://127.0.0.1:8080   (route by Host: <service>.<namespace>.localhost)',
+        '  Service ingress  http://127.0.0.1:8080   (route by Host: <service>.<namespace>.localhost, or by path: /<namespace>/<service>/...)',
         '  Broker ingress   http://127.0.0.1:8081/<namespace>/<broker>',
         '  Control API      http://127.0.0.1:8090   (wisp --server, /healthz, /metrics; bearer token in /home/u/.wisp/token)',
         'Try:',
