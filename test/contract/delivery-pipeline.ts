@@ -4,15 +4,10 @@
  * store-then-202, one consumer per Trigger, retries on the DeliverySpec schedule, dead letter, replies.
  */
 import { randomUUID } from 'node:crypto';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveDelivery } from '../../broker/delivery/index.js';
-import { Dispatcher } from '../../broker/dispatcher/index.js';
-import { compileTriggerFilter } from '../../broker/filters/index.js';
+import { startPipeline } from './pipeline.js';
 import { inject as lightInject } from 'light-my-request';
-import { buildBrokerIngress } from '../../broker/ingress/index.js';
-import type { BrokerRef, DeliverySpec, EventBackend, TriggerRuntime } from '../../broker/types.js';
-import { systemClock } from '../../src/clock.js';
+import type { DeliverySpec, EventBackend } from '../../broker/types.js';
 import { Recorder, type Responder } from '../support/recorder.js';
 import { waitFor } from '../support/wait.js';
 
@@ -32,37 +27,11 @@ export function describeDeliveryPipelineContract(name: string, factory: () => Pr
     async function pipeline() {
       const fixture = await factory();
       cleanups.push(() => fixture.cleanup());
-      const broker: BrokerRef = { namespace: 'default', name: `pipe-${randomUUID().slice(0, 8)}` };
-      await fixture.backend.ensureBroker(broker);
-      const registry = new Registry();
-      const dispatcher = new Dispatcher({
-        clock: systemClock,
-        registry,
-        publishReply: (b, event) => fixture.backend.publish(b, event),
-        logger: { info: () => undefined, warn: () => undefined },
-      });
-      cleanups.push(() => dispatcher.close());
-      const ingress = buildBrokerIngress({
-        lookup: (ns, n) => (ns === broker.namespace && n === broker.name ? { broker, backend: fixture.backend } : undefined),
-        clock: systemClock,
-        registry,
-      });
-      cleanups.push(() => ingress.close());
+      const { broker, ingress, addTrigger } = await startPipeline(fixture.backend, cleanups, 'pipe');
       const trigger = async (opts: { responder?: Responder; type?: string; delivery?: DeliverySpec; deadLetter?: Recorder }): Promise<Recorder> => {
         const sub = await new Recorder(opts.responder).start();
         cleanups.push(() => sub.stop());
-        const tname = `t-${randomUUID().slice(0, 8)}`;
-        const rt: TriggerRuntime = {
-          key: `default/${tname}`,
-          namespace: 'default',
-          name: tname,
-          broker: broker.name,
-          filter: compileTriggerFilter(opts.type ? { filter: { attributes: { type: opts.type } } } : {}),
-          subscriberUri: sub.url,
-          delivery: resolveDelivery(opts.delivery, opts.deadLetter?.url),
-          maxInFlight: 10,
-        };
-        await dispatcher.upsertTrigger(rt, fixture.backend);
+        await addTrigger({ subscriberUri: sub.url, ...(opts.type !== undefined && { type: opts.type }), ...(opts.delivery !== undefined && { delivery: opts.delivery }), ...(opts.deadLetter !== undefined && { deadLetterUri: opts.deadLetter.url }) });
         return sub;
       };
       const post = async (type: string, id: string = randomUUID()): Promise<number> => {

@@ -7,15 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { CloudEvent, HTTP } from 'cloudevents';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveDelivery } from '../../../broker/delivery/index.js';
-import { Dispatcher } from '../../../broker/dispatcher/index.js';
-import { compileTriggerFilter } from '../../../broker/filters/index.js';
-import { buildBrokerIngress } from '../../../broker/ingress/index.js';
+import { startPipeline } from '../../contract/pipeline.js';
 import { MAX_ATTRIBUTES } from '../../../broker/limits.js';
-import type { BrokerRef, EventBackend, TriggerRuntime } from '../../../broker/types.js';
-import { systemClock } from '../../../src/clock.js';
+import type { EventBackend } from '../../../broker/types.js';
 import { freePort, waitFor } from '../../support/wait.js';
 
 export interface FidelityFixture {
@@ -100,39 +95,13 @@ export function describeFidelity(name: string, factory: () => Promise<FidelityFi
     async function pipeline() {
       const fixture = await factory();
       cleanups.push(() => fixture.cleanup());
-      const broker: BrokerRef = { namespace: 'default', name: `fid-${randomUUID().slice(0, 8)}` };
-      await fixture.backend.ensureBroker(broker);
-      const registry = new Registry();
-      const dispatcher = new Dispatcher({
-        clock: systemClock,
-        registry,
-        publishReply: (b, event) => fixture.backend.publish(b, event),
-        logger: { info: () => undefined, warn: () => undefined },
-      });
-      cleanups.push(() => dispatcher.close());
-      const ingress = buildBrokerIngress({
-        lookup: (ns, n) => (ns === broker.namespace && n === broker.name ? { broker, backend: fixture.backend } : undefined),
-        clock: systemClock,
-        registry,
-      });
+      const { broker, ingress, addTrigger } = await startPipeline(fixture.backend, cleanups, 'fid');
       const port = await freePort();
       await ingress.listen({ port, host: '127.0.0.1' });
-      cleanups.push(() => ingress.close());
       const trigger = async (type: string, answer?: (r: Received) => Answer, deadLetter?: RawSubscriber): Promise<RawSubscriber> => {
         const sub = await new RawSubscriber(answer).start();
         cleanups.push(() => sub.stop());
-        const tname = `t-${randomUUID().slice(0, 8)}`;
-        const rt: TriggerRuntime = {
-          key: `default/${tname}`,
-          namespace: 'default',
-          name: tname,
-          broker: broker.name,
-          filter: compileTriggerFilter({ filter: { attributes: { type } } }),
-          subscriberUri: sub.url,
-          delivery: resolveDelivery({ retry: 0 }, deadLetter?.url),
-          maxInFlight: 10,
-        };
-        await dispatcher.upsertTrigger(rt, fixture.backend);
+        await addTrigger({ subscriberUri: sub.url, type, delivery: { retry: 0 }, ...(deadLetter !== undefined && { deadLetterUri: deadLetter.url }) });
         return sub;
       };
       const send = (headers: Record<string, string>, body: string | Buffer = '') => post(port, `/${broker.namespace}/${broker.name}`, headers, body);
