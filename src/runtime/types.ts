@@ -8,7 +8,14 @@ export interface RevisionWorkload {
   service: string;
   configuration: string;
   revision: string;
+  /** The Revision object's uid: a runtime that creates API objects (Kubernetes) owns them by it, for garbage collection. */
+  revisionUid?: string;
+  /** The Revision's labels and annotations, carried onto the workload's objects (pod template) as Knative does. */
+  labels?: Readonly<Record<string, string>>;
+  annotations?: Readonly<Record<string, string>>;
   container: Container;
+  /** Every container of the revision, `container` first (sidecars after it); a Kubernetes pod runs them all. */
+  containers?: readonly Container[];
   /** Folder that relative `workingDir` (and the working directory when unset) resolve against. */
   baseDir: string;
   /** Drain budget on scale-down (the revision's timeoutSeconds). */
