@@ -196,7 +196,7 @@ describe.skipIf(!KUBECONFIG)('test kubelet on a real API server', () => {
     expect(pod.status?.conditions?.find((c) => c.type === 'ContainersReady')?.reason).toBe('ContainersNotReady');
     expect(pod.status?.containerStatuses?.[0]?.ready).toBe(false);
     // It runs (the image came from the images map) and answers; only its probe path fails.
-    const r = await httpGet(`http://${pod.status?.podIP ?? ''}:8080/`);
+    const r = await waitFor(() => httpGet(`http://${pod.status?.podIP ?? ''}:8080/`), { timeoutMs: 5_000, what: 'unready pod answers' });
     expect(JSON.parse(r.body).greeting).toBe('from the images map');
   });
 
@@ -243,6 +243,90 @@ describe.skipIf(!KUBECONFIG)('test kubelet on a real API server', () => {
     // No readinessProbe: Ready once running (as the real kubelet), which may be before the server listens.
     const r = await waitFor(() => httpGet(`http://${pod.status?.podIP ?? ''}:8080/`), { timeoutMs: 5_000, what: 'mapped image answers' });
     expect(JSON.parse(r.body).greeting).toBe('from the images map');
+  });
+
+  it('runs init containers first; a restartPolicy Never Pod that exits 0 is Succeeded, its output in kubelet.logs()', async () => {
+    const marker = `/tmp/wisp-kubelet-test-${ns}-init`;
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'once', labels: { team: 'blue' } },
+        spec: {
+          restartPolicy: 'Never',
+          initContainers: [{ name: 'init', image: 'example.com/any', command: [NODE, '-e', `require('node:fs').writeFileSync('${marker}', 'init ran')`] }],
+          containers: [
+            {
+              name: 'main',
+              image: 'example.com/any',
+              command: [NODE, '-e', `console.log(require('node:fs').readFileSync('${marker}', 'utf8'), process.argv.slice(1).join(' '))`],
+              args: ['$(WHO)', 'in', '$(TEAM)', '$$(NOT_EXPANDED)', '$(UNDEFINED)'],
+              env: [
+                { name: 'WHO', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'TEAM', valueFrom: { fieldRef: { fieldPath: "metadata.labels['team']" } } },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    const pod = await waitFor(
+      async () => {
+        const p = await core.readNamespacedPod({ name: 'once', namespace: ns });
+        return p.status?.phase === 'Succeeded' ? p : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: 'pod Succeeded' },
+    );
+    expect(pod.status?.initContainerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(pod.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(pod.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'PodCompleted' });
+    expect((await kubelet.logs(ns, 'once', 'main')).trim()).toBe('init ran once in blue $(NOT_EXPANDED) $(UNDEFINED)');
+  });
+
+  it('a restartPolicy Never Pod whose container exits 2 is Failed', async () => {
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'fails' }, spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: 'example.com/any', command: [NODE, '-e', 'process.exit(2)'] }] } },
+    });
+    const pod = await waitFor(
+      async () => {
+        const p = await core.readNamespacedPod({ name: 'fails', namespace: ns });
+        return p.status?.phase === 'Failed' ? p : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: 'pod Failed' },
+    );
+    expect(pod.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 0, state: { terminated: { exitCode: 2, reason: 'Error' } } });
+  });
+
+  it('restarts a container whose livenessProbe fails', async () => {
+    // Healthy for its first 3 requests, then 500 for ever.
+    const flaky = `let n = 0; require('node:http').createServer((q, s) => { s.statusCode = ++n > 3 ? 500 : 200; s.end(); }).listen(8080, process.env.HOST || '0.0.0.0');`;
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'liveness' },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'app',
+              image: 'example.com/any',
+              command: [NODE, '-e', flaky],
+              livenessProbe: { httpGet: { path: '/', port: 8080 }, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2 },
+            },
+          ],
+        },
+      },
+    });
+    const cs = await waitFor(
+      async () => {
+        const p = await core.readNamespacedPod({ name: 'liveness', namespace: ns });
+        const s = p.status?.containerStatuses?.[0];
+        return s && s.restartCount >= 1 && s.lastState?.terminated ? s : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, what: 'liveness restart' },
+    );
+    // SIGTERM: node's default handler ends the process by the signal, 128 + 15.
+    expect(cs.lastState?.terminated?.exitCode).toBe(143);
   });
 
   it('scaling the Deployment to 0 ends the processes, removes their network and the Pods', async () => {

@@ -30,6 +30,8 @@ export interface ContainerRunnerOptions {
   /** The Pod's network; asked for only once the container starts (the network is made after the Pod is seen). */
   network(): PodNetwork;
   restartPolicy: RestartPolicy;
+  /** An init container with restartPolicy Always. */
+  sidecar?: boolean;
   /** Resolved again before every start: a ConfigMap created later lets a waiting container start. */
   resolve(): Promise<ResolveResult>;
   clock: Clock;
@@ -98,6 +100,7 @@ export class ContainerRunner {
   #logFile: string | undefined;
   #timers = new Set<Timer>();
   #stopping = false;
+  #launched = false;
   #failures = 0;
   #lastExitAt = 0;
   #exited: Promise<void> = Promise.resolve();
@@ -119,7 +122,13 @@ export class ContainerRunner {
       restartCount: this.#restartCount,
       ready: this.#ready,
       started: this.#started,
+      ...(this.#o.sidecar ? { sidecar: true } : {}),
     };
+  }
+
+  /** start() was called. */
+  get launched(): boolean {
+    return this.#launched;
   }
 
   info(): ContainerInfo {
@@ -141,6 +150,8 @@ export class ContainerRunner {
   }
 
   start(): void {
+    if (this.#launched) return;
+    this.#launched = true;
     void this.#tryStart();
   }
 

@@ -7,7 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Container, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Clock, Timer } from '../../../src/clock.js';
 import { ContainerRunner, type Backoff, type ContainerInfo } from './kubelet-container.js';
 import { errorText, mergePatch, plain, statusCode } from './kubelet-node.js';
@@ -40,6 +40,7 @@ export interface KubeletPodInfo {
   podIP?: string;
   netns?: string;
   containers: ContainerInfo[];
+  initContainers: ContainerInfo[];
 }
 
 type WorkerState = 'starting' | 'running' | 'terminal' | 'terminating' | 'done';
@@ -55,6 +56,8 @@ export class PodWorker {
   #state: WorkerState = 'starting';
   #net: PodNetwork | undefined;
   #runners: ContainerRunner[] = [];
+  #initRunners: ContainerRunner[] = [];
+  #initialized = false;
   readonly #startTime: number;
   #terminalPhase: 'Succeeded' | 'Failed' | undefined;
   #lastWritten = '';
@@ -92,16 +95,19 @@ export class PodWorker {
       ...(this.#net ? { podIP: this.#net.ip } : {}),
       ...(this.#net?.netns ? { netns: this.#net.netns } : {}),
       containers: this.#runners.map((r) => r.info()),
+      initContainers: this.#initRunners.map((r) => r.info()),
     };
   }
 
   logFile(container: string, back: number): string | undefined {
-    return this.#runners.find((r) => r.name === container)?.logFile(back);
+    return [...this.#runners, ...this.#initRunners].find((r) => r.name === container)?.logFile(back);
   }
 
   #view(): PodView {
     return {
       restartPolicy: this.#restartPolicy,
+      initContainers: this.#initRunners.map((r) => r.view()),
+      initialized: this.#initialized,
       containers: this.#runners.map((r) => r.view()),
       ...(this.#net ? { podIP: this.#net.ip } : {}),
       hostIP: this.#o.network.hostIP,
@@ -124,15 +130,16 @@ export class PodWorker {
       if (!this.#net) throw new Error(`pod ${this.key}: no network`);
       return this.#net;
     };
-    this.#runners = (pod.spec?.containers ?? []).map((container) => {
-      const prev = previous.get(container.name);
+    const previousInit = new Map((pod.status?.initContainerStatuses ?? []).map((st) => [st.name, st]));
+    const make = (container: V1Container, restartPolicy: RestartPolicy, sidecar: boolean, prev: V1ContainerStatus | undefined): ContainerRunner => {
       const wasStarted = prev?.state?.running !== undefined || prev?.state?.terminated !== undefined;
       return new ContainerRunner({
         pod,
         container,
         network: net,
-        restartPolicy: this.#restartPolicy,
-        resolve: () => this.#resolve(container.name),
+        restartPolicy,
+        sidecar,
+        resolve: () => this.#resolve(container),
         clock: o.clock,
         backoff: o.backoff,
         ...(o.probeMaxPeriodMs !== undefined ? { probeMaxPeriodMs: o.probeMaxPeriodMs } : {}),
@@ -142,7 +149,14 @@ export class PodWorker {
         onChange: () => this.#containerChanged(),
         log: o.log,
       });
-    });
+    };
+    // Init containers restart on failure unless the Pod's policy is Never; sidecars (restartPolicy Always) always.
+    const initPolicy: RestartPolicy = this.#restartPolicy === 'Never' ? 'Never' : 'OnFailure';
+    this.#initRunners = (pod.spec?.initContainers ?? []).map((c) =>
+      c.restartPolicy === 'Always' ? make(c, 'Always', true, previousInit.get(c.name)) : make(c, initPolicy, false, previousInit.get(c.name)),
+    );
+    this.#runners = (pod.spec?.containers ?? []).map((c) => make(c, this.#restartPolicy, false, previous.get(c.name)));
+    this.#initialized = this.#initRunners.length === 0;
     this.#scheduleWrite();
     try {
       this.#net = await o.network.setUp(this.key);
@@ -175,15 +189,32 @@ export class PodWorker {
     }
     this.#state = 'running';
     this.#o.log(`test kubelet: pod ${this.key} gets IP ${this.#net?.ip ?? '?'}${this.#net?.netns ? ` (netns ${this.#net.netns})` : ''}`);
-    for (const r of this.#runners) r.start();
+    this.#advanceInit();
     this.#scheduleWrite();
   }
 
-  async #resolve(containerName: string): Promise<ResolveResult> {
+  /** Starts the next init container once the one before completed (a sidecar: started); then the app containers. */
+  #advanceInit(): void {
+    if (this.#state !== 'running') return;
+    if (!this.#initialized) {
+      for (const r of this.#initRunners) {
+        const v = r.view();
+        if (!r.launched) return r.start();
+        if (r.view().sidecar) {
+          if (!v.started) return;
+          continue;
+        }
+        if (v.state.kind === 'terminated' && v.state.exitCode === 0) continue;
+        return; // running, restarting, or failed for good (restartPolicy Never: the Pod fails)
+      }
+      this.#initialized = true;
+    }
+    for (const r of this.#runners) r.start();
+  }
+
+  async #resolve(container: V1Container): Promise<ResolveResult> {
     const o = this.#o;
     const pod = this.#pod;
-    const container = pod.spec?.containers.find((c) => c.name === containerName);
-    if (!container) throw new Error(`container ${containerName} not in the pod spec`);
     const refs = referencedSources(pod, container);
     const sources: { configMaps: Map<string, Record<string, string>>; secrets: Map<string, Record<string, string>> } = { configMaps: new Map(), secrets: new Map() };
     for (const key of refs.configMaps) {
@@ -223,16 +254,26 @@ export class PodWorker {
 
   #containerChanged(): void {
     if (this.#state === 'running') {
-      const view = this.#view();
-      const phase = podPhase(view);
+      this.#advanceInit();
+      const phase = podPhase(this.#view());
       if (phase === 'Succeeded' || phase === 'Failed') {
         this.#terminalPhase = phase;
         this.#state = 'terminal';
         this.#o.log(`test kubelet: pod ${this.key} ${phase}`);
-        void this.#releaseNetwork();
+        // The app containers are done: sidecars stop, then the network goes.
+        const grace = (this.#pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+        void Promise.all(this.#initRunners.map((r) => r.stop(grace))).then(() => this.#releaseNetwork());
       }
     }
     this.#scheduleWrite();
+  }
+
+  /** App containers first, then init containers (sidecars), within one grace period. */
+  async #stopAll(graceMs: number): Promise<void> {
+    const started = this.#o.clock.now();
+    await Promise.all(this.#runners.map((r) => r.stop(graceMs)));
+    const left = Math.max(0, graceMs - (this.#o.clock.now() - started));
+    await Promise.all(this.#initRunners.map((r) => r.stop(left)));
   }
 
   /** A newer version of the Pod from the watch. */
@@ -258,20 +299,20 @@ export class PodWorker {
     if (this.#state === 'done') return;
     this.#state = 'terminating';
     this.#writeTimer?.cancel();
-    await Promise.all(this.#runners.map((r) => r.stop(graceMs)));
+    await this.#stopAll(graceMs);
     await this.#releaseNetwork();
     this.#state = 'done';
   }
 
   killNow(): void {
-    for (const r of this.#runners) r.killNow();
+    for (const r of [...this.#runners, ...this.#initRunners]) r.killNow();
   }
 
   async #terminate(graceMs: number, finalDelete: boolean): Promise<void> {
     const wasTerminal = this.#state === 'terminal';
     this.#state = 'terminating';
     if (!wasTerminal) this.#o.log(`test kubelet: pod ${this.key} terminating (grace ${Math.round(graceMs / 1000)} s)`);
-    await Promise.all(this.#runners.map((r) => r.stop(graceMs)));
+    await this.#stopAll(graceMs);
     await this.#releaseNetwork();
     if (finalDelete && !this.#gone) {
       await this.#flushStatus();

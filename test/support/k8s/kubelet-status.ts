@@ -28,6 +28,8 @@ export interface ContainerView {
   restartCount: number;
   ready: boolean;
   started: boolean;
+  /** An init container with restartPolicy Always (a native sidecar): it keeps running beside the app containers. */
+  sidecar?: boolean;
 }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
@@ -35,6 +37,10 @@ export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
 export interface PodView {
   restartPolicy: RestartPolicy;
+  /** spec.initContainers' statuses (sidecars, restartPolicy Always, included). */
+  initContainers: readonly ContainerView[];
+  /** Every init container completed (sidecars: started); the app containers may run. */
+  initialized: boolean;
   containers: readonly ContainerView[];
   podIP?: string;
   hostIP: string;
@@ -75,9 +81,13 @@ export function shouldRestart(policy: RestartPolicy, exitCode: number): boolean 
   return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
 }
 
-/** The kubelet's getPhase for a Pod without init containers. */
-export function podPhase(view: Pick<PodView, 'restartPolicy' | 'containers' | 'terminalPhase'>): PodPhase {
+/** The kubelet's getPhase: Pending while initializing, then from the app containers' states. */
+export function podPhase(view: Pick<PodView, 'restartPolicy' | 'containers' | 'terminalPhase' | 'initContainers' | 'initialized'>): PodPhase {
   if (view.terminalPhase) return view.terminalPhase;
+  if (!view.initialized) {
+    const failed = view.initContainers.some((c) => c.state.kind === 'terminated' && c.state.exitCode !== 0);
+    return failed && view.restartPolicy === 'Never' ? 'Failed' : 'Pending';
+  }
   let running = 0;
   let waiting = 0;
   let stopped = 0;
@@ -153,16 +163,21 @@ const OWN_CONDITIONS = new Set(['PodScheduled', 'Initialized', 'ContainersReady'
 export function buildPodStatus(view: PodView, previous: readonly PodCondition[], now: number): Record<string, unknown> {
   const phase = podPhase(view);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
-  const unready = view.containers.filter((c) => !c.ready).map((c) => c.name);
+  const unready = [...view.initContainers.filter((c) => c.sidecar), ...view.containers].filter((c) => !c.ready).map((c) => c.name);
   const containersReady = !terminal && unready.length === 0 && view.containers.length > 0;
   const gatesFalse = view.readinessGates.filter((g) => previous.find((p) => p.type === g)?.status !== 'True');
   const ready = containersReady && gatesFalse.length === 0;
   const gen = view.observedGeneration !== undefined ? { observedGeneration: view.observedGeneration } : {};
   const notReady = (): Pick<PodCondition, 'reason' | 'message'> =>
     terminal ? { reason: 'PodCompleted' } : { reason: 'ContainersNotReady', message: `containers with unready status: [${unready.join(' ')}]` };
+  const incomplete = view.initContainers
+    .filter((c) => (c.sidecar ? !c.started : !(c.state.kind === 'terminated' && c.state.exitCode === 0)))
+    .map((c) => c.name);
   const own: PodCondition[] = [
     { type: 'PodReadyToStartContainers', status: view.sandboxReady ? 'True' : 'False', ...gen },
-    { type: 'Initialized', status: 'True', ...gen },
+    view.initialized
+      ? { type: 'Initialized', status: 'True', ...gen }
+      : { type: 'Initialized', status: 'False', reason: 'ContainersNotInitialized', message: `containers with incomplete status: [${incomplete.join(' ')}]`, ...gen },
     ready
       ? { type: 'Ready', status: 'True', ...gen }
       : {
@@ -182,6 +197,7 @@ export function buildPodStatus(view: PodView, previous: readonly PodCondition[],
     hostIPs: [{ ip: view.hostIP }],
     ...(view.podIP ? { podIP: view.podIP, podIPs: [{ ip: view.podIP }] } : { podIP: null, podIPs: null }),
     startTime: k8sTime(view.startTime),
+    ...(view.initContainers.length > 0 ? { initContainerStatuses: view.initContainers.map(containerStatusJson) } : {}),
     containerStatuses: view.containers.map(containerStatusJson),
     ...gen,
   };

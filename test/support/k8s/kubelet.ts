@@ -53,8 +53,12 @@ export interface Kubelet {
   pods(): KubeletPodInfo[];
   /** A container's stdout+stderr (the current instance, or the one before with `previous`); '' when none. */
   logs(namespace: string, pod: string, container: string, opts?: { previous?: boolean }): Promise<string>;
-  /** Kills every process it started and removes every network namespace; leaves the Node and Pods in the API. */
-  stop(): Promise<void>;
+  /**
+   * Kills every process it started and removes every network namespace. The Node and its Pods stay in the API, as
+   * after a kubelet crash (the Node turns NotReady), unless `deleteNode`: then the Node goes (its Lease with it, by
+   * ownerReference) and Kubernetes' pod GC removes the Pods bound to it.
+   */
+  stop(opts?: { deleteNode?: boolean }): Promise<void>;
 }
 
 const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 20_000 };
@@ -321,7 +325,7 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
         return '';
       }
     },
-    async stop() {
+    async stop(o = {}) {
       if (stopped) return;
       stopped = true;
       abort?.abort();
@@ -332,6 +336,13 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
       await network.close();
       process.off('exit', onExit);
       await looping.catch(() => {});
+      if (o.deleteNode) {
+        try {
+          await core.deleteNode({ name: nodeName }, plain());
+        } catch (err) {
+          if (statusCode(err) !== 404) log(`test kubelet: delete node ${nodeName}: ${errorText(err)}`);
+        }
+      }
       if (!opts.logDir) await rm(logRoot, { recursive: true, force: true });
       log(`test kubelet: ${nodeName} stopped`);
     },

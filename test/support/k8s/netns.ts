@@ -172,10 +172,43 @@ async function scrubSubnet(x: number, staleClaim: string | undefined): Promise<v
   }
 }
 
-/** Claims a free subnet id: an exclusive claim file `<dir>/<X>.claim` holding `<pid> <claim>`. */
+/** Owner pid and claim of a claim file's content `<pid> <claim>`. */
+function parseClaim(content: string): { pid: number; claim: string | undefined } {
+  const [pidText, claim] = content.trim().split(' ');
+  return { pid: Number(pidText), claim };
+}
+
+/** Reclaims the claim file `file` (subnet x) when its owner is dead; true when it is free now. */
+async function reclaimIfDead(file: string, x: number, log: (l: string) => void): Promise<boolean> {
+  let content: string;
+  try {
+    content = await readFile(file, 'utf8');
+  } catch {
+    return true; // vanished meanwhile
+  }
+  const { pid, claim } = parseClaim(content);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return false;
+  log(`test kubelet: reclaiming pod subnet ${x} from dead process ${pid}`);
+  await scrubSubnet(x, claim);
+  try {
+    if ((await readFile(file, 'utf8')) === content) await unlink(file);
+  } catch {
+    // someone else reclaimed it first
+  }
+  return true;
+}
+
+/**
+ * Claims a free subnet id: an exclusive claim file `<dir>/<X>.claim` holding `<pid> <claim>`. First every claim
+ * of a dead process is reclaimed (its processes killed, its namespaces removed), so nothing of a killed run lingers.
+ */
 async function claimSubnet(log: (l: string) => void): Promise<{ x: number; claim: string; file: string }> {
   const dir = claimDir();
   await mkdir(dir, { recursive: true });
+  for (const f of await readdir(dir)) {
+    const m = /^(\d+)\.claim$/.exec(f);
+    if (m) await reclaimIfDead(join(dir, f), Number(m[1]), log);
+  }
   for (let x = 0; x < MAX_SUBNETS; x++) {
     const file = join(dir, `${x}.claim`);
     const claim = `${x}-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -189,23 +222,7 @@ async function claimSubnet(log: (l: string) => void): Promise<{ x: number; claim
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      // Taken: reclaim it only when its owner is dead.
-      let content = '';
-      try {
-        content = await readFile(file, 'utf8');
-      } catch {
-        continue; // vanished meanwhile: try to take it again
-      }
-      const [pidText, staleClaim] = content.trim().split(' ');
-      const pid = Number(pidText);
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) break;
-      log(`test kubelet: reclaiming subnet ${x} from dead process ${pidText ?? '?'}`);
-      await scrubSubnet(x, staleClaim);
-      try {
-        if ((await readFile(file, 'utf8')) === content) await unlink(file);
-      } catch {
-        // someone else reclaimed it first
-      }
+      if (!(await reclaimIfDead(file, x, log))) break;
     }
   }
   throw new Error(`test kubelet: no free pod subnet in ${dir} (all ${MAX_SUBNETS} claimed by live processes)`);
