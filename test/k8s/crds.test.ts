@@ -1,8 +1,9 @@
 /**
  * The generated CRDs (manifests/crds/) against a real kube-apiserver: they are accepted and become Established, and
  * the API server itself then refuses what Wisp's schemas refuse (an out-of-bounds containerConcurrency, a misspelled
- * field under --validate=strict), accepts every example as it is, and prints Knative's columns. CRDs are cluster-scoped and shared with other test
- * files, so this file applies them (idempotently) and never deletes them; its objects live in a namespace of its own.
+ * field under --validate=strict), accepts every example as it is, and prints Knative's columns. CRDs are
+ * cluster-scoped and shared with other test files, so this file applies them (idempotently) and never deletes them;
+ * its objects live in a namespace of its own.
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
