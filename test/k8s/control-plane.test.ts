@@ -4,11 +4,16 @@
  * garbage-collector controllers (no kubelet and no scheduler here: Pods stay Pending), and a control plane of the
  * test's own survives a SIGKILL of kube-apiserver and its restart on the same port, certificates and etcd data.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KUBERNETES_VERSION, kubectl, startControlPlane, type ControlPlane, type KubectlResult } from '../support/k8s/index.js';
 import { runKubectl } from '../support/k8s/kubectl.js';
+import { OWNER_FILE, reapOrphanedControlPlanes } from '../support/k8s/process.js';
 import { waitFor } from '../support/wait.js';
 
 interface ObjectMeta {
@@ -152,5 +157,36 @@ describe('a control plane of its own', () => {
     expect(existsSync(cp.dir)).toBe(false);
     await cp.stop(); // idempotent
     expect(lines.some((l) => /control plane ready in/.test(l))).toBe(true);
+  });
+});
+
+describe('control planes whose owner died', () => {
+  it('are reaped: their processes killed, their directory removed (a kept one only loses its owner file)', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'wisp-reap-test-'));
+    try {
+      const deadPid = spawnSync('true').pid as number; // exited and reaped: a pid nobody owns now
+      const orphan = join(parent, 'wisp-k8s-orphan');
+      const kept = join(parent, 'wisp-k8s-kept');
+      const live = join(parent, 'wisp-k8s-live');
+      for (const d of [orphan, kept, live]) await mkdir(d);
+      await writeFile(join(orphan, OWNER_FILE), `${deadPid}\n`);
+      await writeFile(join(kept, OWNER_FILE), `${deadPid}\nkeep\n`);
+      await writeFile(join(live, OWNER_FILE), `${process.pid}\n`);
+      // Stand-ins for etcd & co.: their command lines point into the directories, like --data-dir=<dir>/etcd.
+      const standIn = (d: string) => spawn('sh', ['-c', 'sleep 300', join(d, 'etcd')], { detached: true, stdio: 'ignore' });
+      const [a, b, c] = [standIn(orphan), standIn(kept), standIn(live)];
+      await new Promise((r) => setTimeout(r, 200));
+      const reaped = await reapOrphanedControlPlanes(parent, 'wisp-k8s-', () => {});
+      expect(reaped.sort()).toEqual([kept, orphan].sort());
+      await waitFor(() => !alive(a.pid as number) && !alive(b.pid as number), { timeoutMs: 5_000, what: 'the orphans killed' });
+      expect(alive(c.pid as number)).toBe(true);
+      expect(existsSync(orphan)).toBe(false);
+      expect(existsSync(kept)).toBe(true);
+      expect(existsSync(join(kept, OWNER_FILE))).toBe(false);
+      expect(existsSync(join(live, OWNER_FILE))).toBe(true);
+      process.kill(c.pid as number, 'SIGKILL');
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 });

@@ -30,7 +30,7 @@ import {
 import { K8sSupportError } from './errors.js';
 import { runKubectl, type KubectlOptions, type KubectlResult } from './kubectl.js';
 import { makePki } from './pki.js';
-import { ControlPlaneProcess } from './process.js';
+import { ControlPlaneProcess, OWNER_FILE, reapOrphanedControlPlanes } from './process.js';
 
 export type { TokenUser } from './control-plane-config.js';
 export type { KubectlOptions, KubectlResult } from './kubectl.js';
@@ -104,6 +104,8 @@ export interface ControlPlane {
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 90_000;
+/** Temp dirs of control planes: `<tmpdir>/wisp-k8s-XXXXXX`, each with an OWNER_FILE (see reapOrphanedControlPlanes). */
+const TEMP_PREFIX = 'wisp-k8s-';
 const DEFAULT_STOP_GRACE_MS = 10_000;
 const PROBE_TIMEOUT_MS = 2_000;
 const POLL_MS = 100;
@@ -128,13 +130,16 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
 
   const binaries = opts.binaries ?? (await ensureK8sBinaries({ log, env }));
   const ownsDir = opts.dir === undefined;
-  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'wisp-k8s-')));
-  const logDir = opts.logDir ?? join(dir, 'logs');
+  if (ownsDir) await reapOrphanedControlPlanes(tmpdir(), TEMP_PREFIX, log);
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), TEMP_PREFIX)));
   const removeDir = ownsDir && !keepDir;
+  if (ownsDir) await writeFile(join(dir, OWNER_FILE), `${process.pid}\n${removeDir ? '' : 'keep\n'}`);
+  const logDir = opts.logDir ?? join(dir, 'logs');
   const processes: ControlPlaneProcess[] = [];
   const onExit = (): void => {
     for (const p of processes) p.killNow();
     if (removeDir) rmSync(dir, { recursive: true, force: true });
+    else if (ownsDir) rmSync(join(dir, OWNER_FILE), { force: true }); // kept on purpose: not an orphan to reap
   };
   process.on('exit', onExit);
 
@@ -289,6 +294,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
           for (const p of [...processes].reverse()) await p.stop(stopGraceMs);
           process.removeListener('exit', onExit);
           if (removeDir) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+          else if (ownsDir) await rm(join(dir, OWNER_FILE), { force: true });
           log(`k8s: control plane stopped in ${seconds(Date.now() - s)}${removeDir ? '' : ` (kept ${dir})`}`);
         })();
         return stopping;
@@ -299,6 +305,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions = {}): Pr
     for (const p of [...processes].reverse()) await p.stop(stopGraceMs).catch(() => {});
     process.removeListener('exit', onExit);
     if (removeDir) await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+    else if (ownsDir) await rm(join(dir, OWNER_FILE), { force: true }).catch(() => {});
     throw err;
   }
 }

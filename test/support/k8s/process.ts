@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Env } from '../kafka/tools.js';
 import { K8sSupportError } from './errors.js';
 
@@ -142,4 +143,58 @@ export async function tailFile(path: string, lines: number): Promise<string> {
   } finally {
     await fh.close();
   }
+}
+
+/** The file in a control plane's directory naming the process that owns it (the one whose exit ends it). */
+export const OWNER_FILE = 'owner.pid';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !(err instanceof Error && 'code' in err && err.code === 'ESRCH');
+  }
+}
+
+/**
+ * Control planes left behind by a process that died without stopping them (a test worker killed by SIGKILL or by a
+ * timeout: the children run in process groups of their own and outlive it). For each `<parent>/<prefix>*` directory
+ * whose OWNER_FILE names a dead pid, every process whose command line points into the directory is SIGKILLed (found
+ * through /proc, Linux only) and the directory removed (only the owner file when it says `keep`: a --keep / WISP_K8S_KEEP_DIR
+ * run). A directory without an owner file, or whose owner lives, is left alone. Returns the directories reaped.
+ */
+export async function reapOrphanedControlPlanes(parent: string, prefix: string, log: (m: string) => void): Promise<string[]> {
+  let names: string[];
+  try {
+    names = (await readdir(parent)).filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
+  const reaped: string[] = [];
+  for (const name of names) {
+    const dir = join(parent, name);
+    const [first, second] = (await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => '')).split('\n');
+    const owner = Number(first?.trim());
+    const keep = second?.trim() === 'keep';
+    if (!Number.isInteger(owner) || owner <= 0 || pidAlive(owner)) continue;
+    const killed: number[] = [];
+    for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (!cmdline.split('\0').some((arg) => arg.includes(`${dir}/`))) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed.push(pid);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    if (keep) await rm(join(dir, OWNER_FILE), { force: true }).catch(() => {});
+    else await rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+    log(`k8s: reaped a control plane left by dead pid ${owner} (${dir}${keep ? ', kept' : ''}${killed.length > 0 ? `; killed pids ${killed.join(', ')}` : ''})`);
+    reaped.push(dir);
+  }
+  return reaped;
 }
