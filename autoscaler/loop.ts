@@ -8,7 +8,7 @@ import type { Clock, Timer } from '../src/clock.js';
 import type { WorkloadScaler } from '../src/runtime/types.js';
 import { scalingSpecFor, type ScalingSpec } from './annotations.js';
 import { TimedBuckets, type WindowAverage } from './bucketing.js';
-import { decide, initialDeciderState, initialScaleOf, pokeDecider, type DeciderState, type Decision } from './decider.js';
+import { applyBounds, decide, initialDeciderState, initialScaleOf, pokeDecider, type DeciderState, type Decision } from './decider.js';
 import { DEFAULT_AUTOSCALER_CONFIG, DEFAULT_TICK_MS, type AutoscalerConfig } from './defaults.js';
 import { ScalingAnnotationsError } from './errors.js';
 
@@ -32,6 +32,12 @@ export interface RevisionScalingOptions {
    * Knative's KPA (activation timeout = progress deadline + 10 s). Default: Knative's 600 s.
    */
   progressDeadlineSeconds?: number;
+  /**
+   * The replica count the workload already runs at when this autoscaler first sees it (a restart of Wisp against
+   * Deployments that kept running): the decider resumes from it, within min/max-scale, instead of applying the
+   * initial scale again, as Knative's KPA keeps the last decision across an autoscaler restart.
+   */
+  resumeAt?: number;
 }
 
 /** Knative's activationTimeoutBuffer. */
@@ -90,7 +96,11 @@ export class Autoscaler implements ConcurrencyReporter {
       return;
     }
     const now = this.#clock.now();
-    const state = initialDeciderState(spec, now);
+    let state = initialDeciderState(spec, now);
+    if (opts.resumeAt !== undefined) {
+      const desired = applyBounds(spec.minScale, spec.maxScale, opts.resumeAt);
+      state = { ...state, desired, phase: desired > 0 ? 'active' : 'zero', initialized: true };
+    }
     this.#revisions.set(key, {
       opts,
       spec,

@@ -12,15 +12,9 @@ import { systemClock, type Clock, type Timer } from '../clock.js';
 import { AlreadyExistsError, InvalidError, NotFoundError, StoreCorruptError } from './errors.js';
 import { readSnapshot, storeFilePath, writeSnapshot } from './store-file.js';
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+import type { ApplyResult, ResourceStore, WatchEvent, WatchEventType } from './resource-store.js';
 
-export interface WatchEvent {
-  type: WatchEventType;
-  object: KObject;
-  kind: KindInfo;
-}
-
-export type ApplyResult = 'created' | 'configured' | 'unchanged';
+export type { ApplyResult, WatchEvent, WatchEventType } from './resource-store.js';
 
 export interface StoreOptions {
   /** State folder; undefined keeps everything in memory. */
@@ -57,7 +51,7 @@ function userContent(obj: KObject): unknown {
   return { ...rest, labels: nonEmpty(metadata.labels), annotations: nonEmpty(metadata.annotations) };
 }
 
-export class Store {
+export class Store implements ResourceStore {
   readonly #objects = new Map<string, Entry>();
   readonly #listeners = new Set<(ev: WatchEvent) => void>();
   readonly #revisionCounters = new Map<string, number>();
@@ -104,6 +98,11 @@ export class Store {
   /** The latest resourceVersion handed out (for List metadata). */
   get resourceVersion(): string {
     return String(this.#resourceVersion);
+  }
+
+  /** The embedded store holds every kind. */
+  serves(_kind: KindInfo): boolean {
+    return true;
   }
 
   get(kind: KindInfo, namespace: string, name: string): KObject | undefined {

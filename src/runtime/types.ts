@@ -83,6 +83,12 @@ export interface WorkloadRuntime extends WorkloadScaler {
   /** Stops every replica of the revision (SIGTERM, drain, SIGKILL) and forgets it. */
   remove(key: string): Promise<void>;
   status(key: string): RevisionRuntimeStatus | undefined;
+  /**
+   * The replica count a revision's workload had when this runtime found it already running (Kubernetes: the
+   * Deployment's replicas at the first deploy() after a restart); undefined when this runtime started it or does not
+   * outlive its process (local processes). The autoscaler resumes from it.
+   */
+  observedScale?(key: string): number | undefined;
   /** Called whenever a revision's status changes (replica ready, exited, failed, scaled). */
   onChange(listener: (key: string, status: RevisionRuntimeStatus) => void): () => void;
   /** Recent log lines of every revision of a service, oldest first. */

@@ -21,15 +21,18 @@ export function revisionKey(namespace: string, revision: string): string {
   return `${namespace}/${revision}`;
 }
 
-/** The host names a Service (or one of its tags) answers on, lower-case, without port. */
-export function hostsFor(service: string, namespace: string, tag?: string): string[] {
+/**
+ * The host names a Service (or one of its tags) answers on, lower-case, without port: `<svc>.<ns>.<domain>` first
+ * (config-domain's, default `localhost`), then `<svc>.<ns>.localhost` and `<svc>.<ns>`.
+ */
+export function hostsFor(service: string, namespace: string, tag?: string, domain = 'localhost'): string[] {
   const base = tag ? `${tag}-${service}.${namespace}` : `${service}.${namespace}`;
-  return [`${base}.localhost`, base];
+  return [...new Set([`${base}.${domain.toLowerCase()}`, `${base}.localhost`, base])];
 }
 
 /** `http://hello.default.localhost:8080` (the port is left out when it is 80). */
-export function urlFor(service: string, namespace: string, ingressPort: number, tag?: string): string {
-  const host = hostsFor(service, namespace, tag)[0];
+export function urlFor(service: string, namespace: string, ingressPort: number, tag?: string, domain?: string): string {
+  const host = hostsFor(service, namespace, tag, domain)[0];
   return ingressPort === 80 ? `http://${host}` : `http://${host}:${ingressPort}`;
 }
 

@@ -5,6 +5,7 @@ import { kindByName } from '../../api/kinds.js';
 import type { KindInfo } from '../../api/kinds.js';
 import {
   SOURCE_DIR_ANNOTATION,
+  type Condition,
   type EnvVar,
   type KObject,
   type Revision,
@@ -18,7 +19,7 @@ import type { Clock } from '../../clock.js';
 import type { RevisionRuntimeStatus, WorkloadRuntime } from '../../runtime/types.js';
 import { type DesiredCondition, getCondition, isTrue, readyFrom, setConditions } from '../conditions.js';
 import { WorkQueue } from '../work-queue.js';
-import type { Store } from '../store.js';
+import type { ResourceStore } from '../resource-store.js';
 import {
   CONFIGURATION_GENERATION_LABEL,
   CONFIGURATION_LABEL,
@@ -37,7 +38,7 @@ import { resolveTraffic, splitByRevision } from './traffic.js';
 
 /** What the serving reconciler needs of the autoscaler. */
 export interface RevisionAutoscaler {
-  upsert(key: string, opts: { annotations?: Record<string, string>; containerConcurrency: number; progressDeadlineSeconds?: number }): void;
+  upsert(key: string, opts: { annotations?: Record<string, string>; containerConcurrency: number; progressDeadlineSeconds?: number; resumeAt?: number }): void;
   remove(key: string): void;
   setReadyReplicas(key: string, n: number): void;
   /** The count a managed revision starts at (0 with initial-scale 0); undefined for a revision it does not manage. */
@@ -67,7 +68,7 @@ export interface ServiceEnvSource {
 }
 
 export interface ServingReconcilerOptions {
-  store: Store;
+  store: ResourceStore;
   runtime: WorkloadRuntime;
   autoscaler: RevisionAutoscaler;
   activator: RoutingSink;
@@ -80,6 +81,8 @@ export interface ServingReconcilerOptions {
   /** SinkBindings' env for Services; none when absent. */
   boundEnv?: ServiceEnvSource;
   onError?: (what: string, err: unknown) => void;
+  /** A failed reconcile (e.g. a write the API server refused while away) is retried after this back-off. Default 100 ms → 10 s. */
+  retry?: { initialMs: number; maxMs: number };
 }
 
 const kind = (name: string): KindInfo => {
@@ -90,8 +93,15 @@ const kind = (name: string): KindInfo => {
 const SERVICES = kind('services');
 const REVISIONS = kind('revisions');
 const ROUTES = kind('routes');
+const CONFIGURATIONS = kind('configurations');
+const CONFIGMAPS = kind('configmaps');
+
+/** Knative's config-domain: `knative-serving/config-domain`, each key a domain (the one with value "" the default). */
+export const CONFIG_DOMAIN = { namespace: 'knative-serving', name: 'config-domain' } as const;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
+/** The domain of Services' URLs without a config-domain: `hello.default.localhost` resolves to loopback everywhere. */
+export const DEFAULT_DOMAIN = 'localhost';
 
 /**
  * Service → immutable Revisions + a Route, as Knative's service, configuration and route reconcilers do
@@ -104,13 +114,30 @@ export class ServingReconciler {
   readonly #routes = new Map<string, Map<string, RouteEntry>>();
   readonly #managed = new Set<string>();
   readonly #unsubscribe: (() => void)[] = [];
+  /** Revision status writes, one at a time per revision, from what the runtime reports when they run. */
+  readonly #statusQueue: WorkQueue;
 
   constructor(options: ServingReconcilerOptions) {
     this.#o = options;
+    const retry = { clock: options.clock, ...(options.retry ?? { initialMs: 100, maxMs: 10_000 }) };
     this.#queue = new WorkQueue({
       handler: (key) => this.#reconcile(key),
       onError: (key, err) => options.onError?.(`reconcile service ${key}`, err),
+      retry,
     });
+    this.#statusQueue = new WorkQueue({
+      handler: (key) => this.#writeRevisionStatus(key),
+      onError: (key, err) => options.onError?.(`status of revision ${key}`, err),
+      retry,
+    });
+  }
+
+  /** The domain of Services' URLs: config-domain's default (the key whose value is ""), else `localhost`. */
+  #domain(): string {
+    const cm = this.#o.store.serves(CONFIGMAPS) ? this.#o.store.get(CONFIGMAPS, CONFIG_DOMAIN.namespace, CONFIG_DOMAIN.name) : undefined;
+    const data = (cm as { data?: Record<string, string> } | undefined)?.data ?? {};
+    const keys = Object.keys(data).filter((k) => k !== '_example');
+    return keys.find((k) => (data[k] ?? '').trim() === '') ?? keys[0] ?? DEFAULT_DOMAIN;
   }
 
   /** Starts watching and reconciles everything already in the store (restart). */
@@ -119,6 +146,12 @@ export class ServingReconciler {
       this.#o.store.watch((ev) => {
         if (ev.kind.plural === 'services' && ev.kind.group === SERVICES.group) {
           this.#queue.add(`${ev.object.metadata.namespace}/${ev.object.metadata.name}`);
+        } else if (ev.kind === CONFIGMAPS && ev.object.metadata.namespace === CONFIG_DOMAIN.namespace && ev.object.metadata.name === CONFIG_DOMAIN.name) {
+          for (const svc of this.#o.store.list(SERVICES)) this.#queue.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
+        } else if (ev.type === 'DELETED' && ev.kind.group === SERVICES.group && ev.kind.kind !== 'Service') {
+          // A Revision, Configuration or Route deleted under a Service that still exists (kubectl delete): make it again.
+          const svc = ev.object.metadata.labels?.[SERVICE_LABEL];
+          if (svc) this.#queue.add(`${ev.object.metadata.namespace}/${svc}`);
         }
       }),
       this.#o.runtime.onChange((key, status) => this.#onRuntimeChange(key, status)),
@@ -135,13 +168,16 @@ export class ServingReconciler {
   }
 
   /** Resolves when the reconciler has caught up with every change so far. */
-  idle(): Promise<void> {
-    return this.#queue.idle();
+  async idle(): Promise<void> {
+    await this.#queue.idle();
+    await this.#statusQueue.idle();
+    await this.#queue.idle();
   }
 
   stop(): void {
     for (const u of this.#unsubscribe.splice(0)) u();
     this.#queue.close();
+    this.#statusQueue.close();
   }
 
   async #reconcile(key: string): Promise<void> {
@@ -153,7 +189,7 @@ export class ServingReconciler {
     // The binding's status write queues this Service again.
     if (!bound.settled) return;
     const revisions = this.#revisionsOf(namespace, name);
-    const latestCreated = this.#ensureRevision(svc, revisions, bound.env);
+    const latestCreated = await this.#ensureRevision(svc, revisions, bound.env);
     const all = this.#revisionsOf(namespace, name);
     for (const rev of all) this.#deploy(rev);
 
@@ -162,6 +198,7 @@ export class ServingReconciler {
     const names = new Set(all.map((r) => r.metadata.name));
     const resolution = resolveTraffic(traffic, names, latestCreated.name, latestReady);
     const port = this.#o.ingressPort;
+    const domain = this.#domain();
 
     // Revisions that take traffic (and the newest, which must come up to become Ready) are autoscaled; others go to zero.
     const routed = new Set(resolution.ok ? resolution.targets.map((t) => t.revisionName) : []);
@@ -171,10 +208,14 @@ export class ServingReconciler {
       if (routed.has(rev.metadata.name)) {
         if (!this.#managed.has(rkey)) {
           this.#managed.add(rkey);
+          // A workload found running (a restart of Wisp in Kubernetes mode) keeps its replicas: the autoscaler
+          // resumes from them instead of starting the revision over at its initial scale.
+          const observed = this.#o.runtime.observedScale?.(rkey);
           this.#o.autoscaler.upsert(rkey, {
             annotations: rev.metadata.annotations ?? {},
             containerConcurrency: rev.spec?.containerConcurrency ?? 0,
             progressDeadlineSeconds: progressDeadlineSeconds(rev.metadata.annotations),
+            ...(observed !== undefined && { resumeAt: observed }),
           });
           const current = this.#o.runtime.status(rkey);
           this.#o.autoscaler.setReadyReplicas(rkey, current?.ready.length ?? 0);
@@ -198,14 +239,14 @@ export class ServingReconciler {
         service: name,
         targets: [...split].map(([rev, percent]) => ({ revision: revisionKey(namespace, rev), percent })),
       };
-      if (main.targets.length > 0) for (const h of hostsFor(name, namespace)) hosts.set(h, main);
+      if (main.targets.length > 0) for (const h of hostsFor(name, namespace, undefined, domain)) hosts.set(h, main);
       for (const t of resolution.targets) {
         const entry: TrafficTarget = { revisionName: t.revisionName, latestRevision: t.latestRevision, percent: t.percent };
         if (t.tag) {
           entry.tag = t.tag;
-          entry.url = urlFor(name, namespace, port, t.tag);
+          entry.url = urlFor(name, namespace, port, t.tag, domain);
           const tagged: RouteEntry = { namespace, service: name, targets: [{ revision: revisionKey(namespace, t.revisionName), percent: 100 }] };
-          for (const h of hostsFor(name, namespace, t.tag)) hosts.set(h, tagged);
+          for (const h of hostsFor(name, namespace, t.tag, domain)) hosts.set(h, tagged);
         }
         statusTraffic.push(entry);
       }
@@ -233,16 +274,35 @@ export class ServingReconciler {
     } else configCond = { type: 'ConfigurationsReady', status: 'Unknown', reason: 'RevisionMissing', message: `Configuration "${name}" is waiting for a Revision to become ready.` };
 
     const now = this.#o.clock.now();
-    const url = urlFor(name, namespace, port);
+    const url = urlFor(name, namespace, port, undefined, domain);
+
+    // The Configuration Knative's service reconciler keeps beside the Route: the template, and which revisions it made.
+    await this.#o.store.apply({
+      apiVersion: `${CONFIGURATIONS.group}/${CONFIGURATIONS.version}`,
+      kind: 'Configuration',
+      metadata: { name, namespace, labels: { [SERVICE_LABEL]: name }, ownerReferences: [owner(svc)] },
+      spec: { template: svc.spec.template },
+    });
+    const prevConfig = this.#o.store.get(CONFIGURATIONS, namespace, name);
+    if (prevConfig) {
+      const prevStatus = prevConfig.status as { conditions?: Condition[] } | undefined;
+      await this.#o.store.updateStatus(CONFIGURATIONS, namespace, name, {
+        observedGeneration: prevConfig.metadata.generation ?? 1,
+        latestCreatedRevisionName: latestCreated.name,
+        ...(latestReady && { latestReadyRevisionName: latestReady }),
+        conditions: setConditions(prevStatus?.conditions, [{ ...configCond, type: 'Ready' }], now),
+      });
+    }
+
     const routeObj: Route = {
       apiVersion: ROUTES.group + '/' + ROUTES.version,
       kind: 'Route',
       metadata: { name, namespace, labels: { [SERVICE_LABEL]: name }, ownerReferences: [owner(svc)] },
       spec: { traffic },
     };
-    this.#o.store.apply(routeObj);
+    await this.#o.store.apply(routeObj);
     const prevRoute = this.#o.store.get(ROUTES, namespace, name) as Route | undefined;
-    this.#o.store.updateStatus(ROUTES, namespace, name, {
+    await this.#o.store.updateStatus(ROUTES, namespace, name, {
       observedGeneration: prevRoute?.metadata.generation ?? 1,
       url,
       traffic: statusTraffic,
@@ -259,11 +319,13 @@ export class ServingReconciler {
       conditions: setConditions(svc.status?.conditions, [readyFrom([configCond, routeCond]), configCond, routeCond], now),
     };
     if (latestReady) status.latestReadyRevisionName = latestReady;
-    this.#o.store.updateStatus(SERVICES, namespace, name, status);
+    // Deleted while this ran (kubectl delete ksvc): the next event tears it down.
+    if (!this.#o.store.get(SERVICES, namespace, name)) return;
+    await this.#o.store.updateStatus(SERVICES, namespace, name, status);
   }
 
   /** Creates a Revision when the template changed since the newest one; returns the latest created. */
-  #ensureRevision(svc: Service, revisions: Revision[], bound: readonly EnvVar[]): { name: string } {
+  async #ensureRevision(svc: Service, revisions: Revision[], bound: readonly EnvVar[]): Promise<{ name: string }> {
     const { namespace, name } = svc.metadata;
     const template = svc.spec!.template;
     const hash = templateHash(svc, bound);
@@ -275,7 +337,7 @@ export class ServingReconciler {
     const existing = wanted ? revisions.find((r) => r.metadata.name === wanted) : undefined;
     if (existing) return { name: existing.metadata.name };
     // The counter is persisted in the store: names never repeat, across restarts or delete + re-create.
-    const generation = this.#o.store.nextRevisionNumber(namespace, name);
+    const generation = await this.#o.store.nextRevisionNumber(namespace, name);
     const revName = wanted ?? revisionName(name, generation);
     const spec: RevisionSpec = {
       ...template.spec,
@@ -304,8 +366,8 @@ export class ServingReconciler {
       },
       spec,
     };
-    this.#o.store.apply(rev);
-    this.#o.store.updateStatus(REVISIONS, namespace, revName, revisionStatus(undefined, undefined, 1, this.#o.clock.now()));
+    await this.#o.store.apply(rev);
+    await this.#o.store.updateStatus(REVISIONS, namespace, revName, revisionStatus(undefined, undefined, 1, this.#o.clock.now()));
     return { name: revName };
   }
 
@@ -332,17 +394,26 @@ export class ServingReconciler {
     this.#pushRevision(rev, this.#o.runtime.status(key));
   }
 
+  /** The data plane learns of replicas at once; the Revision's status is written after, through the status queue. */
   #onRuntimeChange(key: string, status: RevisionRuntimeStatus): void {
     const [namespace = '', name = ''] = key.split('/');
     const rev = this.#o.store.get(REVISIONS, namespace, name) as Revision | undefined;
     if (!rev) return;
     this.#o.autoscaler.setReadyReplicas(key, status.ready.length);
     this.#pushRevision(rev, status);
+    this.#statusQueue.add(key);
+  }
+
+  async #writeRevisionStatus(key: string): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    const rev = this.#o.store.get(REVISIONS, namespace, name) as Revision | undefined;
+    const status = this.#o.runtime.status(key);
+    if (!rev || !status) return;
     const before = getCondition(rev.status?.conditions, 'Ready')?.status;
     const next = revisionStatus(rev.status, status, rev.metadata.generation ?? 1, this.#o.clock.now(), {
       initialScale: this.#o.autoscaler.initialScale(key),
     });
-    this.#o.store.updateStatus(REVISIONS, namespace, name, next);
+    await this.#o.store.updateStatus(REVISIONS, namespace, name, next);
     if (getCondition(next.conditions, 'Ready')?.status !== before) {
       const svc = rev.metadata.labels?.[SERVICE_LABEL];
       if (svc) this.#queue.add(`${namespace}/${svc}`);
@@ -372,10 +443,11 @@ export class ServingReconciler {
       this.#managed.delete(key);
       this.#o.autoscaler.remove(key);
       this.#o.activator.removeRevision(key);
-      this.#o.store.delete(REVISIONS, namespace, rev.metadata.name);
+      await this.#o.store.delete(REVISIONS, namespace, rev.metadata.name);
       await this.#o.runtime.remove(key);
     }
-    if (this.#o.store.get(ROUTES, namespace, name)) this.#o.store.delete(ROUTES, namespace, name);
+    if (this.#o.store.get(ROUTES, namespace, name)) await this.#o.store.delete(ROUTES, namespace, name);
+    if (this.#o.store.get(CONFIGURATIONS, namespace, name)) await this.#o.store.delete(CONFIGURATIONS, namespace, name);
   }
 
   /** The Service's revisions, oldest first. */
