@@ -18,3 +18,4 @@ export {
   RuntimeClosedError,
   StateFileError,
 } from './local/errors.js';
+export * from './kubernetes/index.js';
