@@ -1,5 +1,5 @@
 /** Pure parsing and validation of CLI flag and environment values. No I/O. */
-import type { PlatformOptions } from '../platform/types.js';
+import { RUNTIME_MODES, type PlatformOptions } from '../platform/types.js';
 import { BROKER_CLASSES, CLI_DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js';
 import { UsageError } from './errors.js';
 
@@ -45,6 +45,10 @@ export interface UpFlags {
   apiPort?: string;
   brokerClass?: string;
   logLevel?: string;
+  runtime?: string;
+  kubeconfig?: string;
+  context?: string;
+  namespaceScope?: string;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -120,6 +124,28 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
   if (redisPrefix !== undefined) options.redisPrefix = redisPrefix;
   const kafka = nonEmpty(env.WISP_KAFKA_BROKERS);
   if (kafka !== undefined) options.kafkaBrokers = kafka.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const runtimeRaw = flags.runtime ?? nonEmpty(env.WISP_RUNTIME);
+  if (runtimeRaw !== undefined) {
+    const found = RUNTIME_MODES.find((m) => m === runtimeRaw.toLowerCase());
+    if (!found) {
+      const what = flags.runtime !== undefined ? '--runtime' : 'WISP_RUNTIME';
+      throw new UsageError(`wisp: invalid value '${runtimeRaw}' for ${what}: expected one of ${RUNTIME_MODES.join(', ')}`);
+    }
+    options.runtime = found;
+  }
+  const kubeconfig = flags.kubeconfig ?? nonEmpty(env.WISP_KUBECONFIG);
+  const kube = {
+    ...(kubeconfig !== undefined && { kubeconfig }),
+    ...(flags.context !== undefined && { context: flags.context }),
+    ...(flags.namespaceScope !== undefined && { namespace: flags.namespaceScope }),
+  };
+  if (Object.keys(kube).length > 0) {
+    if (options.runtime !== 'kubernetes') {
+      const given = [kubeconfig !== undefined && (flags.kubeconfig !== undefined ? '--kubeconfig' : 'WISP_KUBECONFIG'), flags.context !== undefined && '--context', flags.namespaceScope !== undefined && '--namespace-scope'].filter(Boolean);
+      throw new UsageError(`wisp: ${given.join(', ')} only apply with --runtime kubernetes (or WISP_RUNTIME=kubernetes)`);
+    }
+    options.kubernetes = kube;
+  }
   const backlogRaw = nonEmpty(env.WISP_BROKER_MAX_BACKLOG);
   if (backlogRaw !== undefined) {
     const n = /^\d+$/.test(backlogRaw.trim()) ? Number(backlogRaw.trim()) : NaN;

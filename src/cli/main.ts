@@ -90,6 +90,10 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
     .option('--api-port <n>', 'control API port (env WISP_API_PORT, default 8090)')
     .option('--broker-class <class>', 'default broker class: Memory, Redis or Kafka')
     .option('--log-level <level>', 'debug, info, warn, error or silent (env WISP_LOG_LEVEL)')
+    .option('--runtime <mode>', 'embedded (local processes, default) or kubernetes (the cluster of the kubeconfig) (env WISP_RUNTIME)')
+    .option('--kubeconfig <path>', 'kubernetes runtime: kubeconfig file (env WISP_KUBECONFIG; default $KUBECONFIG, ~/.kube/config or in-cluster)')
+    .option('--context <name>', 'kubernetes runtime: the kubeconfig context to use (default its current-context)')
+    .option('--namespace-scope <ns>', 'kubernetes runtime: watch and run only this namespace (default all)')
     .action(async (flags: Record<string, string | string[] | undefined>) => {
       // --state-dir is a global option (the other commands read the token there), so commander hands it to the program.
       const stateDir = globals().stateDir;

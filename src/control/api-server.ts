@@ -23,7 +23,7 @@ import {
   UnauthorizedError,
   UnsupportedMediaTypeError,
 } from './errors.js';
-import type { Store } from './store.js';
+import type { ResourceStore } from './resource-store.js';
 
 /** Where service logs come from (the workload runtime fits). */
 export interface LogSource {
@@ -32,7 +32,7 @@ export interface LogSource {
 }
 
 export interface ApiServerOptions {
-  store: Store;
+  store: ResourceStore;
   /** Served at /metrics. */
   registry: Registry;
   logs?: LogSource;
@@ -91,8 +91,10 @@ function statusOf(input: unknown): KubeStatus {
     };
   }
   const e = err as { statusCode?: unknown; code?: unknown; message?: unknown; validation?: unknown };
-  const code = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
-  const reason = code === 415 ? 'UnsupportedMediaType' : code === 413 ? 'RequestEntityTooLarge' : code === 404 ? 'NotFound' : code === 500 ? 'InternalError' : 'BadRequest';
+  // 4xx pass through; 503 too (Kubernetes mode: the cluster's API server is unreachable, try again); the rest is a 500.
+  const code = typeof e.statusCode === 'number' && ((e.statusCode >= 400 && e.statusCode < 500) || e.statusCode === 503) ? e.statusCode : 500;
+  const reason =
+    code === 415 ? 'UnsupportedMediaType' : code === 413 ? 'RequestEntityTooLarge' : code === 404 ? 'NotFound' : code === 409 ? 'Conflict' : code === 503 ? 'ServiceUnavailable' : code === 500 ? 'InternalError' : 'BadRequest';
   const message = typeof e.message === 'string' ? e.message : String(err);
   return { apiVersion: 'v1', kind: 'Status', status: 'Failure', message, reason, details: { causes: [] }, code };
 }
@@ -207,8 +209,17 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
   app.get('/readyz', async (_req, reply) => (ready() ? reply.type('text/plain').send('ok') : reply.code(503).type('text/plain').send('not ready')));
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
+  /** The kind of a path, when this store serves it (Kubernetes mode serves the kinds whose CRDs it watches). */
+  const servedKind = (p: PathParams, url: string): KindInfo => {
+    const info = kindFromParams(p, url);
+    if (!store.serves(info)) {
+      throw new NotFoundError({ message: `${info.plural}.${info.group || 'core'} are not served by this Wisp (Kubernetes mode serves Knative Serving's kinds); use kubectl for them`, kind: info.kind });
+    }
+    return info;
+  };
+
   const getOne = async (req: FastifyRequest<{ Params: PathParams }>): Promise<KObject> => {
-    const info = kindFromParams(req.params, req.url);
+    const info = servedKind(req.params, req.url);
     const { ns, name } = req.params as Required<PathParams>;
     const obj = store.get(info, ns, name);
     if (!obj) throw objectNotFound(info, name);
@@ -216,7 +227,7 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
   };
 
   const putOne = async (req: FastifyRequest<{ Params: PathParams }>, reply: FastifyReply, create: boolean): Promise<KObject> => {
-    const info = kindFromParams(req.params, req.url);
+    const info = servedKind(req.params, req.url);
     const ns = req.params.ns as string;
     if (info.readOnly) {
       throw new MethodNotAllowedError({
@@ -231,7 +242,7 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
     if (create && store.get(info, ns, name)) {
       throw new AlreadyExistsError({ message: `${info.plural}.${info.group || 'core'} "${name}" already exists`, kind: info.kind, name });
     }
-    const { object, result, warnings } = applyObject(store, input);
+    const { object, result, warnings } = await applyObject(store, input);
     if (warnings.length > 0) void reply.header('warning', warnings.map(warningHeader));
     void reply.header('x-wisp-apply', result);
     void reply.code(result === 'created' ? 201 : 200);
@@ -239,15 +250,15 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
   };
 
   const deleteOne = async (req: FastifyRequest<{ Params: PathParams }>): Promise<KObject> => {
-    const info = kindFromParams(req.params, req.url);
+    const info = servedKind(req.params, req.url);
     const { ns, name } = req.params as Required<PathParams>;
-    const gone = store.delete(info, ns, name);
+    const gone = await store.delete(info, ns, name);
     if (!gone) throw objectNotFound(info, name);
     return gone;
   };
 
   const listOrWatch = async (req: FastifyRequest<{ Params: PathParams; Querystring: { watch?: string } }>, reply: FastifyReply): Promise<unknown> => {
-    const info = kindFromParams(req.params, req.url);
+    const info = servedKind(req.params, req.url);
     const ns = req.params.ns;
     const watch = req.query.watch === 'true' || req.query.watch === '1';
     if (!watch) {

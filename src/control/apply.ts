@@ -5,7 +5,7 @@ import type { KObject } from '../api/types.js';
 import { formatInvalid, validate } from '../api/validate.js';
 import { admit } from './admission.js';
 import { BadRequestError, InvalidError, MethodNotAllowedError } from './errors.js';
-import type { ApplyResult, Store } from './store.js';
+import type { ApplyResult, ResourceReader, ResourceStore } from './resource-store.js';
 
 export interface AppliedObject {
   info: KindInfo;
@@ -56,7 +56,7 @@ export function withoutServerFields(input: KObject): KObject {
  * Validates, admits and stores one user object — what `PUT` on the control API and `wisp up -f` share.
  * Throws MethodNotAllowedError for platform-owned kinds and InvalidError with every field error.
  */
-export function applyObject(store: Store, input: KObject): AppliedObject {
+export async function applyObject(store: ResourceStore, input: KObject): Promise<AppliedObject> {
   const info = kindOf(input.apiVersion, input.kind);
   if (!info) throw new BadRequestError({ message: `unsupported apiVersion/kind ${input.apiVersion}/${input.kind}` });
   if (info.readOnly) {
@@ -72,12 +72,12 @@ export function applyObject(store: Store, input: KObject): AppliedObject {
   if (!object || all.length > 0) {
     throw new InvalidError({ message: formatInvalid(info.kind, input.metadata.name, all), kind: info.kind, name: input.metadata.name, causes: all });
   }
-  const applied = store.apply(object);
+  const applied = await store.apply(object);
   return { info, object: applied.object, result: applied.result, warnings: collapseWarnings(warnings) };
 }
 
 /** The platform-wide autoscaler settings as stored, for validating annotations against them. */
-export function storedAutoscalerConfig(store: Store): AutoscalerConfig | undefined {
+export function storedAutoscalerConfig(store: ResourceReader): AutoscalerConfig | undefined {
   const cm = store.get(CONFIGMAP_KIND, AUTOSCALER_CONFIGMAP.namespace, AUTOSCALER_CONFIGMAP.name);
   if (!cm) return undefined;
   try {

@@ -1,7 +1,7 @@
 import { qualifiedSingular } from '../api/kinds.js';
 import type { LoadedObject } from '../api/load.js';
 import { applyObject } from '../control/apply.js';
-import type { Store } from '../control/store.js';
+import type { ResourceStore } from '../control/resource-store.js';
 import type { ApplyOutcome } from './types.js';
 
 /** Raised when manifests given to `wisp up -f` are invalid; it lists every one of them. */
@@ -13,12 +13,12 @@ export class StartupManifestError extends Error {
  * Applies the manifests given to `wisp up -f` in order, as `wisp apply -f` would. Valid objects are
  * stored; if any object is invalid, start-up fails with every error (file, document, field, reason).
  */
-export function applyAll(store: Store, objects: readonly LoadedObject[]): ApplyOutcome[] {
+export async function applyAll(store: ResourceStore, objects: readonly LoadedObject[]): Promise<ApplyOutcome[]> {
   const problems: string[] = [];
   const outcomes: ApplyOutcome[] = [];
   for (const { object, source } of objects) {
     try {
-      const applied = applyObject(store, object);
+      const applied = await applyObject(store, object);
       outcomes.push({
         ref: `${qualifiedSingular(applied.info)}/${applied.object.metadata.name}`,
         namespace: applied.object.metadata.namespace,

@@ -18,8 +18,12 @@ import { buildApiServer } from '../control/api-server.js';
 import { isLoopbackBindAddress } from '../control/auth.js';
 import { ensureToken } from '../control/token.js';
 import { ServingReconciler } from '../control/serving/reconciler.js';
-import { Store } from '../control/store.js';
+import type { ResourceReader } from '../control/resource-store.js';
+import type { Store } from '../control/store.js';
 import { LocalRuntime } from '../runtime/index.js';
+import type { Clock } from '../clock.js';
+import { type Logger } from './logger.js';
+import { openSeams } from './seams.js';
 import { startEventing } from './eventing.js';
 import { createLogger } from './logger.js';
 import { acquireStateLock } from './state-lock.js';
@@ -65,11 +69,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'wisp_process_' });
 
-    const store = await Store.open({ dir: stateDir });
+    // The two seams (store, runtime): embedded or the Kubernetes API, picked in seams.ts and nowhere else.
+    const seams = await openSeams(options, { clock, log, stateDir });
+    const { store, runtime } = seams;
     closers.push(() => store.close());
-
-    const runtime = await LocalRuntime.create({ clock, stateDir, host: '127.0.0.1', logger: log });
     closers.push(() => runtime.close());
+    log.info(`runtime: ${seams.describe}`);
 
     const metrics = new PlatformMetrics(registry);
     const autoscaler = new Autoscaler({
@@ -101,8 +106,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ingressPort: ingress.port,
       ingressHost: options.host,
       defaultBaseDir: process.cwd(),
-      // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions.
-      boundEnv: sinkBindingEnvSource(store),
+      // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions (embedded).
+      ...(seams.mode === 'embedded' && { boundEnv: sinkBindingEnvSource(seams.store) }),
       onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
     reconciler.start();
@@ -110,65 +115,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const stopReplicaMetrics = runtime.onChange((key, status) => metrics.replicas(key, status));
     closers.push(stopReplicaMetrics);
 
-    const eventing = await startEventing({
-      store,
-      clock,
-      registry,
-      host: options.host,
-      port: options.brokerPort,
-      defaultBrokerClass: options.brokerClass,
-      redis: { url: options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: options.redisPrefix ?? 'wisp' },
-      kafkaBrokers: options.kafkaBrokers ?? [],
-      maxBacklog: options.brokerMaxBacklog,
-      log,
-    });
-    closers.push(() => eventing.close());
-
-    // Importers (PingSource, ApiServerSource, KafkaSource) deliver to sinks over HTTP like the dispatcher, each
-    // event counted by result in wisp_source_events_total; they stop before eventing does.
-    const sourceSender = new HttpSender();
-    const sourceMetrics = new SourceMetrics(registry);
-    const importers = new ImportersReconciler({
-      store,
-      clock,
-      sender: sourceSender,
-      onOutcome: (key, outcome) => sourceMetrics.outcome('PingSource', key, outcome.kind),
-      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
-    });
-    importers.start();
-    closers.push(() => sourceSender.close());
-    closers.push(() => importers.stop());
-
-    // ContainerSources run as local processes on a runtime of their own (own state file for orphan reaping, no
-    // Serving listeners); the reconciler stops them before that runtime closes, and both before eventing.
-    const containerRuntime = await LocalRuntime.create({ clock, stateDir: join(stateDir, 'containersources'), host: '127.0.0.1', logger: log });
-    closers.push(() => containerRuntime.close());
-    const containerSources = new ContainerSourcesReconciler({
-      store,
-      clock,
-      runtime: containerRuntime,
-      defaultBaseDir: process.cwd(),
-      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
-      onLog: (key, stream, line) => log.info(`containersource ${key} ${stream}: ${line}`),
-    });
-    containerSources.start();
-    closers.push(() => containerSources.stop());
-
-    // SinkBindings resolve their sinks into their status, which the serving reconciler binds into revisions.
-    const sinkBindings = new SinkBindingsReconciler({
-      store,
-      clock,
-      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
-    });
-    sinkBindings.start();
-    closers.push(() => sinkBindings.stop());
+    const events = seams.mode === 'embedded' ? await startEmbeddedEventing(seams.store, { stateDir, clock, registry, options, log, closers }) : undefined;
 
     let ready = false;
     const api = buildApiServer({
       store,
       registry,
       logs: runtime,
-      sourceLogs: containerRuntime,
+      ...(events && { sourceLogs: events.containerRuntime }),
       ready: () => ready,
       token: apiToken.token,
       // Bound to loopback, any other Host is a browser tricked by DNS rebinding; bound wider, the token alone guards it.
@@ -182,39 +136,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const apiPort = portOf(api.server.address());
     const apiUrl = `${apiTls ? 'https' : 'http'}://${urlHost(options.apiHost)}:${apiPort}`;
 
-    // ApiServerSource watches this platform's own resources; its events' source is the control API's URL.
-    const apiServerSources = new ApiServerSourcesReconciler({
-      store,
-      clock,
-      sender: sourceSender,
-      onOutcome: (key, outcome) => sourceMetrics.outcome('ApiServerSource', key, outcome.kind),
-      sourceUri: apiUrl,
-      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
-    });
-    apiServerSources.start();
-    closers.push(() => apiServerSources.stop());
-
-    // KafkaSources consume their own clusters (spec.bootstrapServers); closing commits what the sinks accepted.
-    const kafkaSources = new KafkaSourcesReconciler({
-      store,
-      clock,
-      sender: sourceSender,
-      onOutcome: (key, outcome) => sourceMetrics.outcome('KafkaSource', key, outcome.kind),
-      onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
-      debug: (m) => log.debug(m),
-    });
-    kafkaSources.start();
-    closers.push(() => kafkaSources.stop());
+    const lateSources = events && seams.mode === 'embedded' ? startApiAndKafkaSources(seams.store, { clock, apiUrl, sender: events.sourceSender, sourceMetrics: events.sourceMetrics, log, closers }) : undefined;
 
     const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
-    const applied = applyAll(store, loaded.objects);
+    const applied = await applyAll(store, loaded.objects);
     await reconciler.idle();
-    await eventing.reconciler.idle();
-    await importers.idle();
-    await apiServerSources.idle();
-    await kafkaSources.idle();
-    await containerSources.idle();
-    await sinkBindings.idle();
+    await events?.idle();
+    await lateSources?.idle();
     await reconciler.idle();
     ready = true;
 
@@ -222,10 +150,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     return {
       urls: {
         ingress: `http://${options.host}:${ingress.port}`,
-        broker: `http://${options.host}:${eventing.port}`,
+        ...(events && { broker: `http://${options.host}:${events.port}` }),
         api: apiUrl,
       },
       tokenFile: apiToken.file,
+      runtime: seams.describe,
       applied,
       close: () => (closing ??= closeAll()),
     };
@@ -235,7 +164,128 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
 }
 
-function autoscalerConfigFrom(store: Store, log: { warn(m: string): void }): ReturnType<typeof parseAutoscalerConfigMap> {
+interface EmbeddedEventingContext {
+  stateDir: string;
+  clock: Clock;
+  registry: Registry;
+  options: PlatformOptions;
+  log: Logger;
+  closers: (() => Promise<void> | void)[];
+}
+
+/**
+ * Eventing (broker ingress, backends, dispatcher, eventing reconciler) and the importers, on the embedded store.
+ * Kubernetes mode does not run them yet: Eventing and the sources on Kubernetes are the next step (see the README).
+ */
+async function startEmbeddedEventing(store: Store, ctx: EmbeddedEventingContext) {
+  const { stateDir, clock, registry, options, log, closers } = ctx;
+  const eventing = await startEventing({
+    store,
+    clock,
+    registry,
+    host: options.host,
+    port: options.brokerPort,
+    defaultBrokerClass: options.brokerClass,
+    redis: { url: options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: options.redisPrefix ?? 'wisp' },
+    kafkaBrokers: options.kafkaBrokers ?? [],
+    maxBacklog: options.brokerMaxBacklog,
+    log,
+  });
+  closers.push(() => eventing.close());
+
+  // Importers (PingSource, ApiServerSource, KafkaSource) deliver to sinks over HTTP like the dispatcher, each
+  // event counted by result in wisp_source_events_total; they stop before eventing does.
+  const sourceSender = new HttpSender();
+  const sourceMetrics = new SourceMetrics(registry);
+  const importers = new ImportersReconciler({
+    store,
+    clock,
+    sender: sourceSender,
+    onOutcome: (key, outcome) => sourceMetrics.outcome('PingSource', key, outcome.kind),
+    onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  importers.start();
+  closers.push(() => sourceSender.close());
+  closers.push(() => importers.stop());
+
+  // ContainerSources run as local processes on a runtime of their own (own state file for orphan reaping, no
+  // Serving listeners); the reconciler stops them before that runtime closes, and both before eventing.
+  const containerRuntime = await LocalRuntime.create({ clock, stateDir: join(stateDir, 'containersources'), host: '127.0.0.1', logger: log });
+  closers.push(() => containerRuntime.close());
+  const containerSources = new ContainerSourcesReconciler({
+    store,
+    clock,
+    runtime: containerRuntime,
+    defaultBaseDir: process.cwd(),
+    onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+    onLog: (key, stream, line) => log.info(`containersource ${key} ${stream}: ${line}`),
+  });
+  containerSources.start();
+  closers.push(() => containerSources.stop());
+
+  // SinkBindings resolve their sinks into their status, which the serving reconciler binds into revisions.
+  const sinkBindings = new SinkBindingsReconciler({
+    store,
+    clock,
+    onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  sinkBindings.start();
+  closers.push(() => sinkBindings.stop());
+
+  return {
+    port: eventing.port,
+    containerRuntime,
+    sourceSender,
+    sourceMetrics,
+    idle: async (): Promise<void> => {
+      await eventing.reconciler.idle();
+      await importers.idle();
+      await containerSources.idle();
+      await sinkBindings.idle();
+    },
+  };
+}
+
+/** ApiServerSource (it needs the control API's URL) and KafkaSource, on the embedded store. */
+function startApiAndKafkaSources(
+  store: Store,
+  ctx: { clock: Clock; apiUrl: string; sender: HttpSender; sourceMetrics: SourceMetrics; log: Logger; closers: (() => Promise<void> | void)[] },
+) {
+  const { clock, apiUrl, log, closers, sourceMetrics } = ctx;
+  const sourceSender = ctx.sender;
+  // ApiServerSource watches this platform's own resources; its events' source is the control API's URL.
+  const apiServerSources = new ApiServerSourcesReconciler({
+    store,
+    clock,
+    sender: sourceSender,
+    onOutcome: (key, outcome) => sourceMetrics.outcome('ApiServerSource', key, outcome.kind),
+    sourceUri: apiUrl,
+    onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  apiServerSources.start();
+  closers.push(() => apiServerSources.stop());
+
+  // KafkaSources consume their own clusters (spec.bootstrapServers); closing commits what the sinks accepted.
+  const kafkaSources = new KafkaSourcesReconciler({
+    store,
+    clock,
+    sender: sourceSender,
+    onOutcome: (key, outcome) => sourceMetrics.outcome('KafkaSource', key, outcome.kind),
+    onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+    debug: (m) => log.debug(m),
+  });
+  kafkaSources.start();
+  closers.push(() => kafkaSources.stop());
+
+  return {
+    idle: async (): Promise<void> => {
+      await apiServerSources.idle();
+      await kafkaSources.idle();
+    },
+  };
+}
+
+function autoscalerConfigFrom(store: ResourceReader, log: { warn(m: string): void }): ReturnType<typeof parseAutoscalerConfigMap> {
   const cm = store.get(CONFIGMAPS, 'knative-serving', 'config-autoscaler');
   if (!cm?.data) return DEFAULT_AUTOSCALER_CONFIG;
   try {

@@ -33,7 +33,14 @@ export interface PlatformOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** `text` (default): one readable line per event; `json`: pino's JSON lines, for log collectors. */
   logFormat?: 'text' | 'json';
+  /** `embedded` (default): local processes and store.json. `kubernetes`: the cluster of the kubeconfig (env WISP_RUNTIME). */
+  runtime?: RuntimeMode;
+  /** Kubernetes mode: the kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster), its context, one namespace only. */
+  kubernetes?: { kubeconfig?: string; context?: string; namespace?: string };
 }
+
+export type RuntimeMode = 'embedded' | 'kubernetes';
+export const RUNTIME_MODES: readonly RuntimeMode[] = ['embedded', 'kubernetes'];
 
 export interface ApplyOutcome {
   /** `service.serving.knative.dev/hello` */
@@ -44,7 +51,10 @@ export interface ApplyOutcome {
 }
 
 export interface Platform {
-  readonly urls: { ingress: string; broker: string; api: string };
+  /** `broker` is absent in Kubernetes mode (Eventing on Kubernetes is not served yet). */
+  readonly urls: { ingress: string; broker?: string; api: string };
+  /** `embedded` or what Kubernetes mode talks to (`kubernetes (https://..., context ..., all namespaces)`). */
+  readonly runtime?: string;
   /** The file holding the control API's bearer token (`<state-dir>/token`). */
   readonly tokenFile: string;
   /** What was applied at start-up. */

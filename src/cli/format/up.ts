@@ -7,7 +7,7 @@ import { CLI_DEFAULTS } from '../defaults.js';
  * to try. `options` (as given) adds `--state-dir` and the CA hint to the example command when they are needed.
  */
 export function formatUpBanner(
-  platform: Pick<Platform, 'urls' | 'applied' | 'tokenFile'>,
+  platform: Pick<Platform, 'urls' | 'applied' | 'tokenFile'> & Partial<Pick<Platform, 'runtime'>>,
   options: Partial<Pick<PlatformOptions, 'stateDir' | 'apiTls'>> = {},
 ): string {
   const lines: string[] = [];
@@ -18,8 +18,9 @@ export function formatUpBanner(
   const { ingress, broker, api } = platform.urls;
   lines.push(
     'Wisp is up.',
+    ...(platform.runtime !== undefined && platform.runtime.startsWith('kubernetes') ? [`  Runtime          ${platform.runtime}`] : []),
     `  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost, or by path: /<namespace>/<service>/...)`,
-    `  Broker ingress   ${broker}/<namespace>/<broker>`,
+    broker !== undefined ? `  Broker ingress   ${broker}/<namespace>/<broker>` : '  Broker ingress   not in Kubernetes mode yet (Eventing runs embedded)',
     `  Control API      ${api}   (wisp --server, /healthz, /metrics; bearer token in ${platform.tokenFile})`,
     'Try:',
   );
@@ -29,7 +30,7 @@ export function formatUpBanner(
     lines.push(`  curl -H 'Host: ${name}.${s.namespace}.localhost' ${ingress}`);
   }
   const brokers = platform.applied.filter((a) => a.ref.startsWith('broker.eventing.knative.dev/'));
-  for (const b of brokers) {
+  for (const b of broker === undefined ? [] : brokers) {
     const name = b.ref.slice('broker.eventing.knative.dev/'.length);
     lines.push(
       `  curl ${broker}/${b.namespace}/${name} -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /try' -H 'ce-type: dev.example.order' -H 'content-type: application/json' -d '{"item":"book"}'`,

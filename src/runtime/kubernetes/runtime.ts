@@ -254,6 +254,16 @@ export class KubernetesRuntime implements WorkloadRuntime {
     return this.#compute(key)?.status;
   }
 
+  /**
+   * The Deployment's replicas as found in the cluster, until this process scales the revision itself: a restarted
+   * Wisp's autoscaler resumes from them instead of applying the initial scale again.
+   */
+  observedScale(key: string): number | undefined {
+    if (this.#entries.get(key)?.desired !== undefined) return undefined;
+    const d = this.#deployments.byKey(key)[0];
+    return d?.spec?.replicas ?? undefined;
+  }
+
   onChange(listener: (key: string, status: RevisionRuntimeStatus) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

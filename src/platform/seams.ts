@@ -1,0 +1,78 @@
+/**
+ * The two seams of DESIGN.md §5, chosen here and nowhere else: the resource store and the workload runtime.
+ * Embedded (default): the Store in `<state-dir>/store.json` and local processes. Kubernetes (`--runtime kubernetes`):
+ * the cluster's API server (Wisp's CRDs, list-watched through client-node) and one Deployment + Service per Revision.
+ * The reconcilers, the autoscaler and the activator above them are the same code in both.
+ */
+import { kindByName, type KindInfo } from '../api/kinds.js';
+import type { Clock } from '../clock.js';
+import { KubeClient, loadKubeConfig } from '../control/kube/client.js';
+import { KubeStore, type KubeStoreKind } from '../control/kube/store.js';
+import type { ResourceStore } from '../control/resource-store.js';
+import { Store } from '../control/store.js';
+import { KubernetesRuntime, LocalRuntime, type WorkloadRuntime } from '../runtime/index.js';
+import type { Logger } from './logger.js';
+import type { PlatformOptions } from './types.js';
+
+export type Seams =
+  | { mode: 'embedded'; store: Store; runtime: LocalRuntime; describe: string }
+  | { mode: 'kubernetes'; store: ResourceStore; runtime: WorkloadRuntime; describe: string };
+
+const kind = (name: string): KindInfo => {
+  const k = kindByName(name);
+  if (!k) throw new Error(`unknown kind ${name}`);
+  return k;
+};
+
+/** The namespace of Knative Serving's ConfigMaps (config-autoscaler, config-domain), watched in Kubernetes mode. */
+export const KNATIVE_SERVING_NAMESPACE = 'knative-serving';
+
+/**
+ * The kinds Kubernetes mode serves: Knative Serving's four, and the ConfigMaps of `knative-serving`. Eventing and
+ * the sources on Kubernetes are the next step (their CRDs install already; Wisp does not reconcile them there yet).
+ */
+export function kubernetesKinds(): KubeStoreKind[] {
+  return [
+    { info: kind('services.serving.knative.dev') },
+    { info: kind('configurations') },
+    { info: kind('revisions') },
+    { info: kind('routes') },
+    { info: kind('configmaps'), namespace: KNATIVE_SERVING_NAMESPACE },
+  ];
+}
+
+export async function openSeams(options: PlatformOptions, ctx: { clock: Clock; log: Logger; stateDir: string }): Promise<Seams> {
+  if ((options.runtime ?? 'embedded') === 'embedded') {
+    const store = await Store.open({ dir: ctx.stateDir });
+    try {
+      const runtime = await LocalRuntime.create({ clock: ctx.clock, stateDir: ctx.stateDir, host: '127.0.0.1', logger: ctx.log });
+      return { mode: 'embedded', store, runtime, describe: 'embedded (local processes)' };
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  const k = options.kubernetes ?? {};
+  const kubeConfig = loadKubeConfig({ ...(k.kubeconfig !== undefined && { kubeconfig: k.kubeconfig }), ...(k.context !== undefined && { context: k.context }) });
+  const client = new KubeClient(kubeConfig);
+  const store = await KubeStore.open({
+    client,
+    kinds: kubernetesKinds(),
+    ...(k.namespace !== undefined && { namespace: k.namespace }),
+    clock: ctx.clock,
+    onError: (err, where) => ctx.log.warn(`kubernetes store: ${where}: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  try {
+    const runtime = await KubernetesRuntime.create({
+      kubeConfig,
+      clock: ctx.clock,
+      logger: { info: (m) => ctx.log.info(m), warn: (m) => ctx.log.warn(m) },
+      ...(k.namespace !== undefined && { namespace: k.namespace }),
+    });
+    const scope = k.namespace !== undefined ? `namespace ${k.namespace}` : 'all namespaces';
+    return { mode: 'kubernetes', store, runtime, describe: `kubernetes (${client.server}, context ${kubeConfig.getCurrentContext()}, ${scope})` };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
