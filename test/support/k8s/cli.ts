@@ -4,6 +4,8 @@
  * Builds the binaries on the first run, prints KUBECONFIG=<path> once the API answers, stops everything on Ctrl-C.
  * `--build-only` only builds (or finds) the binaries and prints where they are (CI runs it before the tests).
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureK8sBinaries } from './binaries.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
@@ -17,6 +19,28 @@ const USAGE =
   '  --no-kubelet  no test kubelet (Pods stay Pending)\n' +
   '  --keep        keep the temp dir (data, certificates, logs) after Ctrl-C\n' +
   'Env: WISP_CACHE_DIR (binary cache root, default ~/.cache/wisp), WISP_K8S_BIN_DIR (use binaries from there).';
+
+/** The repository root, from src (test/support/k8s) or from the build (dist/test/support/k8s). */
+function repoRoot(): string {
+  for (const up of ['../../..', '../../../..']) {
+    const dir = fileURLToPath(new URL(`${up}/`, import.meta.url));
+    if (existsSync(`${dir}examples/quickstart/hello.js`)) return dir;
+  }
+  return process.cwd() + '/';
+}
+
+/**
+ * What the test kubelet runs for images of the Knative docs and of Wisp's examples (it has no container runtime):
+ * the quickstart's hello function, which answers `Hello $TARGET!` as Knative's helloworld samples do.
+ */
+function demoImages(): Record<string, { command: string[] }> {
+  const hello = { command: [process.execPath, `${repoRoot()}examples/quickstart/hello.js`] };
+  return {
+    'ghcr.io/knative/helloworld-go': hello,
+    'gcr.io/knative-samples/helloworld-go': hello,
+    'ghcr.io/example/hello': hello,
+  };
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -67,8 +91,9 @@ async function main(): Promise<void> {
   cp = await startControlPlane({ log, ...(values.keep ? { keepDir: true } : {}) });
   if (stopping) return;
   if (!values['no-kubelet']) {
-    kubelet = await startKubelet({ kubeconfigPath: cp.kubeconfigPath, nodeName: 'wisp-node', log });
+    kubelet = await startKubelet({ kubeconfigPath: cp.kubeconfigPath, nodeName: 'wisp-node', log, images: demoImages() });
     console.log(`test kubelet: node ${kubelet.nodeName}, ${kubelet.network.mode} Pod network ${kubelet.network.podCIDR}`);
+    console.log(`  images it runs (no container runtime here): ${Object.keys(demoImages()).join(', ')} -> examples/quickstart/hello.js`);
     if (stopping) return;
   }
   console.log(`KUBECONFIG=${cp.kubeconfigPath}`);
