@@ -492,8 +492,11 @@ function withEnv(env: readonly EnvVar[] | undefined, bound: readonly EnvVar[]): 
  */
 function templateHash(svc: Service, bound: readonly EnvVar[]): string {
   const t = svc.spec!.template;
-  const sourceDir = svc.metadata.annotations?.[SOURCE_DIR_ANNOTATION] ?? '';
-  const cwd = resolvePath(sourceDir, t.spec.containers[0]?.workingDir ?? '.');
+  const sourceDir = svc.metadata.annotations?.[SOURCE_DIR_ANNOTATION];
+  // Where a local process would run counts only for a template that runs as one (a command, a working directory,
+  // applied from a folder): a ksvc applied with kubectl (image only) keeps its revision whatever folder Wisp runs in.
+  const local = sourceDir !== undefined || t.spec.containers.some((c) => c.command !== undefined || c.workingDir !== undefined);
+  const cwd = local ? resolvePath(sourceDir ?? '', t.spec.containers[0]?.workingDir ?? '.') : undefined;
   return createHash('sha256')
     .update(stableJson(bound.length > 0 ? { template: t, cwd, bound } : { template: t, cwd }))
     .digest('hex')
