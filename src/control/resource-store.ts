@@ -48,3 +48,25 @@ export interface ResourceStore extends ResourceReader {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Sends one change to every watch listener, each a copy of its own (a listener may keep or change it); a listener
+ * that throws is reported to `onError` and the others still get the event. Both stores notify this way.
+ */
+export function notifyWatchers(
+  listeners: ReadonlySet<(ev: WatchEvent) => void>,
+  type: WatchEventType,
+  kind: KindInfo,
+  object: KObject,
+  onError: (err: unknown) => void,
+): void {
+  if (listeners.size === 0) return;
+  const ev: WatchEvent = { type, kind, object: structuredClone(object) };
+  for (const l of [...listeners]) {
+    try {
+      l(ev);
+    } catch (err) {
+      onError(err);
+    }
+  }
+}

@@ -12,7 +12,7 @@ import { systemClock, type Clock, type Timer } from '../clock.js';
 import { AlreadyExistsError, InvalidError, NotFoundError, StoreCorruptError } from './errors.js';
 import { readSnapshot, storeFilePath, writeSnapshot } from './store-file.js';
 
-import type { ApplyResult, ResourceStore, WatchEvent, WatchEventType } from './resource-store.js';
+import { notifyWatchers, type ApplyResult, type ResourceStore, type WatchEvent, type WatchEventType } from './resource-store.js';
 
 export type { ApplyResult, WatchEvent, WatchEventType } from './resource-store.js';
 
@@ -251,15 +251,7 @@ export class Store implements ResourceStore {
 
   #changed(type: WatchEventType, kind: KindInfo, object: KObject): void {
     this.#scheduleFlush();
-    if (this.#listeners.size === 0) return;
-    const ev: WatchEvent = { type, kind, object: structuredClone(object) };
-    for (const l of [...this.#listeners]) {
-      try {
-        l(ev);
-      } catch (err) {
-        this.#onError(err, 'listener');
-      }
-    }
+    notifyWatchers(this.#listeners, type, kind, object, (err) => this.#onError(err, 'listener'));
   }
 
   #scheduleFlush(): void {

@@ -15,6 +15,7 @@ import { KUBERNETES_VERSION, kubectl, startControlPlane, type ControlPlane, type
 import { runKubectl } from '../support/k8s/kubectl.js';
 import { OWNER_FILE, reapOrphanedControlPlanes } from '../support/k8s/process.js';
 import { waitFor } from '../support/wait.js';
+import { isAlive } from '../../src/runtime/local/proc.js';
 
 interface ObjectMeta {
   name: string;
@@ -36,15 +37,6 @@ function ok(r: KubectlResult, what: string): string {
 async function items(kind: string, namespace: string): Promise<Item[]> {
   const out = ok(await kubectl(['get', kind, '-n', namespace, '-o', 'json']), `get ${kind}`);
   return (JSON.parse(out) as { items: Item[] }).items;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('the shared control plane', () => {
@@ -122,7 +114,7 @@ describe('a control plane of its own', () => {
     expect(apiPid).toBeTypeOf('number');
 
     await cp.killApiServer();
-    expect(alive(apiPid as number)).toBe(false);
+    expect(isAlive(apiPid as number)).toBe(false);
     expect(cp.pids()['kube-apiserver']).toBeUndefined();
     expect(cp.pids()['etcd']).toBe(pids['etcd']);
     const down = await cp.kubectl(['get', '--raw', '/readyz', '--request-timeout=2s'], { timeoutMs: 10_000 });
@@ -152,7 +144,7 @@ describe('a control plane of its own', () => {
     const pids = Object.values(cp.pids());
     expect(pids).toHaveLength(3);
     await cp.stop();
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(cp.pids()).toEqual({});
     expect(existsSync(cp.dir)).toBe(false);
     await cp.stop(); // idempotent
@@ -178,8 +170,8 @@ describe('control planes whose owner died', () => {
       await new Promise((r) => setTimeout(r, 200));
       const reaped = await reapOrphanedControlPlanes(parent, 'wisp-k8s-', () => {});
       expect(reaped.sort()).toEqual([kept, orphan].sort());
-      await waitFor(() => !alive(a.pid as number) && !alive(b.pid as number), { timeoutMs: 5_000, what: 'the orphans killed' });
-      expect(alive(c.pid as number)).toBe(true);
+      await waitFor(() => !isAlive(a.pid as number) && !isAlive(b.pid as number), { timeoutMs: 5_000, what: 'the orphans killed' });
+      expect(isAlive(c.pid as number)).toBe(true);
       expect(existsSync(orphan)).toBe(false);
       expect(existsSync(kept)).toBe(true);
       expect(existsSync(join(kept, OWNER_FILE))).toBe(false);

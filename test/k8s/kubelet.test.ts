@@ -5,11 +5,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubelet, type Kubelet } from '../support/k8s/kubelet.js';
 import { waitFor } from '../support/wait.js';
+import { getUrl } from '../support/http.js';
+import { isAlive } from '../../src/runtime/local/proc.js';
 
 const NODE = process.execPath;
 /** An HTTP server on $HOST (loopback mode) or all addresses (netns), port 8080, answering who it is. */
@@ -23,31 +24,8 @@ http.createServer((req, res) => {
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-function httpGet(url: string, timeoutMs = 2_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 function isReady(p: V1Pod): boolean {
   return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function netnsList(): string[] {
@@ -154,7 +132,7 @@ describe.skipIf(!KUBECONFIG)('test kubelet on a real API server', () => {
       expect(cs?.ready).toBe(true);
       expect(cs?.started).toBe(true);
       expect(cs?.state?.running?.startedAt).toBeDefined();
-      const r = await httpGet(`http://${p.status?.podIP ?? ''}:8080/`);
+      const r = await getUrl(`http://${p.status?.podIP ?? ''}:8080/`);
       expect(r.status).toBe(200);
       expect(JSON.parse(r.body)).toEqual({ pod: p.metadata?.name, podIP: p.status?.podIP, greeting: `hello from ${p.metadata?.name ?? ''}` });
     }
@@ -196,7 +174,7 @@ describe.skipIf(!KUBECONFIG)('test kubelet on a real API server', () => {
     expect(pod.status?.conditions?.find((c) => c.type === 'ContainersReady')?.reason).toBe('ContainersNotReady');
     expect(pod.status?.containerStatuses?.[0]?.ready).toBe(false);
     // It runs (the image came from the images map) and answers; only its probe path fails.
-    const r = await waitFor(() => httpGet(`http://${pod.status?.podIP ?? ''}:8080/`), { timeoutMs: 5_000, what: 'unready pod answers' });
+    const r = await waitFor(() => getUrl(`http://${pod.status?.podIP ?? ''}:8080/`), { timeoutMs: 5_000, what: 'unready pod answers' });
     expect(JSON.parse(r.body).greeting).toBe('from the images map');
   });
 
@@ -241,7 +219,7 @@ describe.skipIf(!KUBECONFIG)('test kubelet on a real API server', () => {
       { timeoutMs: 20_000, intervalMs: 50, what: 'mapped image Ready' },
     );
     // No readinessProbe: Ready once running (as the real kubelet), which may be before the server listens.
-    const r = await waitFor(() => httpGet(`http://${pod.status?.podIP ?? ''}:8080/`), { timeoutMs: 5_000, what: 'mapped image answers' });
+    const r = await waitFor(() => getUrl(`http://${pod.status?.podIP ?? ''}:8080/`), { timeoutMs: 5_000, what: 'mapped image answers' });
     expect(JSON.parse(r.body).greeting).toBe('from the images map');
   });
 
@@ -333,15 +311,15 @@ describe.skipIf(!KUBECONFIG)('test kubelet on a real API server', () => {
     const before = kubelet.pods().filter((p) => p.name.startsWith('hello-'));
     expect(before).toHaveLength(2);
     const pids = before.flatMap((p) => p.containers.map((c) => c.pid ?? 0));
-    expect(pids.every((p) => p > 0 && alive(p))).toBe(true);
+    expect(pids.every((p) => p > 0 && isAlive(p))).toBe(true);
     await apps.patchNamespacedDeploymentScale({ name: 'hello', namespace: ns, body: { spec: { replicas: 0 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     await waitFor(
       async () => (await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=hello' })).items.length === 0,
       { timeoutMs: 30_000, intervalMs: 100, what: 'hello pods deleted' },
     );
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.filter((pid) => isAlive(pid))).toEqual([]);
     for (const p of before) {
-      await expect(httpGet(`http://${p.podIP ?? ''}:8080/`, 500)).rejects.toThrow();
+      await expect(getUrl(`http://${p.podIP ?? ''}:8080/`, 500)).rejects.toThrow();
       if (p.netns) expect(netnsList()).not.toContain(p.netns);
     }
     expect(kubelet.pods().filter((p) => p.name.startsWith('hello-'))).toEqual([]);

@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import type { RevisionWorkload } from '../../src/runtime/types.js';
 import { k8sKubeconfig, kubectl, startControlPlane, startTestKubelet, type ControlPlane } from '../support/k8s/index.js';
 import { startKubelet, type Kubelet } from '../support/k8s/kubelet.js';
 import { waitFor } from '../support/wait.js';
+import { getUrl } from '../support/http.js';
 
 const NODE = process.execPath;
 /** The function: listens on $PORT on every address of its Pod's network, answers 200 "hello from <revision>". */
@@ -27,20 +27,6 @@ process.on('SIGTERM', () => { server.close(); server.closeAllConnections(); proc
 const CRASH = `console.error('crash: cannot open config.yaml'); process.exit(1);`;
 const CRDS = join(import.meta.dirname, '../../manifests/crds');
 const HAS_CRDS = existsSync(join(CRDS, 'revisions.serving.knative.dev.yaml'));
-
-function httpGet(url: string, timeoutMs = 2_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function mustKubectl(args: string[], input?: string): Promise<string> {
   const r = await kubectl(args, input === undefined ? {} : { input });
@@ -193,7 +179,7 @@ describe('KubernetesRuntime on a real control plane', () => {
     expect(ep?.port).toBe(8080);
     const pod = await core.readNamespacedPod({ name: ep?.id ?? '', namespace: ns });
     expect(pod.status?.podIP).toBe(ep?.host);
-    const r = await waitFor(() => httpGet(`http://${ep?.host ?? ''}:${ep?.port ?? 0}/`), { timeoutMs: 10_000, what: 'the pod answers' });
+    const r = await waitFor(() => getUrl(`http://${ep?.host ?? ''}:${ep?.port ?? 0}/`), { timeoutMs: 10_000, what: 'the pod answers' });
     expect(r).toEqual({ status: 200, body: 'hello from hello-00001' });
     expect(seen[0]).toBe('1/0/0');
     expect(seen.at(-1)).toBe('1/1/0');
@@ -218,7 +204,7 @@ describe('KubernetesRuntime on a real control plane', () => {
     expect(again.metadata?.generation).toBe(before.metadata?.generation);
     expect(logs.filter((l) => /updated|created/.test(l))).toEqual([]);
     expect(rt.status(key)?.ready).toEqual(endpoints);
-    const r = await httpGet(`http://${endpoints[0]?.host ?? ''}:${endpoints[0]?.port ?? 0}/`);
+    const r = await getUrl(`http://${endpoints[0]?.host ?? ''}:${endpoints[0]?.port ?? 0}/`);
     expect(r.status).toBe(200);
   });
 

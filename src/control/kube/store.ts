@@ -16,7 +16,7 @@ import type { KObject } from '../../api/types.js';
 import { systemClock, type Clock, type Timer } from '../../clock.js';
 import { WispError } from '../../errors.js';
 import { AlreadyExistsError, InvalidError, NotFoundError } from '../errors.js';
-import type { ApplyResult, ResourceStore, WatchEvent, WatchEventType } from '../resource-store.js';
+import { notifyWatchers, type ApplyResult, type ResourceStore, type WatchEvent, type WatchEventType } from '../resource-store.js';
 import { CONFIGURATION_GENERATION_LABEL, SERVICE_LABEL } from '../serving/names.js';
 import { KubeApiError, type KubeClient, type KubeList, type KubeWatchEvent } from './client.js';
 
@@ -466,15 +466,7 @@ export class KubeStore implements ResourceStore {
   }
 
   #emit(type: WatchEventType, kind: KindInfo, object: KObject): void {
-    if (this.#listeners.size === 0) return;
-    const ev: WatchEvent = { type, kind, object: structuredClone(object) };
-    for (const l of [...this.#listeners]) {
-      try {
-        l(ev);
-      } catch (err) {
-        this.#onError(err, 'listener');
-      }
-    }
+    notifyWatchers(this.#listeners, type, kind, object, (err) => this.#onError(err, 'listener'));
   }
 
   #noteVersion(rv: string): void {

@@ -7,6 +7,7 @@ import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/pr
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand, type CommandResult, type Env } from '../kafka/tools.js';
+import { acquireCacheLock, isCacheComplete } from '../cache-lock.js';
 import {
   BINARY_NAMES,
   compareGoVersions,
@@ -78,12 +79,17 @@ export async function ensureK8sBinaries(opts: EnsureK8sBinariesOptions = {}): Pr
   const bin = join(cache, 'bin');
   const marker = join(cache, 'complete');
   const stamp = recipeStamp(KUBERNETES_VERSION, ETCD_VERSION);
-  if (await isComplete(marker, stamp)) return binariesIn(bin);
+  if (await isCacheComplete(marker, stamp)) return binariesIn(bin);
 
   await mkdir(cache, { recursive: true });
-  const release = await acquireLock(join(cache, 'build.lock'), timeoutMs * 2 + 60_000, log);
+  const release = await acquireCacheLock(join(cache, 'build.lock'), {
+    staleMs: timeoutMs * 2 + 60_000,
+    pollMs: LOCK_POLL_MS,
+    doing: 'building the Kubernetes binaries',
+    log: (m) => log(`k8s: ${m}`),
+  });
   try {
-    if (await isComplete(marker, stamp)) return binariesIn(bin); // another run built them while we waited
+    if (await isCacheComplete(marker, stamp)) return binariesIn(bin); // another run built them while we waited
     const staging = join(cache, `bin.staging-${process.pid}`);
     const work = join(cache, `work-${process.pid}`);
     await rm(staging, { recursive: true, force: true });
@@ -245,58 +251,6 @@ function requireGoVersion(have: string, need: string, what: string): void {
       'WISP_ERR_K8S_GO_TOO_OLD',
       `Cannot build ${what}: its go.mod needs Go ${need}, the local toolchain is ${have} (GOTOOLCHAIN=local: no toolchain is downloaded). Install Go ${need} or newer, ${USE_EXISTING_HINT}.`,
     );
-  }
-}
-
-async function isComplete(marker: string, stamp: string): Promise<boolean> {
-  try {
-    return (await readFile(marker, 'utf8')).trim() === stamp;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A lock directory (mkdir is atomic) holding the owner's pid. A lock whose owner died (Ctrl-C during a build) or
- * that is older than any build can take is stale and taken over. Returns the release function.
- */
-export async function acquireLock(lock: string, staleMs: number, log: (m: string) => void): Promise<() => Promise<void>> {
-  let announced = false;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      await writeFile(join(lock, 'owner'), `${process.pid}\n`);
-      return () => rm(lock, { recursive: true, force: true });
-    } catch (err) {
-      if (!(err instanceof Error && 'code' in err && err.code === 'EEXIST')) throw err;
-    }
-    const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => undefined);
-    if ((age !== undefined && age > staleMs) || (await ownerIsGone(lock))) {
-      log(`k8s: removing stale build lock ${lock}`);
-      await rm(lock, { recursive: true, force: true });
-      continue;
-    }
-    if (!announced) {
-      log(`k8s: waiting for another process building the Kubernetes binaries (${lock})`);
-      announced = true;
-    }
-    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
-  }
-}
-
-async function ownerIsGone(lock: string): Promise<boolean> {
-  let pid: number;
-  try {
-    pid = Number((await readFile(join(lock, 'owner'), 'utf8')).trim());
-  } catch {
-    return false; // just created, owner not written yet
-  }
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return err instanceof Error && 'code' in err && err.code === 'ESRCH';
   }
 }
 

@@ -21,6 +21,7 @@ import { mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { isAlive } from '../../../src/runtime/local/proc.js';
 
 export type NetworkMode = 'netns' | 'loopback';
 
@@ -105,15 +106,6 @@ export async function netnsAvailable(): Promise<boolean> {
 function claimDir(): string {
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
   return uid === 0 ? '/run/wisp-test-kubelet' : join(tmpdir(), `wisp-test-kubelet-${uid}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Pids whose environment carries CLAIM_ENV=<claim>. */

@@ -8,6 +8,7 @@ import { closeSync, openSync } from 'node:fs';
 import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Env } from '../kafka/tools.js';
+import { isAlive } from '../../../src/runtime/local/proc.js';
 import { K8sSupportError } from './errors.js';
 
 export interface ProcessSpec {
@@ -148,15 +149,6 @@ export async function tailFile(path: string, lines: number): Promise<string> {
 /** The file in a control plane's directory naming the process that owns it (the one whose exit ends it). */
 export const OWNER_FILE = 'owner.pid';
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return !(err instanceof Error && 'code' in err && err.code === 'ESRCH');
-  }
-}
-
 /**
  * Control planes left behind by a process that died without stopping them (a test worker killed by SIGKILL or by a
  * timeout: the children run in process groups of their own and outlive it). For each `<parent>/<prefix>*` directory
@@ -177,7 +169,7 @@ export async function reapOrphanedControlPlanes(parent: string, prefix: string, 
     const [first, second] = (await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => '')).split('\n');
     const owner = Number(first?.trim());
     const keep = second?.trim() === 'keep';
-    if (!Number.isInteger(owner) || owner <= 0 || pidAlive(owner)) continue;
+    if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
     const killed: number[] = [];
     for (const entry of await readdir('/proc').catch(() => [] as string[])) {
       const pid = Number(entry);

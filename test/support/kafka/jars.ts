@@ -3,13 +3,14 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kafkaCacheDir } from './config.js';
 import { KafkaSupportError } from './errors.js';
 import { requireMaven, runCommand, type Env } from './tools.js';
+import { acquireCacheLock, isCacheComplete } from '../cache-lock.js';
 
 export interface EnsureKafkaJarsOptions {
   log?: (m: string) => void;
@@ -46,11 +47,11 @@ export async function ensureKafkaJars(opts: EnsureKafkaJarsOptions = {}): Promis
   const marker = join(cache, 'complete');
   const lock = join(cache, 'resolve.lock');
 
-  if (await isComplete(marker, stamp)) return libs;
+  if (await isCacheComplete(marker, stamp)) return libs;
   await mkdir(cache, { recursive: true });
-  await acquireLock(lock, log);
+  const release = await acquireCacheLock(lock, { staleMs: LOCK_STALE_MS, pollMs: LOCK_POLL_MS, doing: 'resolving Kafka jars', log });
   try {
-    if (await isComplete(marker, stamp)) return libs; // another run resolved while we waited
+    if (await isCacheComplete(marker, stamp)) return libs; // another run resolved while we waited
     await requireMaven(env);
     log(`resolving Kafka jars with Maven into ${libs} (first run only)`);
     const started = Date.now();
@@ -78,64 +79,6 @@ export async function ensureKafkaJars(opts: EnsureKafkaJarsOptions = {}): Promis
     log(`resolved ${jars.length} jars in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return libs;
   } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
-
-async function isComplete(marker: string, stamp: string): Promise<boolean> {
-  try {
-    return (await readFile(marker, 'utf8')).trim() === stamp;
-  } catch {
-    return false;
-  }
-}
-
-/** mkdir is atomic: whoever creates the directory holds the lock. A lock older than any resolve can take is stale. */
-async function acquireLock(lock: string, log: (m: string) => void): Promise<void> {
-  let announced = false;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      await writeFile(join(lock, 'owner'), `${process.pid}\n`);
-      return;
-    } catch (err) {
-      if (!(err instanceof Error && 'code' in err && err.code === 'EEXIST')) throw err;
-    }
-    const age = await lockAge(lock);
-    if ((age !== undefined && age > LOCK_STALE_MS) || (await ownerIsGone(lock))) {
-      log(`removing stale Kafka jar lock ${lock}`);
-      await rm(lock, { recursive: true, force: true });
-      continue;
-    }
-    if (!announced) {
-      log(`waiting for another process resolving Kafka jars (${lock})`);
-      announced = true;
-    }
-    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
-  }
-}
-
-/** The lock's owner (same machine: the cache is local) died without releasing it, e.g. Ctrl-C during mvn. */
-async function ownerIsGone(lock: string): Promise<boolean> {
-  let pid: number;
-  try {
-    pid = Number((await readFile(join(lock, 'owner'), 'utf8')).trim());
-  } catch {
-    return false; // just created, owner not written yet
-  }
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return err instanceof Error && 'code' in err && err.code === 'ESRCH';
-  }
-}
-
-async function lockAge(lock: string): Promise<number | undefined> {
-  try {
-    return Date.now() - (await stat(lock)).mtimeMs;
-  } catch {
-    return undefined;
+    await release();
   }
 }
