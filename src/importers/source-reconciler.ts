@@ -12,7 +12,7 @@ import { kindByName, type KindInfo } from '../api/kinds.js';
 import type { Condition, KObject } from '../api/types.js';
 import type { Clock } from '../clock.js';
 import { refersTo, resolveDestination, type AddressableLookup } from '../control/eventing/destination.js';
-import type { Store, WatchEvent } from '../control/store.js';
+import type { ResourceStore, WatchEvent } from '../control/resource-store.js';
 import { WorkQueue } from '../control/work-queue.js';
 import type { DeployState, SinkState } from './status.js';
 
@@ -55,7 +55,7 @@ export interface SourceKind<RunSpec, Runner extends SourceRunner> {
 }
 
 export interface SourceReconcilerOptions<RunSpec, Runner extends SourceRunner> {
-  store: Store;
+  store: ResourceStore;
   clock: Clock;
   source: SourceKind<RunSpec, Runner>;
   /** Reconcile failures (`what` says which). */
@@ -64,7 +64,7 @@ export interface SourceReconcilerOptions<RunSpec, Runner extends SourceRunner> {
 
 /** What every reconciler of a kind that sends events itself (Ping, ApiServer, Kafka) is built with. */
 export interface SendingSourceOptions<Policy, Outcome> {
-  store: Store;
+  store: ResourceStore;
   clock: Clock;
   /** Delivers the events to sinks (HTTP POST, binary mode). */
   sender: Sender;
@@ -111,6 +111,8 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
     this.#queue = new WorkQueue({
       handler: (key) => this.#reconcile(key),
       onError: (key, err) => options.onError?.(`reconcile ${options.source.label} ${key}`, err),
+      // A status write refused while the API server is away (Kubernetes mode) is done again once it is back.
+      retry: { clock: options.clock, initialMs: 100, maxMs: 10_000 },
     });
     this.#lookup = {
       service: (ns, name) => options.store.get(SERVICES, ns, name),
@@ -204,7 +206,7 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
     });
     this.#writing = key;
     try {
-      store.updateStatus(kind.kind, namespace, name, status);
+      await store.updateStatus(kind.kind, namespace, name, status);
     } finally {
       this.#writing = undefined;
     }

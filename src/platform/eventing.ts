@@ -6,7 +6,7 @@ import { BrokerStartingError } from '../../broker/errors.js';
 import { DEFAULT_MAX_BACKLOG, type EventBackend } from '../../broker/types.js';
 import type { Clock } from '../clock.js';
 import { EventingReconciler } from '../control/eventing/reconciler.js';
-import type { Store } from '../control/store.js';
+import type { ResourceStore } from '../control/resource-store.js';
 import { LazyBackend, UnconfiguredBackend } from './backends.js';
 import type { Logger } from './logger.js';
 
@@ -22,7 +22,7 @@ export interface Eventing {
  * the dispatcher (one consumer per Trigger) and the reconciler that connects them to the store.
  */
 export async function startEventing(opts: {
-  store: Store;
+  store: ResourceStore;
   clock: Clock;
   registry: Registry;
   host: string;

@@ -28,7 +28,7 @@ import { kindByName, type KindInfo } from '../../api/kinds.js';
 import type { Condition, KObject } from '../../api/types.js';
 import type { Clock, Timer } from '../../clock.js';
 import { getCondition, type DesiredCondition } from '../conditions.js';
-import type { Store, WatchEvent } from '../store.js';
+import type { ResourceReader, ResourceStore, WatchEvent } from '../resource-store.js';
 import { WorkQueue } from '../work-queue.js';
 import { refersTo, resolveDestination, type AddressableLookup } from './destination.js';
 import { brokerStatus, deadLetterCondition, triggerStatus, type BrokerBackendState, type BrokerBacklogState, type DeadLetterState, type TriggerConditionInput } from './status.js';
@@ -40,7 +40,7 @@ export interface TriggerDispatcher {
 }
 
 export interface EventingReconcilerOptions {
-  store: Store;
+  store: ResourceStore;
   clock: Clock;
   /** Base URL of the broker ingress, e.g. `http://127.0.0.1:8081`; a Broker's address is `<base>/<ns>/<name>`. */
   brokerIngressUrl: string;
@@ -119,6 +119,8 @@ export class EventingReconciler {
     this.#queue = new WorkQueue({
       handler: (key) => this.#reconcile(key),
       onError: (key, err) => options.onError?.(`reconcile ${key.replace(':', ' ')}`, err),
+      // A status write refused while the API server is away (Kubernetes mode) is done again once it is back.
+      retry: { clock: options.clock, initialMs: 100, maxMs: 10_000 },
     });
     this.#lookup = {
       service: (ns, name) => options.store.get(SERVICES, ns, name),
@@ -338,14 +340,14 @@ export class EventingReconciler {
     else this.#routable.delete(key);
     // Still there? A delete may have raced with the backend call.
     if (!this.#o.store.get(BROKERS, namespace, name)) return this.#reconcileBroker(namespace, name);
-    this.#writeStatus(BROKERS, `broker:${key}`, namespace, name, status);
+    await this.#writeStatus(BROKERS, `broker:${key}`, namespace, name, status);
     if (wasReady !== isReady) this.#requeueTriggersOf(namespace, name);
   }
 
-  #writeStatus(info: KindInfo, queueKey: string, namespace: string, name: string, status: unknown): void {
+  async #writeStatus(info: KindInfo, queueKey: string, namespace: string, name: string, status: unknown): Promise<void> {
     this.#writing = queueKey;
     try {
-      this.#o.store.updateStatus(info, namespace, name, status);
+      await this.#o.store.updateStatus(info, namespace, name, status);
     } finally {
       this.#writing = undefined;
     }
@@ -373,7 +375,7 @@ export class EventingReconciler {
       previous: (trigger.status as { conditions?: Condition[] } | undefined)?.conditions,
       now: this.#o.clock.now(),
     });
-    this.#writeStatus(TRIGGERS, `trigger:${key}`, namespace, name, status);
+    await this.#writeStatus(TRIGGERS, `trigger:${key}`, namespace, name, status);
   }
 
   /** Resolves everything a Trigger needs and hands it to the dispatcher; reports the conditions on the way. */
@@ -484,7 +486,7 @@ function fullSignature(full: readonly TriggerBacklog[]): string {
 }
 
 /** Topic settings from the ConfigMap a Broker's `spec.config` names (Knative's kafka-broker-config keys). */
-function brokerSettings(store: Store, broker: KObject): BrokerSettings {
+function brokerSettings(store: ResourceReader, broker: KObject): BrokerSettings {
   const ref = (broker.spec as BrokerSpec | undefined)?.config;
   if (!ref || ref.kind !== 'ConfigMap') return {};
   const cm = store.get(CONFIGMAPS, ref.namespace ?? broker.metadata.namespace, ref.name);

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { CloudEvent } from 'cloudevents';
 import type { Sender } from '../../../broker/delivery/index.js';
 import type { Clock } from '../../clock.js';
-import type { Store, WatchEvent } from '../../control/store.js';
+import type { ResourceReader, WatchEvent } from '../../control/resource-store.js';
 import { deliverToSink } from '../deliver.js';
 import { CancellableWaits } from '../waits.js';
 import { SourceOverloadedError, type SourceDeliveryError } from '../errors.js';
@@ -44,7 +44,7 @@ export type ApiServerOutcome =
 
 export interface ApiServerSourceRunnerOptions {
   spec: ApiServerRunSpec;
-  store: Store;
+  store: ResourceReader;
   clock: Clock;
   sender: Sender;
   delivery?: Partial<ApiServerDeliveryPolicy>;

@@ -5,11 +5,11 @@
  */
 import type { Service } from '../../api/types.js';
 import type { ServiceEnvSource } from '../../control/serving/reconciler.js';
-import type { Store } from '../../control/store.js';
+import type { ResourceReader } from '../../control/resource-store.js';
 import { SINKBINDINGS } from './reconciler.js';
 import { boundEnv } from './subject.js';
 
-export function sinkBindingEnvSource(store: Store): ServiceEnvSource {
+export function sinkBindingEnvSource(store: ResourceReader): ServiceEnvSource {
   return {
     envFor: (svc: Service) => boundEnv(svc, store.list(SINKBINDINGS, svc.metadata.namespace)),
     watch: (listener) =>

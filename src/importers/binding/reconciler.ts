@@ -7,13 +7,13 @@
 import type { BindingSubject } from '../../api/sinkbinding.js';
 import type { KObject } from '../../api/types.js';
 import type { Clock } from '../../clock.js';
-import type { Store } from '../../control/store.js';
+import type { ResourceReader, ResourceStore } from '../../control/resource-store.js';
 import { kindNamed, SourceReconciler, type SourcePlan, type SourceRunner } from '../source-reconciler.js';
 import { sinkBindingStatus } from './status.js';
 import { bindsTo } from './subject.js';
 
 export interface SinkBindingsReconcilerOptions {
-  store: Store;
+  store: ResourceStore;
   clock: Clock;
   /** Reconcile failures (`what` says which). */
   onError?: (what: string, err: unknown) => void;
@@ -26,7 +26,7 @@ const SERVICES = kindNamed('services.serving.knative.dev');
 type BindingRunSpec = Record<string, never>;
 
 /** Bound, or why not: a subject named by `name` that does not exist. A label selector binds whatever matches. */
-function plan(store: Store, binding: KObject): SourcePlan<BindingRunSpec> {
+function plan(store: ResourceReader, binding: KObject): SourcePlan<BindingRunSpec> {
   const subject = (binding.spec as { subject?: BindingSubject } | undefined)?.subject;
   const ns = subject?.namespace ?? binding.metadata.namespace;
   if (subject?.name && subject.kind === SERVICES.kind && !store.get(SERVICES, ns, subject.name)) {

@@ -6,7 +6,7 @@
  * The watch/queue/sink/status skeleton is SourceReconciler's; this file says what a ContainerSource runs.
  */
 import type { Clock } from '../../clock.js';
-import type { Store } from '../../control/store.js';
+import type { ResourceStore } from '../../control/resource-store.js';
 import type { LogLine } from '../../runtime/types.js';
 import { kindNamed, SourceReconciler } from '../source-reconciler.js';
 import { sourceStatus } from '../status.js';
@@ -14,7 +14,7 @@ import { planContainerSource, type ContainerRunSpec } from './plan.js';
 import { ContainerSourceRunner, type ContainerWorkloads } from './runner.js';
 
 export interface ContainerSourcesReconcilerOptions {
-  store: Store;
+  store: ResourceStore;
   clock: Clock;
   /** Where the processes run: a LocalRuntime of their own (its state dir records them for orphan reaping). */
   runtime: ContainerWorkloads;
