@@ -23,7 +23,7 @@ import type { Store } from '../control/store.js';
 import { LocalRuntime } from '../runtime/index.js';
 import type { Clock } from '../clock.js';
 import { type Logger } from './logger.js';
-import { openSeams } from './seams.js';
+import { openSeams, type Seams } from './seams.js';
 import { startEventing } from './eventing.js';
 import { createLogger } from './logger.js';
 import { acquireStateLock } from './state-lock.js';
@@ -115,14 +115,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const stopReplicaMetrics = runtime.onChange((key, status) => metrics.replicas(key, status));
     closers.push(stopReplicaMetrics);
 
-    const events = seams.mode === 'embedded' ? await startEmbeddedEventing(seams.store, { stateDir, clock, registry, options, log, closers }) : undefined;
+    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers });
 
     let ready = false;
     const api = buildApiServer({
       store,
       registry,
       logs: runtime,
-      ...(events && { sourceLogs: events.containerRuntime }),
+      ...(events.containerRuntime && { sourceLogs: events.containerRuntime }),
       ready: () => ready,
       token: apiToken.token,
       // Bound to loopback, any other Host is a browser tricked by DNS rebinding; bound wider, the token alone guards it.
@@ -136,13 +136,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const apiPort = portOf(api.server.address());
     const apiUrl = `${apiTls ? 'https' : 'http'}://${urlHost(options.apiHost)}:${apiPort}`;
 
-    const lateSources = events && seams.mode === 'embedded' ? startApiAndKafkaSources(seams.store, { clock, apiUrl, sender: events.sourceSender, sourceMetrics: events.sourceMetrics, log, closers }) : undefined;
+    const lateSources = startApiAndKafkaSources(seams, { clock, apiUrl, sender: events.sourceSender, sourceMetrics: events.sourceMetrics, log, closers });
 
     const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
     const applied = await applyAll(store, loaded.objects);
     await reconciler.idle();
-    await events?.idle();
-    await lateSources?.idle();
+    await events.idle();
+    await lateSources.idle();
     await reconciler.idle();
     ready = true;
 
@@ -150,7 +150,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     return {
       urls: {
         ingress: `http://${options.host}:${ingress.port}`,
-        ...(events && { broker: `http://${options.host}:${events.port}` }),
+        broker: `http://${options.host}:${events.port}`,
         api: apiUrl,
       },
       tokenFile: apiToken.file,
@@ -164,7 +164,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
 }
 
-interface EmbeddedEventingContext {
+interface EventingContext {
   stateDir: string;
   clock: Clock;
   registry: Registry;
@@ -174,11 +174,13 @@ interface EmbeddedEventingContext {
 }
 
 /**
- * Eventing (broker ingress, backends, dispatcher, eventing reconciler) and the importers, on the embedded store.
- * Kubernetes mode does not run them yet: Eventing and the sources on Kubernetes are the next step (see the README).
+ * Eventing (broker ingress, backends, dispatcher, eventing reconciler) and the importers that run in Wisp's own
+ * process (PingSource) in both modes, on the seams' store. ContainerSource and SinkBinding run on the embedded
+ * store only: on Kubernetes they are Deployments and pod templates (not yet, see the README).
  */
-async function startEmbeddedEventing(store: Store, ctx: EmbeddedEventingContext) {
+async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
   const { stateDir, clock, registry, options, log, closers } = ctx;
+  const { store } = seams;
   const eventing = await startEventing({
     store,
     clock,
@@ -208,6 +210,24 @@ async function startEmbeddedEventing(store: Store, ctx: EmbeddedEventingContext)
   closers.push(() => sourceSender.close());
   closers.push(() => importers.stop());
 
+  const embedded = seams.mode === 'embedded' ? await startLocalSources(seams.store, { stateDir, clock, log, closers }) : undefined;
+  return {
+    port: eventing.port,
+    containerRuntime: embedded?.containerRuntime,
+    sourceSender,
+    sourceMetrics,
+    idle: async (): Promise<void> => {
+      await eventing.reconciler.idle();
+      await importers.idle();
+      await embedded?.idle();
+    },
+  };
+}
+
+/** ContainerSources as local processes and SinkBindings into embedded Services: the embedded store only. */
+async function startLocalSources(store: Store, ctx: { stateDir: string; clock: Clock; log: Logger; closers: (() => Promise<void> | void)[] }) {
+  const { stateDir, clock, log, closers } = ctx;
+
   // ContainerSources run as local processes on a runtime of their own (own state file for orphan reaping, no
   // Serving listeners); the reconciler stops them before that runtime closes, and both before eventing.
   const containerRuntime = await LocalRuntime.create({ clock, stateDir: join(stateDir, 'containersources'), host: '127.0.0.1', logger: log });
@@ -233,28 +253,27 @@ async function startEmbeddedEventing(store: Store, ctx: EmbeddedEventingContext)
   closers.push(() => sinkBindings.stop());
 
   return {
-    port: eventing.port,
     containerRuntime,
-    sourceSender,
-    sourceMetrics,
     idle: async (): Promise<void> => {
-      await eventing.reconciler.idle();
-      await importers.idle();
       await containerSources.idle();
       await sinkBindings.idle();
     },
   };
 }
 
-/** ApiServerSource (it needs the control API's URL) and KafkaSource, on the embedded store. */
+/**
+ * KafkaSource (both modes: it consumes its own clusters) and ApiServerSource (it needs the control API's URL; on the
+ * embedded store only, as it watches Wisp's own resources there).
+ */
 function startApiAndKafkaSources(
-  store: Store,
+  seams: Seams,
   ctx: { clock: Clock; apiUrl: string; sender: HttpSender; sourceMetrics: SourceMetrics; log: Logger; closers: (() => Promise<void> | void)[] },
 ) {
   const { clock, apiUrl, log, closers, sourceMetrics } = ctx;
+  const { store } = seams;
   const sourceSender = ctx.sender;
   // ApiServerSource watches this platform's own resources; its events' source is the control API's URL.
-  const apiServerSources = new ApiServerSourcesReconciler({
+  const apiServerSources = seams.mode !== 'embedded' ? undefined : new ApiServerSourcesReconciler({
     store,
     clock,
     sender: sourceSender,
@@ -262,8 +281,10 @@ function startApiAndKafkaSources(
     sourceUri: apiUrl,
     onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
   });
-  apiServerSources.start();
-  closers.push(() => apiServerSources.stop());
+  if (apiServerSources) {
+    apiServerSources.start();
+    closers.push(() => apiServerSources.stop());
+  }
 
   // KafkaSources consume their own clusters (spec.bootstrapServers); closing commits what the sinks accepted.
   const kafkaSources = new KafkaSourcesReconciler({
@@ -279,7 +300,7 @@ function startApiAndKafkaSources(
 
   return {
     idle: async (): Promise<void> => {
-      await apiServerSources.idle();
+      await apiServerSources?.idle();
       await kafkaSources.idle();
     },
   };

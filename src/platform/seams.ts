@@ -27,17 +27,26 @@ const kind = (name: string): KindInfo => {
 /** The namespace of Knative Serving's ConfigMaps (config-autoscaler, config-domain), watched in Kubernetes mode. */
 export const KNATIVE_SERVING_NAMESPACE = 'knative-serving';
 
+/** The namespace of Knative Eventing's ConfigMaps (e.g. `kafka-broker-config`, named by a Broker's `spec.config`). */
+export const KNATIVE_EVENTING_NAMESPACE = 'knative-eventing';
+
 /**
- * The kinds Kubernetes mode serves: Knative Serving's four, and the ConfigMaps of `knative-serving`. Eventing and
- * the sources on Kubernetes are the next step (their CRDs install already; Wisp does not reconcile them there yet).
+ * The kinds Kubernetes mode serves: Knative Serving's four; Brokers and Triggers; the sources that run in Wisp's own
+ * process (PingSource, KafkaSource); and ConfigMaps (config-autoscaler and config-domain in `knative-serving`, a
+ * Broker's `spec.config`): in every namespace, or with `--namespace-scope` in that one and Knative's two. ApiServerSource,
+ * ContainerSource and SinkBinding on Kubernetes come next (their CRDs install already).
  */
-export function kubernetesKinds(): KubeStoreKind[] {
+export function kubernetesKinds(scope?: string): KubeStoreKind[] {
   return [
     { info: kind('services.serving.knative.dev') },
     { info: kind('configurations') },
     { info: kind('revisions') },
     { info: kind('routes') },
-    { info: kind('configmaps'), namespace: KNATIVE_SERVING_NAMESPACE },
+    { info: kind('brokers.eventing.knative.dev') },
+    { info: kind('triggers.eventing.knative.dev') },
+    { info: kind('pingsources') },
+    { info: kind('kafkasources') },
+    scope === undefined ? { info: kind('configmaps') } : { info: kind('configmaps'), namespaces: [scope, KNATIVE_SERVING_NAMESPACE, KNATIVE_EVENTING_NAMESPACE] },
   ];
 }
 
@@ -57,7 +66,7 @@ export async function openSeams(options: PlatformOptions, ctx: { clock: Clock; l
   const client = new KubeClient(kubeConfig);
   const store = await KubeStore.open({
     client,
-    kinds: kubernetesKinds(),
+    kinds: kubernetesKinds(k.namespace),
     ...(k.namespace !== undefined && { namespace: k.namespace }),
     clock: ctx.clock,
     onError: (err, where) => ctx.log.warn(`kubernetes store: ${where}: ${err instanceof Error ? err.message : String(err)}`),

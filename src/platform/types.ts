@@ -52,7 +52,7 @@ export interface ApplyOutcome {
 
 export interface Platform {
   /** `broker` is absent in Kubernetes mode (Eventing on Kubernetes is not served yet). */
-  readonly urls: { ingress: string; broker?: string; api: string };
+  readonly urls: { ingress: string; broker: string; api: string };
   /** `embedded` or what Kubernetes mode talks to (`kubernetes (https://..., context ..., all namespaces)`). */
   readonly runtime?: string;
   /** The file holding the control API's bearer token (`<state-dir>/token`). */

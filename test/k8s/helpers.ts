@@ -14,6 +14,8 @@ export const CRDS_DIR = join(ROOT, 'manifests/crds');
 export const TEST_IMAGES: Record<string, ImageEntry> = {
   'example.com/hello': { command: [process.execPath, join(ROOT, 'examples/quickstart/hello.js')] },
   'example.com/crash': { command: [process.execPath, join(ROOT, 'test/fixtures/functions/crash.js')] },
+  // Knative's event_display, as a recorder: every request is kept and `GET /_seen` answers them as JSON.
+  'example.com/event-display': { command: [process.execPath, join(ROOT, 'test/fixtures/functions/sink-recorder.js')], env: { LISTEN_HOST: '0.0.0.0' } },
 };
 
 /** A Knative Service as the Knative docs write it: an image, no command. */

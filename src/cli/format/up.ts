@@ -20,7 +20,7 @@ export function formatUpBanner(
     'Wisp is up.',
     ...(platform.runtime !== undefined && platform.runtime.startsWith('kubernetes') ? [`  Runtime          ${platform.runtime}`] : []),
     `  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost, or by path: /<namespace>/<service>/...)`,
-    broker !== undefined ? `  Broker ingress   ${broker}/<namespace>/<broker>` : '  Broker ingress   not in Kubernetes mode yet (Eventing runs embedded)',
+    `  Broker ingress   ${broker}/<namespace>/<broker>`,
     `  Control API      ${api}   (wisp --server, /healthz, /metrics; bearer token in ${platform.tokenFile})`,
     'Try:',
   );
@@ -30,7 +30,7 @@ export function formatUpBanner(
     lines.push(`  curl -H 'Host: ${name}.${s.namespace}.localhost' ${ingress}`);
   }
   const brokers = platform.applied.filter((a) => a.ref.startsWith('broker.eventing.knative.dev/'));
-  for (const b of broker === undefined ? [] : brokers) {
+  for (const b of brokers) {
     const name = b.ref.slice('broker.eventing.knative.dev/'.length);
     lines.push(
       `  curl ${broker}/${b.namespace}/${name} -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /try' -H 'ce-type: dev.example.order' -H 'content-type: application/json' -d '{"item":"book"}'`,

@@ -23,8 +23,11 @@ import { KubeApiError, type KubeClient, type KubeList, type KubeWatchEvent } fro
 /** One kind the store serves, optionally only in one namespace. */
 export interface KubeStoreKind {
   info: KindInfo;
-  /** Watch only this namespace (e.g. ConfigMaps of `knative-serving`); default: the store's scope. */
-  namespace?: string;
+  /**
+   * Watch only these namespaces (e.g. ConfigMaps of `knative-serving` and of the scope), one list-watch each;
+   * default: the store's scope.
+   */
+  namespaces?: readonly string[];
 }
 
 export interface KubeStoreOptions {
@@ -107,7 +110,8 @@ export class KubeStore implements ResourceStore {
     this.#onError = opts.onError ?? ((err, where) => process.emitWarning(`wisp kube store ${where}: ${err instanceof Error ? err.message : String(err)}`));
     this.#backoff = opts.backoff ?? { initialMs: 200, maxMs: 5_000 };
     for (const k of opts.kinds) {
-      this.#reflectors.set(kindKey(k.info), new Reflector(k.info, k.namespace ?? opts.namespace));
+      const namespaces = k.namespaces !== undefined ? [...new Set(k.namespaces)] : [opts.namespace];
+      for (const ns of namespaces) this.#reflectors.set(reflectorKey(k.info, ns), new Reflector(k.info, ns));
     }
   }
 
@@ -146,19 +150,19 @@ export class KubeStore implements ResourceStore {
   }
 
   serves(kind: KindInfo): boolean {
-    return this.#reflectors.has(kindKey(kind));
+    return this.#reflectorsOf(kind).length > 0;
   }
 
   get(kind: KindInfo, namespace: string, name: string): KObject | undefined {
-    const o = this.#reflectors.get(kindKey(kind))?.objects.get(`${namespace}/${name}`);
+    const o = this.#watching(kind, namespace)?.objects.get(`${namespace}/${name}`);
     return o ? structuredClone(o) : undefined;
   }
 
   list(kind: KindInfo, namespace?: string): KObject[] {
-    const r = this.#reflectors.get(kindKey(kind));
-    if (!r) return [];
     const out: KObject[] = [];
-    for (const o of r.objects.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(structuredClone(o));
+    for (const r of this.#reflectorsOf(kind)) {
+      for (const o of r.objects.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(structuredClone(o));
+    }
     return out.sort(compareObjects);
   }
 
@@ -170,8 +174,8 @@ export class KubeStore implements ResourceStore {
   }
 
   async create(obj: KObject): Promise<KObject> {
-    const r = this.#reflectorOf(obj);
     const ns = obj.metadata.namespace ?? SERVING_DEFAULTS.defaultNamespace;
+    const r = this.#reflectorOf(obj, ns);
     const { status, ...rest } = obj;
     const body = { ...structuredClone(rest), apiVersion: apiVersionOf(r.info), metadata: { ...structuredClone(obj.metadata), namespace: ns } };
     let created: KObject;
@@ -189,8 +193,8 @@ export class KubeStore implements ResourceStore {
   }
 
   async apply(obj: KObject): Promise<{ object: KObject; result: ApplyResult }> {
-    const r = this.#reflectorOf(obj);
     const ns = obj.metadata.namespace ?? SERVING_DEFAULTS.defaultNamespace;
+    const r = this.#reflectorOf(obj, ns);
     const name = obj.metadata.name;
     let current = r.objects.get(`${ns}/${name}`);
     if (!current) {
@@ -234,7 +238,7 @@ export class KubeStore implements ResourceStore {
   }
 
   async updateStatus(kind: KindInfo, namespace: string, name: string, status: unknown): Promise<KObject> {
-    const r = this.#reflectorFor(kind);
+    const r = this.#reflectorFor(kind, namespace);
     let current = r.objects.get(`${namespace}/${name}`);
     if (!current) current = await this.#refresh(r, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -258,7 +262,7 @@ export class KubeStore implements ResourceStore {
   }
 
   async delete(kind: KindInfo, namespace: string, name: string): Promise<KObject | undefined> {
-    const r = this.#reflectorFor(kind);
+    const r = this.#reflectorFor(kind, namespace);
     const key = `${namespace}/${name}`;
     const cached = r.objects.get(key);
     let gone: KObject | undefined;
@@ -285,8 +289,8 @@ export class KubeStore implements ResourceStore {
   nextRevisionNumber(namespace: string, service: string): number {
     const key = `${namespace}/${service}`;
     let max = this.#revisionHighWater.get(key) ?? 0;
-    const revisions = [...this.#reflectors.values()].find((r) => r.info.kind === 'Revision' && r.info.group === 'serving.knative.dev');
-    for (const o of revisions?.objects.values() ?? []) {
+    const revisions = [...this.#reflectors.values()].filter((r) => r.info.kind === 'Revision' && r.info.group === 'serving.knative.dev');
+    for (const o of revisions.flatMap((r) => [...r.objects.values()])) {
       if (o.metadata.namespace !== namespace || o.metadata.labels?.[SERVICE_LABEL] !== service) continue;
       const n = Number(o.metadata.labels?.[CONFIGURATION_GENERATION_LABEL] ?? 0);
       if (Number.isInteger(n) && n > max) max = n;
@@ -473,23 +477,39 @@ export class KubeStore implements ResourceStore {
     if (rv && newer(rv, this.#resourceVersion)) this.#resourceVersion = rv;
   }
 
-  #reflectorOf(obj: KObject): Reflector {
+  #reflectorOf(obj: KObject, namespace: string): Reflector {
     const info = kindOf(obj.apiVersion, obj.kind);
     if (!info) {
       throw new InvalidError({ message: `unknown kind ${obj.apiVersion}/${obj.kind}`, kind: obj.kind, name: obj.metadata.name, causes: [{ field: 'kind', message: 'unknown kind' }] });
     }
-    return this.#reflectorFor(info);
+    return this.#reflectorFor(info, namespace);
   }
 
-  #reflectorFor(info: KindInfo): Reflector {
-    const r = this.#reflectors.get(kindKey(info));
-    if (!r) throw new KindNotServedError(info);
-    return r;
+  #reflectorsOf(info: KindInfo): Reflector[] {
+    const key = kindKey(info);
+    return [...this.#reflectors.values()].filter((r) => kindKey(r.info) === key);
+  }
+
+  /** The reflector that watches `namespace` for this kind (one of all namespaces, or of that one). */
+  #watching(info: KindInfo, namespace: string): Reflector | undefined {
+    return this.#reflectors.get(reflectorKey(info, undefined)) ?? this.#reflectors.get(reflectorKey(info, namespace));
+  }
+
+  #reflectorFor(info: KindInfo, namespace: string): Reflector {
+    const r = this.#watching(info, namespace);
+    if (r) return r;
+    const served = this.#reflectorsOf(info).map((x) => x.namespace ?? '');
+    if (served.length === 0) throw new KindNotServedError(info);
+    throw new NamespaceNotServedError(info, namespace, served);
   }
 }
 
 function kindKey(info: KindInfo): string {
   return `${info.group}|${info.kind}`;
+}
+
+function reflectorKey(info: KindInfo, namespace: string | undefined): string {
+  return `${kindKey(info)}|${namespace ?? '*'}`;
 }
 
 /** List items come without apiVersion/kind; the store's objects always carry them. */
@@ -522,7 +542,17 @@ function translate(err: unknown, info: KindInfo, name: string): unknown {
 export class KindNotServedError extends NotFoundError {
   constructor(info: KindInfo) {
     super({
-      message: `${info.plural}.${info.group || 'core'} are not served by Wisp's Kubernetes mode yet (it serves Knative Serving: services, configurations, revisions, routes)`,
+      message: `${info.plural}.${info.group || 'core'} are not served by Wisp's Kubernetes mode yet (it serves services, configurations, revisions, routes, brokers, triggers, pingsources and kafkasources)`,
+      kind: info.kind,
+    });
+  }
+}
+
+/** A write to a namespace outside what this store watches (`--namespace-scope`): its result would never be seen. */
+export class NamespaceNotServedError extends NotFoundError {
+  constructor(info: KindInfo, namespace: string, served: readonly string[]) {
+    super({
+      message: `${info.plural}.${info.group || 'core'} in namespace ${namespace} are not watched by this Wisp (it watches ${served.join(', ')}: --namespace-scope)`,
       kind: info.kind,
     });
   }
