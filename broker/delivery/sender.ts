@@ -50,6 +50,12 @@ export interface HttpSenderOptions {
   connectionsPerOrigin?: number;
   /** Response bytes read (default 1 MiB). */
   maxResponseBytes?: number;
+  /**
+   * Where to connect for an origin, asked on every send: another origin (the request keeps the original Host header),
+   * an error (the attempt fails as a network error with that message), or undefined to connect to the origin itself.
+   * Kubernetes mode outside the cluster maps `http://<svc>.<ns>.svc.cluster.local` to a ready endpoint this way.
+   */
+  route?: (origin: string) => { origin: string } | { error: string } | undefined;
 }
 
 class AttemptTimeout extends Error {
@@ -88,7 +94,7 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
   return out;
 }
 
-type Target = { origin: string; path: string } | { error: Error };
+type Target = { origin: string; host: string; path: string } | { error: Error };
 
 function parseTarget(url: string): Target {
   let target: URL;
@@ -100,7 +106,7 @@ function parseTarget(url: string): Target {
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     return { error: new Error(`unsupported URL scheme ${JSON.stringify(target.protocol)} in ${url}`) };
   }
-  return { origin: target.origin, path: `${target.pathname}${target.search}` };
+  return { origin: target.origin, host: target.host, path: `${target.pathname}${target.search}` };
 }
 
 /** Subscriber URLs are few; parsed ones are kept (bounded, cleared when it fills up). */
@@ -191,9 +197,11 @@ export class HttpSender implements Sender {
   readonly #maxBytes: number;
   readonly #deadlines = new Deadlines(systemClock);
   readonly #targets = new Map<string, Target>();
+  readonly #route: HttpSenderOptions['route'];
 
   constructor(opts: HttpSenderOptions = {}) {
     this.#maxBytes = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    this.#route = opts.route;
     this.#agent = new Agent({
       keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
       connections: opts.connectionsPerOrigin ?? 100,
@@ -220,7 +228,14 @@ export class HttpSender implements Sender {
     } catch (err) {
       return Promise.resolve({ kind: 'unsendable', error: new Error(`the event cannot be written as an HTTP request: ${err instanceof Error ? err.message : String(err)}`, { cause: err }) });
     }
-    const headers = opts.preferReply === true ? [...message.headers, ...PREFER_REPLY] : message.headers;
+    let headers = opts.preferReply === true ? [...message.headers, ...PREFER_REPLY] : message.headers;
+    let origin = target.origin;
+    const routed = this.#route?.(origin);
+    if (routed !== undefined) {
+      if ('error' in routed) return Promise.resolve({ kind: 'network-error', error: new Error(routed.error) });
+      headers = [...headers, 'host', target.host];
+      origin = routed.origin;
+    }
     const timeoutMs = Math.max(1, opts.timeoutMs);
     return new Promise<SendResult>((resolve) => {
       const attempt = new Attempt(timeoutMs, this.#maxBytes, resolve);
@@ -228,7 +243,7 @@ export class HttpSender implements Sender {
       try {
         // undici's own header/body timers stay as a backstop; the attempt's deadline is the lane's.
         this.#agent.dispatch(
-          { origin: target.origin, path: target.path, method: 'POST', headers: headers as string[], body: message.body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+          { origin, path: target.path, method: 'POST', headers: headers as string[], body: message.body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
           attempt,
         );
       } catch (err) {

@@ -61,6 +61,7 @@ export class ImportersReconciler extends SourceReconciler<PingRunSpec, PingSourc
       store: o.store,
       clock: o.clock,
       ...(o.onError !== undefined ? { onError: o.onError } : {}),
+      ...(o.coreServices !== undefined ? { coreServices: o.coreServices } : {}),
       source: {
         kind: PINGSOURCES,
         label: 'pingsource',

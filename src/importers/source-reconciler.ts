@@ -11,7 +11,7 @@ import type { Destination } from '../../broker/types.js';
 import { kindByName, type KindInfo } from '../api/kinds.js';
 import type { Condition, KObject } from '../api/types.js';
 import type { Clock } from '../clock.js';
-import { refersTo, resolveDestination, type AddressableLookup } from '../control/eventing/destination.js';
+import { refersTo, resolveDestination, type AddressableLookup, type CoreServiceDirectory } from '../control/eventing/destination.js';
 import type { ResourceStore, WatchEvent } from '../control/resource-store.js';
 import { WorkQueue } from '../control/work-queue.js';
 import type { DeployState, SinkState } from './status.js';
@@ -60,6 +60,8 @@ export interface SourceReconcilerOptions<RunSpec, Runner extends SourceRunner> {
   source: SourceKind<RunSpec, Runner>;
   /** Reconcile failures (`what` says which). */
   onError?: (what: string, err: unknown) => void;
+  /** The cluster's v1 Services (Kubernetes mode), for sinks that name one. */
+  coreServices?: CoreServiceDirectory;
 }
 
 /** What every reconciler of a kind that sends events itself (Ping, ApiServer, Kafka) is built with. */
@@ -74,6 +76,8 @@ export interface SendingSourceOptions<Policy, Outcome> {
   onError?: (what: string, err: unknown) => void;
   /** Every event's outcome, by source key `<ns>/<name>`. */
   onOutcome?: (key: string, outcome: Outcome) => void;
+  /** The cluster's v1 Services (Kubernetes mode), for sinks that name one. */
+  coreServices?: CoreServiceDirectory;
 }
 
 export function kindNamed(name: string): KindInfo {
@@ -117,13 +121,19 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
     this.#lookup = {
       service: (ns, name) => options.store.get(SERVICES, ns, name),
       broker: (ns, name) => options.store.get(BROKERS, ns, name),
+      ...(options.coreServices && { coreService: (ns: string, name: string) => options.coreServices!.service(ns, name) }),
     };
   }
 
   /** Starts watching and reconciles every source of the kind already in the store. */
   start(): void {
     if (this.#unsubscribe) return;
-    this.#unsubscribe = this.#o.store.watch((ev) => this.#onEvent(ev));
+    const unwatchStore = this.#o.store.watch((ev) => this.#onEvent(ev));
+    const unwatchCore = this.#o.coreServices?.watch((namespace, name) => this.#requeueSinksOf({ kind: 'Service', namespace, name }));
+    this.#unsubscribe = () => {
+      unwatchStore();
+      unwatchCore?.();
+    };
     for (const s of this.#o.store.list(this.#o.source.kind)) this.#queue.add(`${s.metadata.namespace}/${s.metadata.name}`);
   }
 
@@ -157,11 +167,15 @@ export class SourceReconciler<RunSpec, Runner extends SourceRunner> {
     if (isKind(ev, this.#o.source.kind)) {
       if (this.#writing !== `${namespace}/${name}`) this.#queue.add(`${namespace}/${name}`);
     } else if (isKind(ev, BROKERS) || isKind(ev, SERVICES)) {
-      const target = { kind: ev.kind.kind, namespace, name };
-      for (const s of this.#o.store.list(this.#o.source.kind)) {
-        const ns = s.metadata.namespace;
-        if (refersTo(sinkOf(s), ns, target) || this.#o.source.dependsOn?.(s, ev.object)) this.#queue.add(`${ns}/${s.metadata.name}`);
-      }
+      this.#requeueSinksOf({ kind: ev.kind.kind, namespace, name }, ev.object);
+    }
+  }
+
+  /** Sources whose sink is `target` (or that depend on `changed`, the object behind it). */
+  #requeueSinksOf(target: { kind: string; namespace: string; name: string }, changed?: KObject): void {
+    for (const s of this.#o.store.list(this.#o.source.kind)) {
+      const ns = s.metadata.namespace;
+      if (refersTo(sinkOf(s), ns, target) || (changed !== undefined && this.#o.source.dependsOn?.(s, changed))) this.#queue.add(`${ns}/${s.metadata.name}`);
     }
   }
 

@@ -5,6 +5,8 @@ import { BacklogMetrics, buildBrokerIngress } from '../../broker/ingress/index.j
 import { BrokerStartingError } from '../../broker/errors.js';
 import { DEFAULT_MAX_BACKLOG, type EventBackend } from '../../broker/types.js';
 import type { Clock } from '../clock.js';
+import type { Sender } from '../../broker/delivery/index.js';
+import type { CoreServiceDirectory } from '../control/eventing/destination.js';
 import { EventingReconciler } from '../control/eventing/reconciler.js';
 import type { ResourceStore } from '../control/resource-store.js';
 import { LazyBackend, UnconfiguredBackend } from './backends.js';
@@ -34,6 +36,10 @@ export async function startEventing(opts: {
   /** Events waiting per Trigger (Memory, Redis) for Brokers without `wisp.dev/max-backlog` (default 10 000). */
   maxBacklog?: number;
   log: Logger;
+  /** How deliveries are sent (the caller closes it after close()); default an HttpSender of the dispatcher's own. */
+  sender?: Sender;
+  /** The cluster's v1 Services (Kubernetes mode), for subscribers that name one. */
+  coreServices?: CoreServiceDirectory;
 }): Promise<Eventing> {
   const { store, clock, registry, log } = opts;
   const maxBacklog = opts.maxBacklog ?? DEFAULT_MAX_BACKLOG;
@@ -53,6 +59,7 @@ export async function startEventing(opts: {
     clock,
     registry,
     logger: log,
+    ...(opts.sender && { sender: opts.sender }),
     publishReply: async (broker, event) => {
       const found = reconciler?.lookupBroker(broker.namespace, broker.name);
       if (!found) throw new Error(`broker ${broker.namespace}/${broker.name} is gone; reply ${event.id} dropped`);
@@ -92,6 +99,7 @@ export async function startEventing(opts: {
     defaultBrokerClass: opts.defaultBrokerClass,
     dispatcher,
     defaultMaxBacklog: maxBacklog,
+    ...(opts.coreServices && { coreServices: opts.coreServices }),
     onError: (what, err) => log.error(`${what}: ${describe(err)}`),
   });
   reconciler.start();

@@ -74,6 +74,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const { store, runtime } = seams;
     closers.push(() => store.close());
     closers.push(() => runtime.close());
+    if (seams.mode === 'kubernetes') closers.push(() => seams.services.close());
     log.info(`runtime: ${seams.describe}`);
 
     const metrics = new PlatformMetrics(registry);
@@ -181,7 +182,16 @@ interface EventingContext {
 async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
   const { stateDir, clock, registry, options, log, closers } = ctx;
   const { store } = seams;
+  const k8s = seams.mode === 'kubernetes' ? seams : undefined;
+  // Outside the cluster a v1 Service's DNS name does not resolve: deliveries to one go to a ready endpoint of it.
+  const senderOptions = k8s?.outOfCluster ? { route: (origin: string) => k8s.services.route(origin) } : {};
+  const coreServices = k8s && { coreServices: k8s.services };
+  // The dispatcher's sender, closed after eventing (its deliveries in flight) has closed.
+  const deliverySender = new HttpSender(senderOptions);
+  closers.push(() => deliverySender.close());
   const eventing = await startEventing({
+    ...coreServices,
+    sender: deliverySender,
     store,
     clock,
     registry,
@@ -197,9 +207,10 @@ async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
 
   // Importers (PingSource, ApiServerSource, KafkaSource) deliver to sinks over HTTP like the dispatcher, each
   // event counted by result in wisp_source_events_total; they stop before eventing does.
-  const sourceSender = new HttpSender();
+  const sourceSender = new HttpSender(senderOptions);
   const sourceMetrics = new SourceMetrics(registry);
   const importers = new ImportersReconciler({
+    ...coreServices,
     store,
     clock,
     sender: sourceSender,
@@ -288,6 +299,7 @@ function startApiAndKafkaSources(
 
   // KafkaSources consume their own clusters (spec.bootstrapServers); closing commits what the sinks accepted.
   const kafkaSources = new KafkaSourcesReconciler({
+    ...(seams.mode === 'kubernetes' && { coreServices: seams.services }),
     store,
     clock,
     sender: sourceSender,

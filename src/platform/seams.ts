@@ -10,13 +10,25 @@ import { KubeClient, loadKubeConfig } from '../control/kube/client.js';
 import { KubeStore, type KubeStoreKind } from '../control/kube/store.js';
 import type { ResourceStore } from '../control/resource-store.js';
 import { Store } from '../control/store.js';
-import { KubernetesRuntime, LocalRuntime, type WorkloadRuntime } from '../runtime/index.js';
+import { ClusterServices, KubernetesRuntime, LocalRuntime, type WorkloadRuntime } from '../runtime/index.js';
 import type { Logger } from './logger.js';
 import type { PlatformOptions } from './types.js';
 
 export type Seams =
   | { mode: 'embedded'; store: Store; runtime: LocalRuntime; describe: string }
-  | { mode: 'kubernetes'; store: ResourceStore; runtime: WorkloadRuntime; describe: string };
+  | {
+      mode: 'kubernetes';
+      store: ResourceStore;
+      runtime: WorkloadRuntime;
+      describe: string;
+      /** The cluster's v1 Services and their endpoints (Trigger subscribers and sinks that name one). */
+      services: ClusterServices;
+      /**
+       * Wisp runs outside the cluster (no KUBERNETES_SERVICE_HOST): `*.svc.cluster.local` does not resolve here, so
+       * deliveries to a v1 Service go to one of its ready endpoints instead.
+       */
+      outOfCluster: boolean;
+    };
 
 const kind = (name: string): KindInfo => {
   const k = kindByName(name);
@@ -71,7 +83,14 @@ export async function openSeams(options: PlatformOptions, ctx: { clock: Clock; l
     clock: ctx.clock,
     onError: (err, where) => ctx.log.warn(`kubernetes store: ${where}: ${err instanceof Error ? err.message : String(err)}`),
   });
+  let services: ClusterServices | undefined;
   try {
+    services = await ClusterServices.create({
+      kubeConfig,
+      clock: ctx.clock,
+      ...(k.namespace !== undefined && { namespace: k.namespace }),
+      onError: (err) => ctx.log.warn(`kubernetes services: ${err instanceof Error ? err.message : String(err)}`),
+    });
     const runtime = await KubernetesRuntime.create({
       kubeConfig,
       clock: ctx.clock,
@@ -79,8 +98,17 @@ export async function openSeams(options: PlatformOptions, ctx: { clock: Clock; l
       ...(k.namespace !== undefined && { namespace: k.namespace }),
     });
     const scope = k.namespace !== undefined ? `namespace ${k.namespace}` : 'all namespaces';
-    return { mode: 'kubernetes', store, runtime, describe: `kubernetes (${client.server}, context ${kubeConfig.getCurrentContext()}, ${scope})` };
+    const outOfCluster = (process.env.KUBERNETES_SERVICE_HOST ?? '') === '';
+    return {
+      mode: 'kubernetes',
+      store,
+      runtime,
+      services,
+      outOfCluster,
+      describe: `kubernetes (${client.server}, context ${kubeConfig.getCurrentContext()}, ${scope})`,
+    };
   } catch (err) {
+    await services?.close();
     await store.close();
     throw err;
   }

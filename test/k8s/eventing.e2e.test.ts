@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpRequest } from '../support/http.js';
+import { getUrl, httpRequest } from '../support/http.js';
 import { k8sKubeconfig, kubectl, startTestKubelet } from '../support/k8s/index.js';
 import type { Kubelet } from '../support/k8s/kubelet.js';
 import { waitFor } from '../support/wait.js';
@@ -124,6 +124,102 @@ spec:
     expect(seen[0]!.headers['ce-type']).toBe('dev.knative.samples.helloworld');
     expect(JSON.parse(seen[0]!.body)).toEqual({ msg: 'Hello Knative!' });
     expect(await deploymentReplicas(kubectl, ns, 'event-display-00001-deployment')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a Trigger to a v1 Service: its URI is the cluster DNS name; Wisp, outside the cluster, delivers to a ready endpoint of the Service', async () => {
+    await applyYaml(
+      kubectl,
+      `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: plain-display
+  namespace: ${ns}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: { app: plain-display }
+  template:
+    metadata:
+      labels: { app: plain-display }
+    spec:
+      containers:
+        - name: display
+          image: example.com/event-display
+          env:
+            - { name: PORT, value: "8080" }
+          ports:
+            - containerPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: plain-display
+  namespace: ${ns}
+spec:
+  selector: { app: plain-display }
+  ports:
+    - name: http
+      port: 80
+      targetPort: 8080
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: to-plain-service
+  namespace: ${ns}
+spec:
+  broker: default
+  filter:
+    attributes:
+      type: dev.example.plain
+  subscriber:
+    ref:
+      apiVersion: v1
+      kind: Service
+      name: plain-display
+    uri: /events
+`,
+    );
+    await waitFor(async () => (await condition('trigger', 'to-plain-service')) === 'True', { timeoutMs: 30_000, intervalMs: 200, what: 'trigger to-plain-service READY True' });
+    expect(await jsonpath(kubectl, ns, 'trigger/to-plain-service', '{.status.subscriberUri}')).toBe(`http://plain-display.${ns}.svc.cluster.local/events`);
+    const podIp = await waitFor(
+      async () => {
+        const ip = await jsonpath(kubectl, ns, 'pods', '{.items[?(@.metadata.labels.app=="plain-display")].status.podIP}');
+        const ready = await jsonpath(kubectl, ns, 'endpointslices', '{.items[?(@.metadata.labels.kubernetes\\.io/service-name=="plain-display")].endpoints[0].conditions.ready}');
+        return ip !== '' && ready === 'true' ? ip : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: 'plain-display Pod ready in its EndpointSlice' },
+    );
+    const accepted = await postEvent('default', 'plain-1', 'dev.example.plain', { to: 'a v1 Service' });
+    expect(accepted.status, accepted.body).toBe(202);
+    const seen = await waitFor(
+      async () => {
+        const res = await getUrl(`http://${podIp}:8080/_seen`);
+        const s = (JSON.parse(res.body) as Seen[]).filter((r) => r.method === 'POST');
+        return s.length > 0 ? s : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'the event at the plain-display Pod' },
+    );
+    expect(seen.map((s) => [s.path, s.headers['ce-id'], s.headers.host])).toEqual([['/events', 'plain-1', `plain-display.${ns}.svc.cluster.local`]]);
+  });
+
+  it('a Trigger to a v1 Service that does not exist is READY False, saying so', async () => {
+    await applyYaml(
+      kubectl,
+      `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: to-missing-service
+  namespace: ${ns}
+spec:
+  broker: default
+  subscriber:
+    ref: { apiVersion: v1, kind: Service, name: not-there }
+`,
+    );
+    await waitFor(async () => (await condition('trigger', 'to-missing-service')) === 'False', { timeoutMs: 30_000, intervalMs: 200, what: 'trigger to-missing-service READY False' });
+    const message = await jsonpath(kubectl, ns, 'trigger/to-missing-service', '{.status.conditions[?(@.type=="Ready")].message}');
+    expect(message).toContain('services "not-there" not found');
   });
 
   it('a Broker of a class this Wisp has no cluster for is READY False with the reason, and events posted to it get 503 saying why', async () => {

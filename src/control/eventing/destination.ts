@@ -6,6 +6,18 @@ import type { KObject } from '../../api/types.js';
 export interface AddressableLookup {
   service(namespace: string, name: string): KObject | undefined;
   broker(namespace: string, name: string): KObject | undefined;
+  /**
+   * A cluster's own `v1` Service, as the URL it resolves to (`http://<name>.<ns>.svc.cluster.local[:port]`), or
+   * undefined when there is none. Absent where there is no cluster (embedded).
+   */
+  coreService?(namespace: string, name: string): { url: string } | undefined;
+}
+
+/** The reference to a cluster's v1 Service (for requeueing the Triggers and sources that point at one). */
+export interface CoreServiceDirectory {
+  service(namespace: string, name: string): { url: string } | undefined;
+  /** A v1 Service appeared, changed or went. */
+  watch(listener: (namespace: string, name: string) => void): () => void;
 }
 
 export type Resolution = { ok: true; uri: string } | { ok: false; message: string };
@@ -48,6 +60,12 @@ function resolveRef(ref: NonNullable<Destination['ref']>, namespace: string, loo
     const url = addressOf(svc);
     return url ? { ok: true, uri: url } : { ok: false, message: `URL missing in address of ${describe} (the Service has not been reconciled yet)` };
   }
+  if (ref.kind === 'Service' && group === '') {
+    // Knative resolves a core Service to its cluster DNS name; Wisp also checks it exists, so status says so.
+    if (!lookup.coreService) return { ok: false, message: `cannot resolve v1 Service "${ref.name}": a Kubernetes Service is resolved in Kubernetes mode only (wisp up --runtime kubernetes)` };
+    const svc = lookup.coreService(ns, ref.name);
+    return svc ? { ok: true, uri: svc.url } : { ok: false, message: `failed to get object ${ns}/${ref.name}: services "${ref.name}" not found` };
+  }
   if (ref.kind === 'Broker' && (group === undefined || group === EVENTING_GROUP)) {
     const broker = lookup.broker(ns, ref.name);
     if (!broker) return { ok: false, message: `failed to get object ${ns}/${ref.name}: brokers.${EVENTING_GROUP} "${ref.name}" not found` };
@@ -56,7 +74,7 @@ function resolveRef(ref: NonNullable<Destination['ref']>, namespace: string, loo
   }
   return {
     ok: false,
-    message: `unsupported ref ${ref.apiVersion ?? '<no apiVersion>'} ${ref.kind} "${ref.name}": Wisp resolves ${SERVING_GROUP}/v1 Service and ${EVENTING_GROUP}/v1 Broker`,
+    message: `unsupported ref ${ref.apiVersion ?? '<no apiVersion>'} ${ref.kind} "${ref.name}": Wisp resolves ${SERVING_GROUP}/v1 Service, ${EVENTING_GROUP}/v1 Broker and (in Kubernetes mode) v1 Service`,
   };
 }
 

@@ -30,7 +30,7 @@ import type { Clock, Timer } from '../../clock.js';
 import { getCondition, type DesiredCondition } from '../conditions.js';
 import type { ResourceReader, ResourceStore, WatchEvent } from '../resource-store.js';
 import { WorkQueue } from '../work-queue.js';
-import { refersTo, resolveDestination, type AddressableLookup } from './destination.js';
+import { refersTo, resolveDestination, type AddressableLookup, type CoreServiceDirectory } from './destination.js';
 import { brokerStatus, deadLetterCondition, triggerStatus, type BrokerBackendState, type BrokerBacklogState, type DeadLetterState, type TriggerConditionInput } from './status.js';
 
 /** What the eventing reconciler needs of the dispatcher. */
@@ -58,6 +58,8 @@ export interface EventingReconcilerOptions {
    * annotation (Memory and Redis classes). Unset: each backend's own default (10 000).
    */
   defaultMaxBacklog?: number;
+  /** The cluster's v1 Services (Kubernetes mode), for subscribers and dead-letter sinks that name one. */
+  coreServices?: CoreServiceDirectory;
 }
 
 const kind = (name: string): KindInfo => {
@@ -125,12 +127,15 @@ export class EventingReconciler {
     this.#lookup = {
       service: (ns, name) => options.store.get(SERVICES, ns, name),
       broker: (ns, name) => options.store.get(BROKERS, ns, name),
+      ...(options.coreServices && { coreService: (ns: string, name: string) => options.coreServices!.service(ns, name) }),
     };
   }
 
   /** Starts watching and reconciles every Broker and Trigger already in the store. */
   start(): void {
     this.#unsubscribe.push(this.#o.store.watch((ev) => this.#onEvent(ev)));
+    const core = this.#o.coreServices;
+    if (core) this.#unsubscribe.push(core.watch((namespace, name) => this.#requeueReferrers({ kind: 'Service', namespace, name })));
     for (const b of this.#o.store.list(BROKERS)) this.#queue.add(`broker:${b.metadata.namespace}/${b.metadata.name}`);
     for (const t of this.#o.store.list(TRIGGERS)) this.#queue.add(`trigger:${t.metadata.namespace}/${t.metadata.name}`);
     void this.#queue.idle().then(() => (this.#synced = true));

@@ -51,6 +51,7 @@ export class KafkaSourcesReconciler extends SourceReconciler<KafkaRunSpec, Kafka
       store: o.store,
       clock: o.clock,
       ...(o.onError !== undefined ? { onError: o.onError } : {}),
+      ...(o.coreServices !== undefined ? { coreServices: o.coreServices } : {}),
       source: {
         kind: KAFKASOURCES,
         label: 'kafkasource',

@@ -17,9 +17,10 @@ import {
   type V1Deployment,
   type V1EndpointSlice,
   type V1Pod,
+  type V1Service,
 } from '@kubernetes/client-node';
 import { KubernetesApiError } from './errors.js';
-import { REVISION_LABEL } from './objects.js';
+import { REVISION_LABEL, SERVICE_NAME_LABEL } from './objects.js';
 import type { ListWatchSource, WatchHandle } from './reflector.js';
 
 /** Deadline of one API call (not of watches: those end on the server's timeoutSeconds or the client's idle timeout). */
@@ -110,22 +111,25 @@ interface SourceSpec<T> {
   prefix: string;
   resource: string;
   namespace: string | undefined;
+  /** Only objects with this label (selector syntax); default the revision label. '' = every object. */
+  labelSelector?: string;
   list(labelSelector: string): Promise<{ items: T[]; metadata?: { resourceVersion?: string } | undefined }>;
 }
 
 function source<T>(w: Watch, spec: SourceSpec<T>): ListWatchSource<T> {
   const path = spec.namespace !== undefined ? `${spec.prefix}/namespaces/${spec.namespace}/${spec.resource}` : `${spec.prefix}/${spec.resource}`;
   const what = `${spec.what}${spec.namespace !== undefined ? ` in ${spec.namespace}` : ''}`;
+  const labelSelector = spec.labelSelector ?? REVISION_LABEL;
   return {
     what,
     async list() {
-      const l = await call(`list ${what}`, () => spec.list(REVISION_LABEL));
+      const l = await call(`list ${what}`, () => spec.list(labelSelector));
       return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
     },
     async watch(resourceVersion, onEvent, done): Promise<WatchHandle> {
       const controller = await w.watch(
         path,
-        { resourceVersion, labelSelector: REVISION_LABEL, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
+        { resourceVersion, ...(labelSelector !== '' && { labelSelector }), allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
         (type: string, obj: unknown) => onEvent(type, obj),
         (err: unknown) => done(err === null || err === undefined ? err : (err as { name?: unknown }).name === 'TimeoutError' ? err : apiError(`watch ${what}`, err)),
       );
@@ -170,6 +174,35 @@ export function revisionSources(c: KubeClients, namespace: string | undefined): 
         namespace !== undefined
           ? c.apps.listNamespacedDeployment({ namespace, labelSelector }, o)
           : c.apps.listDeploymentForAllNamespaces({ labelSelector }, o),
+    }),
+  };
+}
+
+/** Every v1 Service, and the EndpointSlices of every Service, in `namespace` or all namespaces (Trigger subscribers). */
+export function clusterServiceSources(c: KubeClients, namespace: string | undefined): {
+  services: ListWatchSource<V1Service>;
+  slices: ListWatchSource<V1EndpointSlice>;
+} {
+  const o = callOptions();
+  return {
+    services: source<V1Service>(c.watch, {
+      what: 'services',
+      prefix: '/api/v1',
+      resource: 'services',
+      namespace,
+      labelSelector: '',
+      list: () => (namespace !== undefined ? c.core.listNamespacedService({ namespace }, o) : c.core.listServiceForAllNamespaces({}, o)),
+    }),
+    slices: source<V1EndpointSlice>(c.watch, {
+      what: 'endpointslices',
+      prefix: '/apis/discovery.k8s.io/v1',
+      resource: 'endpointslices',
+      namespace,
+      labelSelector: SERVICE_NAME_LABEL,
+      list: (labelSelector) =>
+        namespace !== undefined
+          ? c.discovery.listNamespacedEndpointSlice({ namespace, labelSelector }, o)
+          : c.discovery.listEndpointSliceForAllNamespaces({ labelSelector }, o),
     }),
   };
 }

@@ -9,3 +9,5 @@ export {
   KubernetesRuntimeError,
 } from './errors.js';
 export { deploymentName, REVISION_LABEL, REVISION_UID_LABEL } from './objects.js';
+export { ClusterServices, parseServiceHost, routeToEndpoint, serviceHostname, serviceUrl } from './cluster-services.js';
+export type { ClusterService, ClusterServicePort, ClusterServicesOptions } from './cluster-services.js';

@@ -46,6 +46,20 @@ describe('a Service\'s address for workloads', () => {
     expect(resolveDestination({ ref: { kind: 'Service', name: 'sink' }, uri: '/e' }, 'default', lookup)).toEqual({ ok: true, uri: `${base}/e` });
   });
 
+  it('resolves a v1 Service ref in Kubernetes mode only, to what the cluster directory says, with a relative uri joined', () => {
+    const embedded = { service: () => undefined, broker: () => undefined };
+    const v1 = { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' } };
+    expect(resolveDestination(v1, 'team', embedded)).toEqual({ ok: false, message: expect.stringContaining('in Kubernetes mode only') as string });
+    const cluster = { ...embedded, coreService: (ns: string, name: string) => (name === 'display' ? { url: `http://${name}.${ns}.svc.cluster.local:8080` } : undefined) };
+    expect(resolveDestination({ ...v1, uri: '/events' }, 'team', cluster)).toEqual({ ok: true, uri: 'http://display.team.svc.cluster.local:8080/events' });
+    expect(resolveDestination({ ref: { apiVersion: 'v1', kind: 'Service', name: 'gone' } }, 'team', cluster)).toEqual({
+      ok: false,
+      message: 'failed to get object team/gone: services "gone" not found',
+    });
+    // No apiVersion still means Knative's Service, never the core one.
+    expect(resolveDestination({ ref: { kind: 'Service', name: 'display' } }, 'team', cluster).ok).toBe(false);
+  });
+
   it('resolves only http and https URIs, even for an object stored before admission checked the scheme', () => {
     const lookup = { service: () => undefined, broker: () => undefined };
     expect(resolveDestination({ uri: 'file:///etc/passwd' }, 'default', lookup)).toEqual({ ok: false, message: 'URI "file:///etc/passwd" is not http or https' });

@@ -54,6 +54,32 @@ afterEach(async () => {
 });
 
 describe('HttpSender', () => {
+  it('with a route, connects where it says and keeps the original Host; a routing error is a network error with its message', async () => {
+    const srv = await serve((_req, res) => {
+      res.writeHead(202);
+      res.end();
+    });
+    const asked: string[] = [];
+    const s = sender({
+      route: (origin) => {
+        asked.push(origin);
+        if (origin.includes('gone.')) return { error: 'service team/gone has no ready endpoint for port 80' };
+        return origin.endsWith('.svc.cluster.local') ? { origin: `http://127.0.0.1:${srv.port}` } : undefined;
+      },
+    });
+    const ok = await s.send('http://display.team.svc.cluster.local/events?x=1', event, { timeoutMs: 2_000 });
+    expect(ok).toMatchObject({ kind: 'response', status: 202 });
+    expect(srv.seen.map((r) => [r.url, r.headers.host, r.headers['ce-id']])).toEqual([['/events?x=1', 'display.team.svc.cluster.local', 'e-1']]);
+    const failed = await s.send('http://gone.team.svc.cluster.local/', event, { timeoutMs: 2_000 });
+    expect(failed.kind).toBe('network-error');
+    expect(failed.kind === 'network-error' && failed.error.message).toBe('service team/gone has no ready endpoint for port 80');
+    // Not routed: connects to the origin itself.
+    const direct = await s.send(`http://127.0.0.1:${srv.port}/plain`, event, { timeoutMs: 2_000 });
+    expect(direct).toMatchObject({ kind: 'response', status: 202 });
+    expect(srv.seen[1]?.headers.host).toBe(`127.0.0.1:${srv.port}`);
+    expect(asked).toEqual(['http://display.team.svc.cluster.local', 'http://gone.team.svc.cluster.local', `http://127.0.0.1:${srv.port}`]);
+  });
+
   it('POSTs in binary mode with Prefer: reply and returns the response', async () => {
     const srv = await serve((_req, res) => {
       res.writeHead(202, { 'x-answer': '42' });
