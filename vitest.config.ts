@@ -28,7 +28,8 @@ export default defineConfig({
         test: {
           name: 'kafka',
           include: kafkaTests,
-          exclude: [...configDefaults.exclude, 'dist/**'],
+          // A k8s test that needs Kafka starts its own (it runs in the k8s project only).
+          exclude: [...configDefaults.exclude, 'dist/**', ...k8sTests],
           globalSetup: ['test/support/kafka/global-setup.ts'],
         },
       },

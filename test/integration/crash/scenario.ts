@@ -15,13 +15,14 @@ export interface CrashOutcome {
   duplicates: number;
 }
 
-/** A Broker of `brokerClass` with one Trigger delivering everything to a recorder. */
-export async function applyBrokerAndTrigger(wisp: WispProcess, opts: { brokerClass: string; broker: string; subscriber: string }): Promise<void> {
-  const yaml = `apiVersion: eventing.knative.dev/v1
+/** A Broker of `brokerClass` with one Trigger `<broker>-all` delivering everything to `subscriber` (a URL). */
+export function brokerAndTriggerYaml(opts: { brokerClass: string; broker: string; subscriber: string; namespace?: string }): string {
+  const ns = opts.namespace ?? 'default';
+  return `apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata:
   name: ${opts.broker}
-  namespace: default
+  namespace: ${ns}
   annotations:
     eventing.knative.dev/broker.class: ${opts.brokerClass}
 ---
@@ -29,7 +30,7 @@ apiVersion: eventing.knative.dev/v1
 kind: Trigger
 metadata:
   name: ${opts.broker}-all
-  namespace: default
+  namespace: ${ns}
 spec:
   broker: ${opts.broker}
   subscriber:
@@ -38,6 +39,11 @@ spec:
     retry: 20
     backoffDelay: PT0.05S
 `;
+}
+
+/** brokerAndTriggerYaml applied with `wisp apply`, then waits until the Trigger is Ready. */
+export async function applyBrokerAndTrigger(wisp: WispProcess, opts: { brokerClass: string; broker: string; subscriber: string }): Promise<void> {
+  const yaml = brokerAndTriggerYaml(opts);
   const res = await wisp.cli(['apply', '-f', await yamlFile(yaml)]);
   expect(res.code, res.stderr).toBe(0);
   await waitFor(
@@ -63,16 +69,24 @@ export async function crashScenario(opts: {
   killAfter?: number;
   expectAll: boolean;
   deliveryTimeoutMs?: number;
+  /** Namespace of the Broker (default `default`). */
+  namespace?: string;
+  /** Extra `wisp up` arguments, at the first start and the restart (e.g. `--runtime kubernetes ...`). */
+  startArgs?: string[];
+  /** How the Broker and its Trigger are applied (default: `wisp apply` through the control API). */
+  apply?: (wisp: WispProcess, o: { brokerClass: string; broker: string; subscriber: string; namespace: string }) => Promise<void>;
 }): Promise<CrashOutcome> {
   const total = opts.total ?? 2000;
   const rate = opts.ratePerSecond ?? 400;
   const killAfter = opts.killAfter ?? Math.floor(total / 2);
   const broker = `crash-${randomUUID().slice(0, 8)}`;
+  const namespace = opts.namespace ?? 'default';
+  const startArgs = opts.startArgs ?? [];
   const recorder = await new Recorder().start();
   const wisp = await WispProcess.create(opts.env);
   try {
-    await wisp.start();
-    await applyBrokerAndTrigger(wisp, { brokerClass: opts.brokerClass, broker, subscriber: recorder.url });
+    await wisp.start([], { args: startArgs });
+    await (opts.apply ?? applyBrokerAndTrigger)(wisp, { brokerClass: opts.brokerClass, broker, subscriber: recorder.url, namespace });
 
     const accepted = new Set<string>();
     let restart: Promise<void> | undefined;
@@ -84,13 +98,13 @@ export async function crashScenario(opts: {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (i === killAfter) {
         await wisp.stop('SIGKILL');
-        restart = wisp.start();
+        restart = wisp.start([], { args: startArgs });
       }
       const id = `${broker}-${i}`;
       inFlight.push(
         httpRequest({
           port: wisp.ports.broker,
-          path: `/default/${broker}`,
+          path: `/${namespace}/${broker}`,
           method: 'POST',
           headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/crash', 'ce-type': 'dev.wisp.crash', 'content-type': 'application/json' },
           body: `{"i":${i}}`,

@@ -1,0 +1,67 @@
+/**
+ * Kubernetes mode, durable brokers across a crash: `wisp up --runtime kubernetes` with a Redis-class and a
+ * Kafka-class Broker (written with kubectl into the real API server), events posted at a steady rate while the
+ * process is killed with SIGKILL and started again. Every event that got a 202 must be delivered, as embedded
+ * (test/integration/crash). The Brokers and Triggers come back from the API server after the restart; the events
+ * from Redis and Kafka. This file starts its own Kafka (the k8s project has no Kafka of its own) and stops it.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crashScenario, brokerAndTriggerYaml } from '../integration/crash/scenario.js';
+import { k8sKubeconfig, kubectl } from '../support/k8s/index.js';
+import { startKafka, type RunningKafka } from '../support/kafka/index.js';
+import { deleteKeys } from '../support/redis.js';
+import { waitFor } from '../support/wait.js';
+import type { WispProcess } from '../support/wisp.js';
+import { applyYaml, CRDS_DIR, jsonpath } from './helpers.js';
+
+const ns = `wisp-durable-${randomUUID().slice(0, 8)}`;
+const redisPrefix = `wisp-k8s-crash-${randomUUID().slice(0, 8)}`;
+let kafka: RunningKafka | undefined;
+
+const startArgs = (): string[] => ['--runtime', 'kubernetes', '--kubeconfig', k8sKubeconfig(), '--namespace-scope', ns];
+
+async function applyWithKubectl(_wisp: WispProcess, o: { brokerClass: string; broker: string; subscriber: string; namespace: string }): Promise<void> {
+  await applyYaml(kubectl, brokerAndTriggerYaml(o));
+  await waitFor(async () => (await jsonpath(kubectl, o.namespace, `trigger/${o.broker}-all`, '{.status.conditions[?(@.type=="Ready")].status}')) === 'True', {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    what: `trigger ${o.namespace}/${o.broker}-all READY True`,
+  });
+}
+
+describe('Kubernetes mode: Redis and Kafka brokers across kill -9 of wisp up (e2e)', () => {
+  beforeAll(async () => {
+    const crds = await kubectl(['apply', '-f', CRDS_DIR]);
+    expect(crds.code, crds.stderr).toBe(0);
+    expect((await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s'])).code).toBe(0);
+    expect((await kubectl(['create', 'namespace', ns])).code).toBe(0);
+    kafka = await startKafka();
+  }, 180_000);
+
+  afterAll(async () => {
+    await kubectl(['delete', 'namespace', ns, '--wait=false']);
+    await kafka?.stop();
+    await deleteKeys(redisPrefix);
+  }, 60_000);
+
+  for (const brokerClass of ['Redis', 'Kafka'] as const) {
+    it(`a ${brokerClass}-class Broker delivers at least once every event that got a 202, across a SIGKILL`, async () => {
+      const outcome = await crashScenario({
+        env: { WISP_REDIS_PREFIX: redisPrefix, WISP_KAFKA_BROKERS: kafka!.brokers },
+        brokerClass,
+        // 5 s of events after the kill: a restart in Kubernetes mode lists the cluster before it takes events again.
+        total: 1000,
+        ratePerSecond: 100,
+        expectAll: true,
+        deliveryTimeoutMs: 120_000,
+        namespace: ns,
+        startArgs: startArgs(),
+        apply: applyWithKubectl,
+      });
+      console.log(`Kubernetes mode ${brokerClass} crash test: ${outcome.sent} sent, ${outcome.accepted.size} accepted, ${outcome.lost.length} lost, ${outcome.duplicates} duplicates`);
+      expect(outcome.accepted.size).toBeGreaterThan(outcome.sent / 2);
+      expect(outcome.lost).toEqual([]);
+    }, 240_000);
+  }
+});
