@@ -146,6 +146,11 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
     }
     options.kubernetes = kube;
   }
+  const publicUrls = {
+    ...optionalBaseUrl(env.WISP_ACTIVATOR_URL, 'WISP_ACTIVATOR_URL', 'activator'),
+    ...optionalBaseUrl(env.WISP_BROKER_INGRESS_URL, 'WISP_BROKER_INGRESS_URL', 'brokerIngress'),
+  };
+  if (Object.keys(publicUrls).length > 0) options.publicUrls = publicUrls;
   const backlogRaw = nonEmpty(env.WISP_BROKER_MAX_BACKLOG);
   if (backlogRaw !== undefined) {
     const n = /^\d+$/.test(backlogRaw.trim()) ? Number(backlogRaw.trim()) : NaN;
@@ -165,4 +170,20 @@ function resolveApiTls(flags: UpFlags, env: NodeJS.ProcessEnv): PlatformOptions[
   if (certFile === undefined) throw new UsageError('wisp: --api-tls-key (or WISP_API_TLS_KEY) needs --api-tls-cert (or WISP_API_TLS_CERT): give both, PEM files');
   if (keyFile === undefined) throw new UsageError('wisp: --api-tls-cert (or WISP_API_TLS_CERT) needs --api-tls-key (or WISP_API_TLS_KEY): give both, PEM files');
   return { certFile, keyFile };
+}
+
+/** An http(s) base URL (no query or fragment; a trailing slash dropped) from env `name`, as `{ [key]: url }`. */
+function optionalBaseUrl<K extends string>(raw: string | undefined, name: string, key: K): Partial<Record<K, string>> {
+  const value = nonEmpty(raw);
+  if (value === undefined) return {};
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`wisp: invalid value '${value}' for ${name}: expected an http or https URL, e.g. http://wisp-activator.wisp-system.svc.cluster.local`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw new UsageError(`wisp: invalid value '${value}' for ${name}: expected an http or https base URL without query or fragment`);
+  }
+  return { [key]: value.replace(/\/+$/, '') } as Partial<Record<K, string>>;
 }

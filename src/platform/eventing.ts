@@ -40,6 +40,8 @@ export async function startEventing(opts: {
   sender?: Sender;
   /** The cluster's v1 Services (Kubernetes mode), for subscribers that name one. */
   coreServices?: CoreServiceDirectory;
+  /** Base of Brokers' addresses (`<base>/<ns>/<name>`); default the ingress's own URL. */
+  brokerUrlBase?: string;
 }): Promise<Eventing> {
   const { store, clock, registry, log } = opts;
   const maxBacklog = opts.maxBacklog ?? DEFAULT_MAX_BACKLOG;
@@ -94,7 +96,7 @@ export async function startEventing(opts: {
   reconciler = new EventingReconciler({
     store,
     clock,
-    brokerIngressUrl: `http://${urlHost(opts.host)}:${port}`,
+    brokerIngressUrl: opts.brokerUrlBase ?? `http://${urlHost(opts.host)}:${port}`,
     backends,
     defaultBrokerClass: opts.defaultBrokerClass,
     dispatcher,

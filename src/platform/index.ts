@@ -23,6 +23,7 @@ import type { Store } from '../control/store.js';
 import { LocalRuntime } from '../runtime/index.js';
 import type { Clock } from '../clock.js';
 import { type Logger } from './logger.js';
+import { publicBaseUrls } from './addresses.js';
 import { openSeams, type Seams } from './seams.js';
 import { startEventing } from './eventing.js';
 import { createLogger } from './logger.js';
@@ -77,6 +78,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     if (seams.mode === 'kubernetes') closers.push(() => seams.services.close());
     log.info(`runtime: ${seams.describe}`);
 
+    // What workloads and producers connect to: the local listeners, or in the cluster Wisp's Services (addresses.ts).
+    const publicUrls = publicBaseUrls({
+      ...(options.publicUrls && { given: options.publicUrls }),
+      ...(seams.mode === 'kubernetes' && seams.inClusterNamespace !== undefined && { inClusterNamespace: seams.inClusterNamespace }),
+    });
     const metrics = new PlatformMetrics(registry);
     const autoscaler = new Autoscaler({
       clock,
@@ -106,6 +112,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       clock,
       ingressPort: ingress.port,
       ingressHost: options.host,
+      ...(publicUrls.activator !== undefined && { addressBase: publicUrls.activator }),
       defaultBaseDir: process.cwd(),
       // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions (embedded).
       ...(seams.mode === 'embedded' && { boundEnv: sinkBindingEnvSource(seams.store) }),
@@ -116,7 +123,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const stopReplicaMetrics = runtime.onChange((key, status) => metrics.replicas(key, status));
     closers.push(stopReplicaMetrics);
 
-    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers });
+    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers, brokerUrlBase: publicUrls.brokerIngress });
 
     let ready = false;
     const api = buildApiServer({
@@ -166,6 +173,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 }
 
 interface EventingContext {
+  /** Base of Brokers' addresses; default the broker ingress's local URL. */
+  brokerUrlBase: string | undefined;
   stateDir: string;
   clock: Clock;
   registry: Registry;
@@ -182,6 +191,7 @@ interface EventingContext {
 async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
   const { stateDir, clock, registry, options, log, closers } = ctx;
   const { store } = seams;
+  const brokerUrlBase = ctx.brokerUrlBase !== undefined ? { brokerUrlBase: ctx.brokerUrlBase } : {};
   const k8s = seams.mode === 'kubernetes' ? seams : undefined;
   // Outside the cluster a v1 Service's DNS name does not resolve: deliveries to one go to a ready endpoint of it.
   const senderOptions = k8s?.outOfCluster ? { route: (origin: string) => k8s.services.route(origin) } : {};
@@ -191,6 +201,7 @@ async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
   closers.push(() => deliverySender.close());
   const eventing = await startEventing({
     ...coreServices,
+    ...brokerUrlBase,
     sender: deliverySender,
     store,
     clock,

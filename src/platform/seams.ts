@@ -4,6 +4,7 @@
  * the cluster's API server (Wisp's CRDs, list-watched through client-node) and one Deployment + Service per Revision.
  * The reconcilers, the autoscaler and the activator above them are the same code in both.
  */
+import { readFileSync } from 'node:fs';
 import { kindByName, type KindInfo } from '../api/kinds.js';
 import type { Clock } from '../clock.js';
 import { KubeClient, loadKubeConfig } from '../control/kube/client.js';
@@ -28,6 +29,8 @@ export type Seams =
        * deliveries to a v1 Service go to one of its ready endpoints instead.
        */
       outOfCluster: boolean;
+      /** In the cluster: the namespace Wisp's Pod runs in (its ServiceAccount's, else POD_NAMESPACE, else wisp-system). */
+      inClusterNamespace?: string;
     };
 
 const kind = (name: string): KindInfo => {
@@ -105,6 +108,7 @@ export async function openSeams(options: PlatformOptions, ctx: { clock: Clock; l
       runtime,
       services,
       outOfCluster,
+      ...(!outOfCluster && { inClusterNamespace: podNamespace() }),
       describe: `kubernetes (${client.server}, context ${kubeConfig.getCurrentContext()}, ${scope})`,
     };
   } catch (err) {
@@ -112,4 +116,15 @@ export async function openSeams(options: PlatformOptions, ctx: { clock: Clock; l
     await store.close();
     throw err;
   }
+}
+
+/** The namespace of the Pod this process runs in: its ServiceAccount's namespace file, POD_NAMESPACE, or wisp-system. */
+function podNamespace(): string {
+  try {
+    const ns = readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+    if (ns !== '') return ns;
+  } catch {
+    // not mounted: fall through
+  }
+  return (process.env.POD_NAMESPACE ?? '').trim() || 'wisp-system';
 }

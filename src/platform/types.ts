@@ -37,6 +37,12 @@ export interface PlatformOptions {
   runtime?: RuntimeMode;
   /** Kubernetes mode: the kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster), its context, one namespace only. */
   kubernetes?: { kubeconfig?: string; context?: string; namespace?: string };
+  /**
+   * Base URLs others reach the activator and the broker ingress at, for a Service's `status.address.url` and a
+   * Broker's address (env WISP_ACTIVATOR_URL, WISP_BROKER_INGRESS_URL). Default: the local listeners; Kubernetes mode
+   * in the cluster: the `wisp-activator` and `wisp-broker-ingress` Services of Wisp's namespace (see addresses.ts).
+   */
+  publicUrls?: { activator?: string; brokerIngress?: string };
 }
 
 export type RuntimeMode = 'embedded' | 'kubernetes';
@@ -51,7 +57,6 @@ export interface ApplyOutcome {
 }
 
 export interface Platform {
-  /** `broker` is absent in Kubernetes mode (Eventing on Kubernetes is not served yet). */
   readonly urls: { ingress: string; broker: string; api: string };
   /** `embedded` or what Kubernetes mode talks to (`kubernetes (https://..., context ..., all namespaces)`). */
   readonly runtime?: string;

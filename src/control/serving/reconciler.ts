@@ -76,6 +76,11 @@ export interface ServingReconcilerOptions {
   ingressPort: number;
   /** Address the Service ingress listens on, for Services' `status.address.url`. Default 127.0.0.1. */
   ingressHost?: string;
+  /**
+   * Base URL others reach the activator at (in the cluster, its Service's DNS name): a Service's `status.address.url`
+   * is then `<base>/<ns>/<service>` instead of the local listener's address.
+   */
+  addressBase?: string;
   /** Working directory for revisions applied without a source-dir annotation. */
   defaultBaseDir: string;
   /** SinkBindings' env for Services; none when absent. */
@@ -313,7 +318,7 @@ export class ServingReconciler {
       observedGeneration: svc.metadata.generation ?? 1,
       url,
       // Workloads get this one (K_SINK): it needs no DNS. `url` stays the Host-routed address for people.
-      address: { url: addressUrlFor(name, namespace, this.#o.ingressHost ?? '127.0.0.1', port) },
+      address: { url: this.#o.addressBase !== undefined ? `${this.#o.addressBase}/${namespace}/${name}` : addressUrlFor(name, namespace, this.#o.ingressHost ?? '127.0.0.1', port) },
       latestCreatedRevisionName: latestCreated.name,
       traffic: statusTraffic,
       conditions: setConditions(svc.status?.conditions, [readyFrom([configCond, routeCond]), configCond, routeCond], now),
