@@ -203,6 +203,29 @@ spec:
     expect(seen.map((s) => [s.path, s.headers['ce-id'], s.headers.host])).toEqual([['/events', 'plain-1', `plain-display.${ns}.svc.cluster.local`]]);
   });
 
+  it("the Knative docs' PingSource to a ksvc is READY True with the ksvc's address as its sinkUri (its runner is the embedded one)", async () => {
+    await applyYaml(
+      kubectl,
+      `apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata:
+  name: test-ping-source
+  namespace: ${ns}
+spec:
+  schedule: "*/1 * * * *"
+  contentType: "application/json"
+  data: '{"message": "Hello world!"}'
+  sink:
+    ref:
+      apiVersion: serving.knative.dev/v1
+      kind: Service
+      name: event-display
+`,
+    );
+    await waitFor(async () => (await condition('pingsource', 'test-ping-source')) === 'True', { timeoutMs: 30_000, intervalMs: 200, what: 'pingsource READY True' });
+    expect(await jsonpath(kubectl, ns, 'pingsource/test-ping-source', '{.status.sinkUri}')).toBe(`http://127.0.0.1:${wisp!.ports.ingress}/${ns}/event-display`);
+  });
+
   it('a Trigger to a v1 Service that does not exist is READY False, saying so', async () => {
     await applyYaml(
       kubectl,
