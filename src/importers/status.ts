@@ -21,11 +21,12 @@ export type PingSourceStatus = SourceStatus;
 export type SinkState = { kind: 'resolved'; uri: string } | { kind: 'unresolved'; reason: string; message: string };
 
 /**
- * Whether the source runs: running, why not, or `pending`: on its way (connecting, starting), not failed — its
+ * Whether the source runs: running (with a message for the conditions when it has something to say, e.g. a
+ * SinkBinding's `bound 2 subjects`), why not, or `pending`: on its way (connecting, starting), not failed — its
  * `Deployed` condition is Unknown, so `apply --wait` keeps waiting.
  */
 export type DeployState =
-  | { kind: 'running' }
+  | { kind: 'running'; message?: string }
   | { kind: 'not-running'; reason: string; message: string }
   | { kind: 'pending'; reason: string; message: string };
 
@@ -49,7 +50,7 @@ export function sourceStatus(opts: {
   const type = opts.deployedType ?? 'Deployed';
   const deployed: DesiredCondition =
     opts.deploy.kind === 'running'
-      ? { type, status: 'True' }
+      ? { type, status: 'True', ...(opts.deploy.message !== undefined && { message: opts.deploy.message }) }
       : {
           type,
           status: opts.sink.kind === 'resolved' && opts.deploy.kind === 'not-running' ? 'False' : 'Unknown',
@@ -57,10 +58,13 @@ export function sourceStatus(opts: {
           message: opts.deploy.message,
         };
   const dependents = [sink, deployed];
+  const ready = readyFrom(dependents);
+  // Ready True repeats what the running source says of itself (`bound 2 subjects`).
+  if (ready.status === 'True' && deployed.message !== undefined) ready.message = deployed.message;
   const status: SourceStatus = {
     observedGeneration: opts.generation,
     ...(opts.ceAttributes !== undefined ? { ceAttributes: opts.ceAttributes } : {}),
-    conditions: setConditions(opts.previous, [readyFrom(dependents), ...dependents], opts.now),
+    conditions: setConditions(opts.previous, [ready, ...dependents], opts.now),
   };
   if (opts.sink.kind === 'resolved') status.sinkUri = opts.sink.uri;
   return status;

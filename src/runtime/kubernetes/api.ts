@@ -105,7 +105,8 @@ function asObject<T>(obj: unknown): T | undefined {
   return typeof name === 'string' && name !== '' ? (obj as T) : undefined;
 }
 
-interface SourceSpec<T> {
+/** One kind to list-watch: where it lives, which objects (label selector), and its typed list call. */
+export interface ListWatchSpec<T> {
   what: string;
   /** `/api/v1` or `/apis/<group>/<version>`. */
   prefix: string;
@@ -116,7 +117,8 @@ interface SourceSpec<T> {
   list(labelSelector: string): Promise<{ items: T[]; metadata?: { resourceVersion?: string } | undefined }>;
 }
 
-function source<T>(w: Watch, spec: SourceSpec<T>): ListWatchSource<T> {
+/** The list and watch calls of one kind, for a Reflector (also used by the importers' Kubernetes adapters). */
+export function listWatchSource<T>(w: Watch, spec: ListWatchSpec<T>): ListWatchSource<T> {
   const path = spec.namespace !== undefined ? `${spec.prefix}/namespaces/${spec.namespace}/${spec.resource}` : `${spec.prefix}/${spec.resource}`;
   const what = `${spec.what}${spec.namespace !== undefined ? ` in ${spec.namespace}` : ''}`;
   const labelSelector = spec.labelSelector ?? REVISION_LABEL;
@@ -147,7 +149,7 @@ export function revisionSources(c: KubeClients, namespace: string | undefined): 
 } {
   const o = callOptions();
   return {
-    pods: source<V1Pod>(c.watch, {
+    pods: listWatchSource<V1Pod>(c.watch, {
       what: 'pods',
       prefix: '/api/v1',
       resource: 'pods',
@@ -155,7 +157,7 @@ export function revisionSources(c: KubeClients, namespace: string | undefined): 
       list: (labelSelector) =>
         namespace !== undefined ? c.core.listNamespacedPod({ namespace, labelSelector }, o) : c.core.listPodForAllNamespaces({ labelSelector }, o),
     }),
-    slices: source<V1EndpointSlice>(c.watch, {
+    slices: listWatchSource<V1EndpointSlice>(c.watch, {
       what: 'endpointslices',
       prefix: '/apis/discovery.k8s.io/v1',
       resource: 'endpointslices',
@@ -165,7 +167,7 @@ export function revisionSources(c: KubeClients, namespace: string | undefined): 
           ? c.discovery.listNamespacedEndpointSlice({ namespace, labelSelector }, o)
           : c.discovery.listEndpointSliceForAllNamespaces({ labelSelector }, o),
     }),
-    deployments: source<V1Deployment>(c.watch, {
+    deployments: listWatchSource<V1Deployment>(c.watch, {
       what: 'deployments',
       prefix: '/apis/apps/v1',
       resource: 'deployments',
@@ -185,7 +187,7 @@ export function clusterServiceSources(c: KubeClients, namespace: string | undefi
 } {
   const o = callOptions();
   return {
-    services: source<V1Service>(c.watch, {
+    services: listWatchSource<V1Service>(c.watch, {
       what: 'services',
       prefix: '/api/v1',
       resource: 'services',
@@ -193,7 +195,7 @@ export function clusterServiceSources(c: KubeClients, namespace: string | undefi
       labelSelector: '',
       list: () => (namespace !== undefined ? c.core.listNamespacedService({ namespace }, o) : c.core.listServiceForAllNamespaces({}, o)),
     }),
-    slices: source<V1EndpointSlice>(c.watch, {
+    slices: listWatchSource<V1EndpointSlice>(c.watch, {
       what: 'endpointslices',
       prefix: '/apis/discovery.k8s.io/v1',
       resource: 'endpointslices',
