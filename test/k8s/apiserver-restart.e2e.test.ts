@@ -4,7 +4,9 @@
  * itself, without a restart of its own. A control plane of this file's own, since the test breaks it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerAndTriggerYaml } from '../integration/crash/scenario.js';
 import { httpRequest } from '../support/http.js';
+import { Recorder } from '../support/recorder.js';
 import { startControlPlane, type ControlPlane } from '../support/k8s/index.js';
 import { startKubelet, type Kubelet } from '../support/k8s/kubelet.js';
 import { waitFor } from '../support/wait.js';
@@ -16,6 +18,21 @@ let cp: ControlPlane | undefined;
 let kubelet: Kubelet | undefined;
 let wisp: WispProcess | undefined;
 let kubectl: Kubectl;
+let recorder: Recorder | undefined;
+
+function postEvent(id: string) {
+  return httpRequest({
+    port: wisp!.ports.broker,
+    path: `/${ns}/orders`,
+    method: 'POST',
+    headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/e2e', 'ce-type': 'dev.example.order', 'content-type': 'application/json' },
+    body: '{}',
+  });
+}
+
+function triggerReady(name: string): Promise<boolean> {
+  return jsonpath(kubectl, ns, `trigger/${name}`, '{.status.conditions[?(@.type=="Ready")].status}').then((s) => s === 'True');
+}
 
 describe('Kubernetes mode: kill -9 of the API server and its restart (e2e)', () => {
   beforeAll(async () => {
@@ -26,27 +43,46 @@ describe('Kubernetes mode: kill -9 of the API server and its restart (e2e)', () 
     expect((await kubectl(['create', 'namespace', ns])).code).toBe(0);
     kubelet = await startKubelet({ kubeconfigPath: cp.kubeconfigPath, nodeName: 'restart-node', namespaces: [ns], images: TEST_IMAGES, probeMaxPeriodMs: 200 });
     wisp = await startWispOnKubernetes(cp.kubeconfigPath, ns);
+    recorder = await new Recorder().start();
   }, 180_000);
 
   afterAll(async () => {
     await wisp?.cleanup();
     await kubelet?.stop({ deleteNode: true });
     await cp?.stop();
+    await recorder?.stop();
   }, 60_000);
 
-  it('Wisp keeps serving through the outage, then reconnects, re-lists and converges on what changed, without a restart of its own', async () => {
+  it('Wisp keeps serving requests and events through the outage, then reconnects, re-lists and converges on what changed, without a restart of its own', async () => {
     await applyYaml(kubectl, ksvcYaml({ name: 'hello', namespace: ns, target: 'before', annotations: { 'autoscaling.knative.dev/min-scale': '1' } }));
     await waitKsvcReady(kubectl, ns, 'hello');
     const host = `hello.${ns}.localhost`;
     expect((await httpRequest({ port: wisp!.ports.ingress, host })).body).toBe('Hello before! (revision hello-00001)\n');
     const wispPid = wisp!.pid;
+    // A Broker and a Trigger delivering to a local recorder, and a second Trigger only after the restart.
+    await applyYaml(kubectl, brokerAndTriggerYaml({ brokerClass: 'Memory', broker: 'orders', subscriber: recorder!.url, namespace: ns }));
+    await waitFor(() => triggerReady('orders-all'), { timeoutMs: 30_000, intervalMs: 200, what: 'trigger orders-all READY True' });
 
     await cp!.killApiServer();
-    // The data plane keeps its routing and endpoints while the API server is away.
+    // The data plane keeps its routing, endpoints, Brokers and Triggers while the API server is away.
     const during = await httpRequest({ port: wisp!.ports.ingress, host });
     expect(during.status).toBe(200);
+    expect((await postEvent('during-outage')).status).toBe(202);
+    await waitFor(() => recorder!.requests.some((r) => r.headers['ce-id'] === 'during-outage'), { timeoutMs: 10_000, what: 'the event posted during the outage delivered' });
     await new Promise((r) => setTimeout(r, 2_000));
     await cp!.startApiServer();
+
+    // Eventing resumes too: a Trigger applied after the restart becomes Ready and gets the next event.
+    await applyYaml(
+      kubectl,
+      brokerAndTriggerYaml({ brokerClass: 'Memory', broker: 'orders', subscriber: `${recorder!.url}/second`, namespace: ns }).replace(/name: orders-all/, 'name: orders-second'),
+    );
+    await waitFor(() => triggerReady('orders-second'), { timeoutMs: 60_000, intervalMs: 300, what: 'trigger orders-second READY True after the restart' });
+    expect((await postEvent('after-restart')).status).toBe(202);
+    await waitFor(() => recorder!.requests.filter((r) => r.headers['ce-id'] === 'after-restart').length === 2, {
+      timeoutMs: 10_000,
+      what: 'the event after the restart delivered to both Triggers',
+    });
 
     // A change made after the restart reaches Wisp through its resumed (or re-listed) watches.
     await applyYaml(kubectl, ksvcYaml({ name: 'hello', namespace: ns, target: 'after', annotations: { 'autoscaling.knative.dev/min-scale': '1' } }));
