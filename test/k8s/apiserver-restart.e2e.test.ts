@@ -11,7 +11,7 @@ import { startControlPlane, type ControlPlane } from '../support/k8s/index.js';
 import { startKubelet, type Kubelet } from '../support/k8s/kubelet.js';
 import { waitFor } from '../support/wait.js';
 import type { WispProcess } from '../support/wisp.js';
-import { applyYaml, CRDS_DIR, jsonpath, ksvcYaml, startWispOnKubernetes, TEST_IMAGES, waitKsvcReady, type Kubectl } from './helpers.js';
+import { applyYaml, conditionStatus, CRDS_DIR, jsonpath, ksvcYaml, startWispOnKubernetes, TEST_IMAGES, waitKsvcReady, type Kubectl } from './helpers.js';
 
 const ns = 'restart';
 let cp: ControlPlane | undefined;
@@ -31,7 +31,7 @@ function postEvent(id: string) {
 }
 
 function triggerReady(name: string): Promise<boolean> {
-  return jsonpath(kubectl, ns, `trigger/${name}`, '{.status.conditions[?(@.type=="Ready")].status}').then((s) => s === 'True');
+  return conditionStatus(kubectl, ns, `trigger/${name}`).then((s) => s === 'True');
 }
 
 describe('Kubernetes mode: kill -9 of the API server and its restart (e2e)', () => {

@@ -13,7 +13,7 @@ import { startKafka, type RunningKafka } from '../support/kafka/index.js';
 import { deleteKeys } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 import type { WispProcess } from '../support/wisp.js';
-import { applyYaml, CRDS_DIR, jsonpath } from './helpers.js';
+import { applyYaml, conditionStatus, installCrdsAndNamespace } from './helpers.js';
 
 const ns = `wisp-durable-${randomUUID().slice(0, 8)}`;
 const redisPrefix = `wisp-k8s-crash-${randomUUID().slice(0, 8)}`;
@@ -23,7 +23,7 @@ const startArgs = (): string[] => ['--runtime', 'kubernetes', '--kubeconfig', k8
 
 async function applyWithKubectl(_wisp: WispProcess, o: { brokerClass: string; broker: string; subscriber: string; namespace: string }): Promise<void> {
   await applyYaml(kubectl, brokerAndTriggerYaml(o));
-  await waitFor(async () => (await jsonpath(kubectl, o.namespace, `trigger/${o.broker}-all`, '{.status.conditions[?(@.type=="Ready")].status}')) === 'True', {
+  await waitFor(async () => (await conditionStatus(kubectl, o.namespace, `trigger/${o.broker}-all`)) === 'True', {
     timeoutMs: 60_000,
     intervalMs: 200,
     what: `trigger ${o.namespace}/${o.broker}-all READY True`,
@@ -32,10 +32,7 @@ async function applyWithKubectl(_wisp: WispProcess, o: { brokerClass: string; br
 
 describe('Kubernetes mode: Redis and Kafka brokers across kill -9 of wisp up (e2e)', () => {
   beforeAll(async () => {
-    const crds = await kubectl(['apply', '-f', CRDS_DIR]);
-    expect(crds.code, crds.stderr).toBe(0);
-    expect((await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s'])).code).toBe(0);
-    expect((await kubectl(['create', 'namespace', ns])).code).toBe(0);
+    await installCrdsAndNamespace(kubectl, ns);
     kafka = await startKafka();
   }, 180_000);
 

@@ -11,7 +11,18 @@ import { k8sKubeconfig, kubectl, startTestKubelet } from '../support/k8s/index.j
 import type { Kubelet } from '../support/k8s/kubelet.js';
 import { waitFor } from '../support/wait.js';
 import type { WispProcess } from '../support/wisp.js';
-import { applyYaml, CRDS_DIR, deploymentReplicas, FAST_AUTOSCALER, jsonpath, ksvcYaml, startWispOnKubernetes, TEST_IMAGES, waitKsvcReady } from './helpers.js';
+import {
+  applyYaml,
+  conditionStatus,
+  deploymentReplicas,
+  FAST_AUTOSCALER,
+  installCrdsAndNamespace,
+  jsonpath,
+  ksvcYaml,
+  startWispOnKubernetes,
+  TEST_IMAGES,
+  waitKsvcReady,
+} from './helpers.js';
 
 const ns = `wisp-ev-${randomUUID().slice(0, 8)}`;
 let kubelet: Kubelet | undefined;
@@ -40,16 +51,11 @@ function postEvent(broker: string, id: string, type: string, data: object) {
   });
 }
 
-function condition(kind: string, name: string, type = 'Ready'): Promise<string> {
-  return jsonpath(kubectl, ns, `${kind}/${name}`, `{.status.conditions[?(@.type=="${type}")].status}`);
-}
+const condition = (kind: string, name: string): Promise<string> => conditionStatus(kubectl, ns, `${kind}/${name}`);
 
 describe('Kubernetes mode: Eventing on a real control plane (e2e, kubectl)', () => {
   beforeAll(async () => {
-    const crds = await kubectl(['apply', '-f', CRDS_DIR]);
-    expect(crds.code, crds.stderr).toBe(0);
-    expect((await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s'])).code).toBe(0);
-    expect((await kubectl(['create', 'namespace', ns])).code).toBe(0);
+    await installCrdsAndNamespace(kubectl, ns);
     await applyYaml(kubectl, FAST_AUTOSCALER);
     kubelet = await startTestKubelet({ namespaces: [ns], images: TEST_IMAGES, probeMaxPeriodMs: 200 });
     wisp = await startWispOnKubernetes(k8sKubeconfig(), ns, { WISP_REDIS_PREFIX: `wisp-k8s-ev-${randomUUID().slice(0, 8)}` });

@@ -106,3 +106,18 @@ data:
   stable-window: "6s"
   scale-to-zero-grace-period: "3s"
 `;
+
+/** What every e2e file does first: Wisp's CRDs applied and Established, and its own namespace created. */
+export async function installCrdsAndNamespace(kubectl: Kubectl, namespace: string): Promise<void> {
+  const crds = await kubectl(['apply', '-f', CRDS_DIR]);
+  expect(crds.code, crds.stderr).toBe(0);
+  const established = await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
+  expect(established.code, established.stderr).toBe(0);
+  const created = await kubectl(['create', 'namespace', namespace]);
+  expect(created.code, created.stderr).toBe(0);
+}
+
+/** The status of condition `type` (default Ready) of `<kind>/<name>`: 'True', 'False', 'Unknown' or '' (none yet). */
+export function conditionStatus(kubectl: Kubectl, ns: string, what: string, type = 'Ready'): Promise<string> {
+  return jsonpath(kubectl, ns, what, `{.status.conditions[?(@.type=="${type}")].status}`);
+}
