@@ -16,6 +16,10 @@ export const TEST_IMAGES: Record<string, ImageEntry> = {
   'example.com/crash': { command: [process.execPath, join(ROOT, 'test/fixtures/functions/crash.js')] },
   // Knative's event_display, as a recorder: every request is kept and `GET /_seen` answers them as JSON.
   'example.com/event-display': { command: [process.execPath, join(ROOT, 'test/fixtures/functions/sink-recorder.js')], env: { LISTEN_HOST: '0.0.0.0' } },
+  // The image of the Knative docs' ContainerSource example: a heartbeat CloudEvent to $K_SINK (with $K_CE_OVERRIDES).
+  'gcr.io/knative-nightly/knative.dev/eventing/cmd/heartbeats': { command: [process.execPath, join(ROOT, 'examples/heartbeat/heartbeat.js')], env: { PERIOD_MS: '500' } },
+  // A producer that POSTs a CloudEvent to $K_SINK every 300 ms (a SinkBinding subject).
+  'example.com/post-to-sink': { command: [process.execPath, join(ROOT, 'test/fixtures/functions/post-to-sink.js')] },
 };
 
 /** A Knative Service as the Knative docs write it: an image, no command. */

@@ -18,6 +18,7 @@ import { KubernetesApiError } from '../../runtime/kubernetes/errors.js';
 import { KeyedWriter } from '../../runtime/kubernetes/keyed-writer.js';
 import { Reflector, type ListWatchSource } from '../../runtime/kubernetes/reflector.js';
 import type { BindingSubject } from '../../api/sinkbinding.js';
+import type { JobPolicies } from './job-policies.js';
 import { SINKBINDINGS } from './reconciler.js';
 import { bindingFor, bindsTo } from './subject.js';
 import {
@@ -43,6 +44,8 @@ export interface WorkloadSubjectsOptions {
   onError?: (err: unknown) => void;
   /** Each workload bound or unbound. */
   log?: (message: string) => void;
+  /** The admission policies that bind Jobs at creation; without them no Job is bound. */
+  jobPolicies?: JobPolicies;
   /** Retry back-off of patches and re-watches: initialMs (200 patches, 500 watches) doubling to maxMs (30 000). */
   backoff?: { initialMs?: number; maxMs?: number };
 }
@@ -51,13 +54,16 @@ export interface WorkloadSubjectsOptions {
 export interface WorkloadSubjectsView {
   /** The subject kind has not been listed yet. */
   listing: boolean;
+  /** The binding's own step on its way (a Job binding's admission policy), or refused. */
+  pending?: string;
+  failure?: string;
   subjects: SubjectState[];
   /** The subject named by `name` does not exist. */
   missing?: string;
 }
 
 const JOB_IMMUTABLE =
-  'created without these variables, and a Job\'s pod template cannot change (Knative binds a Job as it is created, in its admission webhook): create the Job after the binding';
+  "created before the binding (or before its admission policy took effect), and a Job's pod template cannot change: Jobs created from now on are bound as they are created";
 
 const idOf = (w: Workload): string => `${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`;
 
@@ -82,17 +88,26 @@ export class WorkloadSubjects {
       clock: opts.clock,
       backoff: { initialMs: opts.backoff?.initialMs ?? 200, maxMs: opts.backoff?.maxMs ?? 30_000 },
       write: (key, kind) => this.#write(key, kind),
-      onError: (_key, err) => opts.onError?.(err),
+      // A stale resourceVersion (the Deployment controller writes status right after a create) is routine: retried
+      // as soon as the watch shows the newer version (#reconcile kicks the writer).
+      onError: (_key, err) => {
+        if (!(err instanceof KubernetesApiError && err.httpStatus === 409)) opts.onError?.(err);
+      },
     });
   }
 
   /** Watches the store's SinkBindings and starts watching each workload kind they name. */
   start(): void {
     if (this.#unwatch) return;
-    this.#unwatch = this.#o.store.watch((ev) => {
+    const unwatchPolicies = this.#o.jobPolicies?.onChange((ns) => this.#notify(ns));
+    const unwatchStore = this.#o.store.watch((ev) => {
       if (ev.kind.group !== SINKBINDINGS.group || ev.kind.kind !== SINKBINDINGS.kind) return;
       this.#bindingChanged(ev.object);
     });
+    this.#unwatch = () => {
+      unwatchStore();
+      unwatchPolicies?.();
+    };
     for (const b of this.#o.store.list(SINKBINDINGS)) this.#bindingChanged(b);
   }
 
@@ -120,10 +135,18 @@ export class WorkloadSubjects {
           : this.#problems.get(`${kind.kind}|${idOf(w)}`);
       states.push({ what, bound: false, ...(problem !== undefined && { problem }) });
     }
-    if (states.length === 0 && subject?.name) {
+    const policy = kind === JOB_SUBJECT ? this.#jobPolicy(`${ns}/${binding.metadata.name}`) : {};
+    if (states.length === 0 && subject?.name && kind !== JOB_SUBJECT) {
       return { listing: false, subjects: [], missing: `${kind.apiVersion} ${kind.kind} "${subject.name}" not found in namespace "${subject.namespace ?? ns}"` };
     }
-    return { listing: false, subjects: states };
+    return { listing: false, subjects: states, ...policy };
+  }
+
+  /** Where a Job binding's admission policy stands (a failure without JobPolicies: Jobs cannot be bound). */
+  #jobPolicy(key: string): { pending?: string; failure?: string } {
+    const p = this.#o.jobPolicies;
+    if (!p) return { failure: 'Jobs are bound as they are created, by a MutatingAdmissionPolicy, which this Wisp does not write' };
+    return p.state(key);
   }
 
   /** `listener(namespace)` after subjects of that namespace changed (undefined: any). Returns an unsubscribe. */
@@ -217,7 +240,9 @@ export class WorkloadSubjects {
     const desired = this.#desired(kind, w);
     // A binding not reconciled since its spec changed: wait for its status (the sink it resolved to).
     if (!desired.settled) return;
-    if (workloadPatch(w, desired.binding, kind)) this.#writer.set(key, kind);
+    if (!workloadPatch(w, desired.binding, kind)) return;
+    this.#writer.set(key, kind);
+    this.#writer.kick(key);
   }
 
   /** Patches one workload from the newest version the watch has; nothing when it is already as wanted. */

@@ -23,8 +23,8 @@ export interface WorkloadKind {
   /** Plural resource name. */
   resource: string;
   /**
-   * A Job's pod template cannot change once it is created: Wisp never patches it, a Job counts as bound when it
-   * was created with the binding's env.
+   * A Job's pod template cannot change once it is created: Wisp never patches it. Jobs created after the binding
+   * get the env at admission (job-policy.ts); a Job counts as bound when it was created with the binding's env.
    */
   immutableTemplate: boolean;
 }
@@ -126,10 +126,11 @@ function plural(n: number): string {
 
 /**
  * A binding's `BindingAvailable` from its subjects: True with `bound N subjects`; False with reason `SubjectMissing`
- * (a subject named by `name` that does not exist) or `BindingFailed` (the problems, subject by subject); Unknown
- * while patches are on their way.
+ * (a subject named by `name` that does not exist) or `BindingFailed` (the binding's own `failure`, or the problems,
+ * subject by subject); Unknown while patches (or the binding's own `pending` step) are on their way.
  */
-export function bindingHealth(o: { subjects: readonly SubjectState[]; missing?: string; listing?: boolean }): DeployState {
+export function bindingHealth(o: { subjects: readonly SubjectState[]; missing?: string; listing?: boolean; failure?: string; pending?: string }): DeployState {
+  if (o.failure !== undefined) return { kind: 'not-running', reason: 'BindingFailed', message: o.failure };
   if (o.listing) return { kind: 'pending', reason: 'Listing', message: 'Waiting for the first list of the subject kind.' };
   if (o.missing !== undefined) return { kind: 'not-running', reason: 'SubjectMissing', message: o.missing };
   const total = o.subjects.length;
@@ -138,6 +139,7 @@ export function bindingHealth(o: { subjects: readonly SubjectState[]; missing?: 
   if (problems.length > 0) {
     return { kind: 'not-running', reason: 'BindingFailed', message: `bound ${bound} of ${plural(total)}; ${problems.map((s) => `${s.what}: ${s.problem ?? ''}`).join('; ')}` };
   }
+  if (o.pending !== undefined) return { kind: 'pending', reason: 'Binding', message: o.pending };
   if (bound < total) return { kind: 'pending', reason: 'Binding', message: `binding ${plural(total)}: ${bound} bound so far` };
   return { kind: 'running', message: `bound ${plural(total)}` };
 }

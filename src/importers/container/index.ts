@@ -1,4 +1,4 @@
-/** Public surface of the ContainerSource importer: reconciler, runner, pure plan/env and health. */
+/** Public surface of the ContainerSource importer: its reconcilers and runners (local processes, Kubernetes Deployments), pure plans and health. */
 export { ContainerSourcesReconciler } from './reconciler.js';
 export type { ContainerSourcesReconcilerOptions } from './reconciler.js';
 export { ContainerSourceRunner } from './runner.js';
@@ -6,3 +6,9 @@ export type { ContainerSourceRunnerOptions, ContainerWorkloads } from './runner.
 export { planContainerSource } from './plan.js';
 export type { ContainerRunSpec } from './plan.js';
 export { containerHealth } from './health.js';
+export { KubeContainerSourcesReconciler } from './kube-reconciler.js';
+export type { KubeContainerSourcesReconcilerOptions } from './kube-reconciler.js';
+export { KubeContainerSources, KubeContainerSourceRunner } from './kube-runner.js';
+export type { KubeContainerSourcesOptions, KubeContainerSourceRunnerOptions } from './kube-runner.js';
+export { buildContainerSourceDeployment, containerSourceHealth, planKubeContainerSource, CONTAINER_SOURCE_LABEL } from './kube-plan.js';
+export type { KubeContainerRunSpec, ObservedContainerSource } from './kube-plan.js';

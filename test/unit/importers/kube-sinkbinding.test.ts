@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KObject } from '../../../src/api/types.js';
 import { kindByName, type KindInfo } from '../../../src/api/kinds.js';
 import { Store } from '../../../src/control/store.js';
+import { jobEnvExpression, jobPolicyObjects } from '../../../src/importers/binding/job-policy.js';
 import { ksvcSubjects, planKubeBinding } from '../../../src/importers/binding/kube-reconciler.js';
 import {
   BOUND_BY_ANNOTATION,
@@ -160,5 +161,42 @@ describe('SinkBinding ksvc subjects on Kubernetes: bound once the latest revisio
     expect(store.get(REVISIONS, 'default', 'pub-00002')).toBeDefined();
     expect(ksvcSubjects(store, b, ENV).subjects).toEqual([{ what: 'Service default/pub', bound: true }]);
     await store.close();
+  });
+});
+
+describe('SinkBinding of Jobs: the MutatingAdmissionPolicy that binds them as they are created (pure)', () => {
+  const jobBinding = (subject: Record<string, unknown>): KObject => ({
+    ...binding('bind-jobs', { apiVersion: 'batch/v1', kind: 'Job', ...subject }),
+    metadata: { name: 'bind-jobs', namespace: 'team-a', generation: 1 },
+  });
+
+  it('matches Jobs created in the binding\'s namespace by its selector, and sets the env in every container by a CEL apply configuration', () => {
+    const { policy, policyBinding } = jobPolicyObjects(jobBinding({ selector: { matchLabels: { app: 'batch' } } }), ENV);
+    expect(policy.metadata).toEqual({
+      name: 'wisp-sinkbinding.team-a.bind-jobs',
+      labels: { 'app.kubernetes.io/managed-by': 'wisp', 'wisp.dev/sinkbinding-namespace': 'team-a' },
+      annotations: { 'wisp.dev/sinkbinding': 'team-a/bind-jobs' },
+    });
+    expect(policy.spec).toMatchObject({
+      failurePolicy: 'Ignore',
+      matchConstraints: {
+        resourceRules: [{ apiGroups: ['batch'], apiVersions: ['v1'], operations: ['CREATE'], resources: ['jobs'] }],
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'team-a' } },
+        objectSelector: { matchLabels: { app: 'batch' } },
+      },
+    });
+    expect(policyBinding).toEqual({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingAdmissionPolicyBinding', metadata: policy.metadata, spec: { policyName: policy.metadata.name } });
+    const expr = jobEnvExpression(ENV);
+    expect(expr).toContain('object.spec.template.spec.containers.map(c, Object.spec.template.spec.containers{name: c.name, env: [');
+    expect(expr).toContain(`Object.spec.template.spec.containers.env{name: "K_SINK", value: "${SINK}"}`);
+    // The overrides' JSON is a CEL string literal, quotes escaped.
+    expect(expr).toContain('Object.spec.template.spec.containers.env{name: "K_CE_OVERRIDES", value: "{\\"extensions\\":{\\"origin\\":\\"pub\\"}}"}');
+    expect(expr).toMatch(/^has\(object\.spec\.template\.spec\.initContainers\) \? .*initContainers: object\.spec\.template\.spec\.initContainers\.map/);
+  });
+
+  it('matches a Job named by the subject in a match condition', () => {
+    const { policy } = jobPolicyObjects(jobBinding({ name: 'nightly' }), { K_SINK: SINK });
+    expect((policy.spec as { matchConditions?: unknown }).matchConditions).toEqual([{ name: 'subject-name', expression: 'object.metadata.name == "nightly"' }]);
+    expect((policy.spec as { matchConstraints: Record<string, unknown> }).matchConstraints.objectSelector).toBeUndefined();
   });
 });
