@@ -1,4 +1,6 @@
 /** Pure parsing and validation of CLI flag and environment values. No I/O. */
+import { LEADER_ELECTION_DEFAULTS, leaseTimingsProblem, scaledTimings, type LeaseTimings } from '../control/kube/lease.js';
+import type { LeaderElectionOptions } from '../platform/leader.js';
 import { RUNTIME_MODES, type PlatformOptions } from '../platform/types.js';
 import { BROKER_CLASSES, CLI_DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js';
 import { UsageError } from './errors.js';
@@ -49,6 +51,8 @@ export interface UpFlags {
   kubeconfig?: string;
   context?: string;
   namespaceScope?: string;
+  leaderElect?: boolean;
+  leaderElectNamespace?: string;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -170,6 +174,60 @@ function resolveApiTls(flags: UpFlags, env: NodeJS.ProcessEnv): PlatformOptions[
   if (certFile === undefined) throw new UsageError('wisp: --api-tls-key (or WISP_API_TLS_KEY) needs --api-tls-cert (or WISP_API_TLS_CERT): give both, PEM files');
   if (keyFile === undefined) throw new UsageError('wisp: --api-tls-cert (or WISP_API_TLS_CERT) needs --api-tls-key (or WISP_API_TLS_KEY): give both, PEM files');
   return { certFile, keyFile };
+}
+
+/** A positive number of seconds (`1.5` allowed unless `whole`), as milliseconds; `what` names the variable. */
+function seconds(value: string, what: string, whole: boolean): number {
+  const trimmed = value.trim();
+  const n = (whole ? /^\d+$/ : /^\d+(\.\d+)?$/).test(trimmed) ? Number(trimmed) : NaN;
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`wisp: invalid value '${value}' for ${what}: expected a positive ${whole ? 'whole ' : ''}number of seconds`);
+  }
+  return Math.round(n * 1000);
+}
+
+/**
+ * Leader election of `wisp up` (`--leader-elect`, env WISP_LEADER_ELECT=true): Kubernetes mode only. The Lease is
+ * `<--leader-elect-namespace or WISP_LEADER_ELECT_NAMESPACE, default wisp-system>/wisp-controller`; its timings
+ * default to client-go's 15 s / 10 s / 2 s, and WISP_LEADER_LEASE_SECONDS alone scales the other two with it
+ * (WISP_LEADER_RENEW_DEADLINE_SECONDS and WISP_LEADER_RETRY_PERIOD_SECONDS set them). Undefined: no leader election.
+ */
+export function resolveLeaderElection(flags: UpFlags, env: NodeJS.ProcessEnv, options: PlatformOptions): LeaderElectionOptions | undefined {
+  const envRaw = nonEmpty(env.WISP_LEADER_ELECT);
+  let fromEnv = false;
+  if (envRaw !== undefined) {
+    const v = envRaw.trim().toLowerCase();
+    if (v !== 'true' && v !== 'false') throw new UsageError(`wisp: invalid value '${envRaw}' for WISP_LEADER_ELECT: expected true or false`);
+    fromEnv = v === 'true';
+  }
+  const enabled = flags.leaderElect === true || fromEnv;
+  const namespace = flags.leaderElectNamespace ?? nonEmpty(env.WISP_LEADER_ELECT_NAMESPACE);
+  const tuning = (['WISP_LEADER_LEASE_SECONDS', 'WISP_LEADER_RENEW_DEADLINE_SECONDS', 'WISP_LEADER_RETRY_PERIOD_SECONDS'] as const).filter((n) => nonEmpty(env[n]) !== undefined);
+  if (!enabled) {
+    const given = [flags.leaderElectNamespace !== undefined && '--leader-elect-namespace'].filter(Boolean);
+    if (given.length > 0) throw new UsageError(`wisp: ${given.join(', ')} only applies with --leader-elect (or WISP_LEADER_ELECT=true)`);
+    return undefined;
+  }
+  if (options.runtime !== 'kubernetes') {
+    const what = flags.leaderElect === true ? '--leader-elect' : 'WISP_LEADER_ELECT=true';
+    throw new UsageError(`wisp: ${what} only applies with --runtime kubernetes (or WISP_RUNTIME=kubernetes): it elects through a Lease on the cluster`);
+  }
+  if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
+    const what = flags.leaderElectNamespace !== undefined ? '--leader-elect-namespace' : 'WISP_LEADER_ELECT_NAMESPACE';
+    throw new UsageError(`wisp: invalid value '${namespace}' for ${what}: expected a namespace name (lowercase letters, digits and '-')`);
+  }
+  const leaseRaw = nonEmpty(env.WISP_LEADER_LEASE_SECONDS);
+  const renewRaw = nonEmpty(env.WISP_LEADER_RENEW_DEADLINE_SECONDS);
+  const retryRaw = nonEmpty(env.WISP_LEADER_RETRY_PERIOD_SECONDS);
+  const base: LeaseTimings = leaseRaw !== undefined ? scaledTimings(seconds(leaseRaw, 'WISP_LEADER_LEASE_SECONDS', true)) : { ...LEADER_ELECTION_DEFAULTS };
+  const timings: LeaseTimings = {
+    leaseDurationMs: base.leaseDurationMs,
+    renewDeadlineMs: renewRaw !== undefined ? seconds(renewRaw, 'WISP_LEADER_RENEW_DEADLINE_SECONDS', false) : base.renewDeadlineMs,
+    retryPeriodMs: retryRaw !== undefined ? seconds(retryRaw, 'WISP_LEADER_RETRY_PERIOD_SECONDS', false) : base.retryPeriodMs,
+  };
+  const problem = leaseTimingsProblem(timings);
+  if (problem !== undefined) throw new UsageError(`wisp: invalid leader election timings (${tuning.join(', ') || 'defaults'}): ${problem}`);
+  return Object.freeze({ namespace: namespace ?? LEADER_ELECTION_DEFAULTS.namespace, name: LEADER_ELECTION_DEFAULTS.name, ...timings });
 }
 
 /** An http(s) base URL (no query or fragment; a trailing slash dropped) from env `name`, as `{ [key]: url }`. */

@@ -94,7 +94,9 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
     .option('--kubeconfig <path>', 'kubernetes runtime: kubeconfig file (env WISP_KUBECONFIG; default $KUBECONFIG, ~/.kube/config or in-cluster)')
     .option('--context <name>', 'kubernetes runtime: the kubeconfig context to use (default its current-context)')
     .option('--namespace-scope <ns>', 'kubernetes runtime: watch and run only this namespace (default all)')
-    .action(async (flags: Record<string, string | string[] | undefined>) => {
+    .option('--leader-elect', 'kubernetes runtime: run only while holding the Lease wisp-controller, a hot standby until then (env WISP_LEADER_ELECT=true)')
+    .option('--leader-elect-namespace <ns>', 'namespace of the leader-election Lease (env WISP_LEADER_ELECT_NAMESPACE, default wisp-system)')
+    .action(async (flags: Record<string, string | string[] | boolean | undefined>) => {
       // --state-dir is a global option (the other commands read the token there), so commander hands it to the program.
       const stateDir = globals().stateDir;
       setExit(await runUp(io, { ...flags, ...(stateDir !== undefined && { stateDir }) }, deps.up));

@@ -1,6 +1,8 @@
 /** `wisp up`: runs the platform in the foreground until SIGINT/SIGTERM. */
-import type { StartPlatform } from '../../platform/types.js';
-import { resolveUpOptions, type UpFlags } from '../config.js';
+import { systemClock, type Clock } from '../../clock.js';
+import type { LeaderElected, LeaderElectedDeps, LeaderElectionOptions } from '../../platform/leader.js';
+import type { PlatformOptions, StartPlatform } from '../../platform/types.js';
+import { resolveLeaderElection, resolveUpOptions, type UpFlags } from '../config.js';
 import { describeStartError, formatUpBanner } from '../format/up.js';
 import { writeLine, type CliIo } from '../io.js';
 
@@ -11,6 +13,10 @@ export interface UpDeps {
   onSignal?: (handler: (signal: string) => void) => () => void;
   /** Ends the process at once on a second signal. Default: `process.exit`. */
   forceExit?: (code: number) => void;
+  /** `--leader-elect`: default `startLeaderElected` from src/platform/leader.ts, loaded on demand. */
+  startLeaderElected?: (options: PlatformOptions, le: LeaderElectionOptions, deps: LeaderElectedDeps) => Promise<LeaderElected>;
+  /** Times the bound on stopping after a lost Lease. Default: the system clock. */
+  clock?: Clock;
 }
 
 function processSignals(handler: (signal: string) => void): () => void {
@@ -28,8 +34,14 @@ async function loadStartPlatform(): Promise<StartPlatform> {
   return mod.startPlatform;
 }
 
+async function loadStartLeaderElected(): Promise<NonNullable<UpDeps['startLeaderElected']>> {
+  const mod = (await import('../../platform/leader.js')) as { startLeaderElected: NonNullable<UpDeps['startLeaderElected']> };
+  return mod.startLeaderElected;
+}
+
 export async function runUp(io: CliIo, flags: UpFlags, deps: UpDeps = {}): Promise<number> {
   const options = resolveUpOptions(flags, io.env);
+  const leaderElection = resolveLeaderElection(flags, io.env, options);
   const onSignal = deps.onSignal ?? processSignals;
   const forceExit = deps.forceExit ?? ((code: number) => process.exit(code));
 
@@ -47,6 +59,7 @@ export async function runUp(io: CliIo, flags: UpFlags, deps: UpDeps = {}): Promi
   });
 
   try {
+    if (leaderElection !== undefined) return await runLeaderElected(io, options, leaderElection, stopped, { ...deps, forceExit });
     let platform;
     try {
       const start = deps.startPlatform ?? (await loadStartPlatform());
@@ -69,4 +82,80 @@ export async function runUp(io: CliIo, flags: UpFlags, deps: UpDeps = {}): Promi
   } finally {
     unsubscribe();
   }
+}
+
+/**
+ * `wisp up --leader-elect` (semantics in src/platform/leader.ts): a standby until the Lease is held, then the platform;
+ * a signal stops it and releases the Lease (exit 0); a lost Lease stops it and exits 1 (`leaderelection lost`), the
+ * stop bounded by leaseDuration − renewDeadline, the time before another replica may take over.
+ */
+async function runLeaderElected(
+  io: CliIo,
+  options: PlatformOptions,
+  le: LeaderElectionOptions,
+  stopped: Promise<string>,
+  deps: UpDeps & { forceExit: (code: number) => void },
+): Promise<number> {
+  let run: LeaderElected;
+  try {
+    const start = deps.startLeaderElected ?? (await loadStartLeaderElected());
+    // The platform's modules load when the Lease is held: the standby answers first.
+    const startPlatform: StartPlatform = async (o) => (deps.startPlatform ?? (await loadStartPlatform()))(o);
+    run = await start(options, le, { startPlatform, print: (line) => writeLine(io.stdout, line), ...(deps.clock && { clock: deps.clock }) });
+  } catch (err) {
+    writeLine(io.stderr, describeStartError(err, options));
+    return 1;
+  }
+  const shutdown = async (sig: string): Promise<number> => {
+    writeLine(io.stderr, `wisp up: ${sig} received, stopping and releasing the lease ${run.lease}`);
+    try {
+      await run.close();
+    } catch (err) {
+      writeLine(io.stderr, `wisp up: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+      return 1;
+    }
+    writeLine(io.stderr, 'wisp up: stopped');
+    return 0;
+  };
+
+  const first = await Promise.race([
+    run.leading.then(
+      (platform) => ({ kind: 'leading' as const, platform }),
+      (err: unknown) => ({ kind: 'failed' as const, err }),
+    ),
+    stopped.then((sig) => ({ kind: 'signal' as const, sig })),
+    run.lost.then((err) => ({ kind: 'lost' as const, err })),
+  ]);
+  if (first.kind === 'signal') return shutdown(first.sig);
+  if (first.kind === 'failed') {
+    const missing = (first.err as { code?: unknown }).code === 'WISP_ERR_LEASE_NAMESPACE_MISSING';
+    writeLine(io.stderr, describeStartError(first.err, options) + (missing ? ', or choose another with --leader-elect-namespace' : ''));
+    await run.close().catch(() => undefined);
+    return 1;
+  }
+  let lostErr: Error;
+  if (first.kind === 'leading') {
+    io.stdout.write(formatUpBanner(first.platform, options));
+    const next = await Promise.race([stopped.then((sig) => ({ kind: 'signal' as const, sig })), run.lost.then((err) => ({ kind: 'lost' as const, err }))]);
+    if (next.kind === 'signal') return shutdown(next.sig);
+    lostErr = next.err;
+  } else lostErr = first.err;
+
+  // Lost: stop acting now. The others take over no sooner than leaseDuration after our last renewal, and we gave up
+  // at renewDeadline after it: what is left of that is the time to stop in.
+  writeLine(io.stderr, `wisp up: leaderelection lost: ${lostErr.message}; stopping`);
+  const clock = deps.clock ?? systemClock;
+  const boundMs = Math.max(0, run.timings.leaseDurationMs - run.timings.renewDeadlineMs);
+  const bound = clock.setTimeout(() => {
+    writeLine(io.stderr, `wisp up: not stopped within ${boundMs} ms of losing the lease, exiting`);
+    deps.forceExit(1);
+  }, boundMs);
+  try {
+    await run.abandon();
+  } catch (err) {
+    writeLine(io.stderr, `wisp up: stopping after the lost lease failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    bound.cancel();
+  }
+  return 1;
 }
