@@ -5,6 +5,7 @@ import type { FieldError } from './errors.js';
 import { kindOf } from './kinds.js';
 import type { JsonSchema } from './schema.js';
 import { resourceSchema } from './schemas.js';
+import { labelSelectorErrors, labelSelectorSchema, type LabelSelector } from './selector.js';
 import type { KObject } from './types.js';
 import { ceOverridesErrors } from './sources.js';
 
@@ -22,12 +23,16 @@ export const apiServerSourceSchema: JsonSchema = resourceSchema({
         properties: {
           apiVersion: str,
           kind: str,
-          selector: { type: 'object', properties: { matchLabels: { type: 'object', additionalProperties: str } } },
+          selector: labelSelectorSchema,
         },
       },
     },
+    // Knative's ResourceOwner: only objects whose controller is of this apiVersion/kind.
+    owner: { type: 'object', properties: { apiVersion: str, kind: str } },
     mode: str,
     serviceAccountName: str,
+    // Kubernetes mode: the namespaces to watch (empty: all); without it, the source's own.
+    namespaceSelector: labelSelectorSchema,
     sink: destinationSchema,
     ceOverrides: { type: 'object', properties: { extensions: { type: 'object', additionalProperties: str } } },
   },
@@ -36,11 +41,12 @@ export const apiServerSourceSchema: JsonSchema = resourceSchema({
 interface ResourceSpec {
   apiVersion?: string;
   kind?: string;
-  selector?: { matchLabels?: Record<string, string> };
+  selector?: LabelSelector;
 }
 
 interface ApiServerSpec {
   resources?: ResourceSpec[];
+  namespaceSelector?: LabelSelector;
   mode?: string;
   sink?: unknown;
   ceOverrides?: { extensions?: Record<string, string> };
@@ -57,6 +63,7 @@ function resourceErrors(resources: ResourceSpec[] | undefined): FieldError[] {
       return;
     }
     if (!kindOf(r.apiVersion ?? '', r.kind ?? '')) errs.push({ field, message: `unknown kind "${r.kind}" in "${r.apiVersion}"` });
+    errs.push(...labelSelectorErrors(r.selector, `${field}.selector`));
   });
   return errs;
 }
@@ -69,6 +76,7 @@ export function apiServerSourceErrors(source: KObject): FieldError[] {
   if (spec.mode !== undefined && !(API_SERVER_SOURCE_MODES as readonly string[]).includes(spec.mode)) {
     errs.push({ field: 'spec.mode', message: `invalid value "${spec.mode}": want "Reference" or "Resource"` });
   }
+  errs.push(...labelSelectorErrors(spec.namespaceSelector, 'spec.namespaceSelector'));
   errs.push(...destinationErrors(spec.sink, 'spec.sink'));
   errs.push(...ceOverridesErrors(spec.ceOverrides?.extensions));
   return errs;

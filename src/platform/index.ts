@@ -6,7 +6,7 @@ import { Activator } from '../../activator/index.js';
 import { HttpSender } from '../../broker/delivery/index.js';
 import { Autoscaler, DEFAULT_AUTOSCALER_CONFIG, parseAutoscalerConfigMap } from '../../autoscaler/index.js';
 import { kindByName } from '../api/kinds.js';
-import { ApiServerSourcesReconciler } from '../importers/apiserver/index.js';
+import { ApiServerSourcesReconciler, kubeApiServerAccess } from '../importers/apiserver/index.js';
 import { ContainerSourcesReconciler } from '../importers/container/index.js';
 import { KafkaSourcesReconciler } from '../importers/kafka/index.js';
 import { SinkBindingsReconciler, sinkBindingEnvSource } from '../importers/binding/index.js';
@@ -284,8 +284,9 @@ async function startLocalSources(store: Store, ctx: { stateDir: string; clock: C
 }
 
 /**
- * KafkaSource (both modes: it consumes its own clusters) and ApiServerSource (it needs the control API's URL; on the
- * embedded store only, as it watches Wisp's own resources there).
+ * KafkaSource (both modes: it consumes its own clusters) and ApiServerSource (embedded: Wisp's own resources, the
+ * control API's URL as the events' source; Kubernetes: the cluster's, as each source's ServiceAccount, the API
+ * server's URL as source).
  */
 function startApiAndKafkaSources(
   seams: Seams,
@@ -294,19 +295,24 @@ function startApiAndKafkaSources(
   const { clock, apiUrl, log, closers, sourceMetrics } = ctx;
   const { store } = seams;
   const sourceSender = ctx.sender;
-  // ApiServerSource watches this platform's own resources; its events' source is the control API's URL.
-  const apiServerSources = seams.mode !== 'embedded' ? undefined : new ApiServerSourcesReconciler({
+  const apiServerSources = new ApiServerSourcesReconciler({
     store,
     clock,
     sender: sourceSender,
     onOutcome: (key, outcome) => sourceMetrics.outcome('ApiServerSource', key, outcome.kind),
-    sourceUri: apiUrl,
     onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
+    ...(seams.mode === 'embedded'
+      ? { sourceUri: apiUrl }
+      : {
+          sourceUri: seams.client.server,
+          cluster: {
+            access: kubeApiServerAccess(seams.client, clock),
+            onProblem: (key: string, p: { reason: string; message: string }) => log.warn(`apiserversource ${key}: ${p.reason}: ${p.message}`),
+          },
+        }),
   });
-  if (apiServerSources) {
-    apiServerSources.start();
-    closers.push(() => apiServerSources.stop());
-  }
+  apiServerSources.start();
+  closers.push(() => apiServerSources.stop());
 
   // KafkaSources consume their own clusters (spec.bootstrapServers); closing commits what the sinks accepted.
   const kafkaSources = new KafkaSourcesReconciler({
@@ -323,7 +329,7 @@ function startApiAndKafkaSources(
 
   return {
     idle: async (): Promise<void> => {
-      await apiServerSources?.idle();
+      await apiServerSources.idle();
       await kafkaSources.idle();
     },
   };

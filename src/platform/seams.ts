@@ -31,6 +31,8 @@ export type Seams =
       outOfCluster: boolean;
       /** In the cluster: the namespace Wisp's Pod runs in (its ServiceAccount's, else POD_NAMESPACE, else wisp-system). */
       inClusterNamespace?: string;
+      /** Wisp's own client of the cluster (ApiServerSources watch through it, impersonating their ServiceAccounts). */
+      client: KubeClient;
     };
 
 const kind = (name: string): KindInfo => {
@@ -47,9 +49,10 @@ export const KNATIVE_EVENTING_NAMESPACE = 'knative-eventing';
 
 /**
  * The kinds Kubernetes mode serves: Knative Serving's four; Brokers and Triggers; the sources that run in Wisp's own
- * process (PingSource, KafkaSource); and ConfigMaps (config-autoscaler and config-domain in `knative-serving`, a
- * Broker's `spec.config`): in every namespace, or with `--namespace-scope` in that one and Knative's two. ApiServerSource,
- * ContainerSource and SinkBinding on Kubernetes come next (their CRDs install already).
+ * process (PingSource, KafkaSource, ApiServerSource: it watches the cluster as its ServiceAccount); and ConfigMaps
+ * (config-autoscaler and config-domain in `knative-serving`, a Broker's `spec.config`): in every namespace, or with
+ * `--namespace-scope` in that one and Knative's two. ContainerSource and SinkBinding on Kubernetes come next (their
+ * CRDs install already).
  */
 export function kubernetesKinds(scope?: string): KubeStoreKind[] {
   return [
@@ -61,6 +64,7 @@ export function kubernetesKinds(scope?: string): KubeStoreKind[] {
     { info: kind('triggers.eventing.knative.dev') },
     { info: kind('pingsources') },
     { info: kind('kafkasources') },
+    { info: kind('apiserversources') },
     scope === undefined ? { info: kind('configmaps') } : { info: kind('configmaps'), namespaces: [scope, KNATIVE_SERVING_NAMESPACE, KNATIVE_EVENTING_NAMESPACE] },
   ];
 }
@@ -108,6 +112,7 @@ export async function openSeams(options: PlatformOptions, ctx: { clock: Clock; l
       runtime,
       services,
       outOfCluster,
+      client,
       ...(!outOfCluster && { inClusterNamespace: podNamespace() }),
       describe: `kubernetes (${client.server}, context ${kubeConfig.getCurrentContext()}, ${scope})`,
     };

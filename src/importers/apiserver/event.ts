@@ -1,9 +1,12 @@
 /**
- * The CloudEvent an ApiServerSource emits for one store change (Knative's apiserver adapter). Pure: id and time are
- * handed in. `Reference` mode sends a reference to the object; `Resource` mode sends the object itself.
+ * The CloudEvent an ApiServerSource emits for one change (Knative's apiserver adapter, `events.go`). Pure: id and
+ * time are handed in. `Reference` mode sends a reference to the object; `Resource` mode sends the object itself.
+ * The embedded runner maps the store's watch events (eventFor); the Kubernetes runner maps the API server's
+ * (apiServerEvent, after its own filtering: the selector is the API server's, the owner is ownerMatches).
  */
 import { CloudEvent } from 'cloudevents';
 import { kindOf } from '../../api/kinds.js';
+import { labelSelectorMatches, type LabelSelector } from '../../api/selector.js';
 import type { KObject } from '../../api/types.js';
 import type { WatchEvent } from '../../control/store.js';
 
@@ -15,7 +18,13 @@ export const DEFAULT_API_SERVER_MODE: ApiServerMode = 'Reference';
 export interface ApiServerResource {
   apiVersion: string;
   kind: string;
-  selector?: { matchLabels?: Record<string, string> };
+  selector?: LabelSelector;
+}
+
+/** `spec.owner`: only objects whose controller (the ownerReference with `controller: true`) is of this kind. */
+export interface ApiServerOwner {
+  apiVersion?: string;
+  kind?: string;
 }
 
 /** What the mapping needs of a source. */
@@ -23,7 +32,8 @@ export interface ApiServerWatchSpec {
   /** The source's own namespace: only objects in it are watched. */
   namespace: string;
   resources: readonly ApiServerResource[];
-  /** The CloudEvents `source`: the control API base URL (Knative uses the API server URL). */
+  owner?: ApiServerOwner;
+  /** The CloudEvents `source`: the control API base URL embedded, the API server's URL on Kubernetes (as Knative). */
   sourceUri: string;
   /** `spec.ceOverrides.extensions`. */
   extensions?: Readonly<Record<string, string>>;
@@ -41,43 +51,70 @@ export function apiServerEventTypes(mode: ApiServerMode): string[] {
   return (['ADDED', 'MODIFIED', 'DELETED'] as const).map((t) => apiServerEventType(mode, t));
 }
 
-/** `/apis/<apiVersion>/namespaces/<ns>/<plural>/<name>`. */
-export function apiServerSubject(obj: KObject): string {
-  const plural = kindOf(obj.apiVersion, obj.kind)?.plural ?? `${obj.kind.toLowerCase()}s`;
-  return `/apis/${obj.apiVersion}/namespaces/${obj.metadata.namespace}/${plural}/${obj.metadata.name}`;
+/**
+ * `/apis/<apiVersion>/namespaces/<ns>/<plural>/<name>`, Knative's selfLink-like subject (`/apis/v1/...` for the core
+ * group too). `plural` is the resource name discovery gave; without it, Wisp's own kind's or the lower-cased kind + s.
+ */
+export function apiServerSubject(obj: KObject, plural?: string): string {
+  const p = plural ?? kindOf(obj.apiVersion, obj.kind)?.plural ?? `${obj.kind.toLowerCase()}s`;
+  return `/apis/${obj.apiVersion}/namespaces/${obj.metadata.namespace ?? ''}/${p}/${obj.metadata.name}`;
 }
 
-function labelsMatch(obj: KObject, matchLabels: Readonly<Record<string, string>> | undefined): boolean {
-  const labels = obj.metadata.labels ?? {};
-  return Object.entries(matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+/** Knative's controllerFilter: the object's controller matches the owner's apiVersion and kind (each when given). */
+export function ownerMatches(obj: KObject, owner: ApiServerOwner | undefined): boolean {
+  if (!owner || (!owner.apiVersion && !owner.kind)) return true;
+  const controller = obj.metadata.ownerReferences?.find((r) => r.controller === true);
+  if (!controller) return false;
+  return (!owner.apiVersion || owner.apiVersion === controller.apiVersion) && (!owner.kind || owner.kind === controller.kind);
 }
 
-/** Is this object one the source watches: its namespace, one of its resources' kinds, labels matching that selector? */
+/** Is this object one the source watches: its namespace, one of its resources' kinds, labels matching that selector, its owner? */
 export function watches(spec: ApiServerWatchSpec, obj: KObject): boolean {
   if (obj.metadata.namespace !== spec.namespace) return false;
-  return spec.resources.some((r) => r.apiVersion === obj.apiVersion && r.kind === obj.kind && labelsMatch(obj, r.selector?.matchLabels));
+  if (!ownerMatches(obj, spec.owner)) return false;
+  return spec.resources.some((r) => r.apiVersion === obj.apiVersion && r.kind === obj.kind && labelSelectorMatches(r.selector ?? {}, obj.metadata.labels));
 }
 
-/** The event for one watch event, or undefined when the source does not watch that object. */
-export function eventFor(spec: ApiServerWatchSpec, ev: WatchEvent, mode: ApiServerMode, id: string, now: number): CloudEvent<unknown> | undefined {
-  const obj = ev.object;
-  if (!watches(spec, obj)) return undefined;
+/** What one event is made of. */
+export interface ApiServerEventInput {
+  mode: ApiServerMode;
+  type: WatchEvent['type'];
+  /** The object, with apiVersion and kind. */
+  object: KObject;
+  sourceUri: string;
+  extensions?: Readonly<Record<string, string>> | undefined;
+  /** The resource name for the subject (see apiServerSubject). */
+  plural?: string | undefined;
+  id: string;
+  now: number;
+}
+
+/** The event for one change of one object: Knative's type, source, subject and `kind`/`name`/`namespace` extensions. */
+export function apiServerEvent(o: ApiServerEventInput): CloudEvent<unknown> {
+  const obj = o.object;
   const { apiVersion, kind } = obj;
-  const { name, namespace } = obj.metadata;
+  const { name } = obj.metadata;
+  const namespace = obj.metadata.namespace ?? '';
   const attrs: Record<string, unknown> = {
     kind,
     apiversion: apiVersion,
     name,
     namespace,
-    ...(spec.extensions ?? {}),
+    ...(o.extensions ?? {}),
     specversion: '1.0',
-    id,
-    type: apiServerEventType(mode, ev.type),
-    source: spec.sourceUri,
-    subject: apiServerSubject(obj),
-    time: new Date(now).toISOString(),
+    id: o.id,
+    type: apiServerEventType(o.mode, o.type),
+    source: o.sourceUri,
+    subject: apiServerSubject(obj, o.plural),
+    time: new Date(o.now).toISOString(),
     datacontenttype: 'application/json',
-    data: mode === 'Resource' ? structuredClone(obj) : { apiVersion, kind, name, namespace },
+    data: o.mode === 'Resource' ? structuredClone(obj) : { apiVersion, kind, name, namespace },
   };
   return new CloudEvent<unknown>(attrs, false);
+}
+
+/** The event for one watch event of the embedded store, or undefined when the source does not watch that object. */
+export function eventFor(spec: ApiServerWatchSpec, ev: WatchEvent, mode: ApiServerMode, id: string, now: number): CloudEvent<unknown> | undefined {
+  if (!watches(spec, ev.object)) return undefined;
+  return apiServerEvent({ mode, type: ev.type, object: ev.object, sourceUri: spec.sourceUri, extensions: spec.extensions, id, now });
 }

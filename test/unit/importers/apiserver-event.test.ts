@@ -64,6 +64,20 @@ describe('eventFor', () => {
     expect(eventFor(s, watch('ADDED', svc()), 'Reference', 'c', NOW)).toBeUndefined();
   });
 
+  it('matchExpressions and owner (the controller ownerReference) filter embedded too', () => {
+    const s: ApiServerWatchSpec = {
+      ...spec(),
+      resources: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', selector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['db'] }] } }],
+    };
+    expect(eventFor(s, watch('ADDED', svc({ tier: 'web' })), 'Reference', 'a', NOW)).toBeDefined();
+    expect(eventFor(s, watch('ADDED', svc({ tier: 'db' })), 'Reference', 'b', NOW)).toBeUndefined();
+    const owned = (kind: string): KObject => ({ ...svc(), metadata: { ...svc().metadata, ownerReferences: [{ apiVersion: 'example.com/v1', kind, name: 'o', controller: true }] } });
+    const withOwner: ApiServerWatchSpec = { ...spec(), owner: { apiVersion: 'example.com/v1', kind: 'App' } };
+    expect(eventFor(withOwner, watch('ADDED', owned('App')), 'Reference', 'c', NOW)).toBeDefined();
+    expect(eventFor(withOwner, watch('ADDED', owned('Other')), 'Reference', 'd', NOW)).toBeUndefined();
+    expect(eventFor(withOwner, watch('ADDED', svc()), 'Reference', 'e', NOW)).toBeUndefined();
+  });
+
   it("only objects in the source's own namespace and of a watched kind", () => {
     expect(eventFor(spec(), watch('ADDED', svc(undefined, 'other')), 'Reference', 'a', NOW)).toBeUndefined();
     const broker: KObject = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'b', namespace: 'default' } };
@@ -91,6 +105,16 @@ describe('apiServerSourceErrors', () => {
     expect(apiServerSourceErrors(source({ resources: [{ apiVersion: 'v1', kind: 'ConfigMap' }, { kind: 'Service' }] }))).toEqual([
       { field: 'spec.resources[1]', message: 'missing field(s): apiVersion' },
     ]);
+  });
+
+  it('checks the label selectors (resources and namespaceSelector) as Kubernetes does', () => {
+    expect(apiServerSourceErrors(source({ resources: [{ apiVersion: 'v1', kind: 'ConfigMap', selector: { matchExpressions: [{ key: 'a', operator: 'In' }] } }] }))).toEqual([
+      { field: 'spec.resources[0].selector.matchExpressions[0].values', message: 'must be non-empty for operator In' },
+    ]);
+    expect(apiServerSourceErrors(source({ namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'Near' }] } }))).toEqual([
+      { field: 'spec.namespaceSelector.matchExpressions[0].operator', message: 'invalid value "Near": want one of In, NotIn, Exists, DoesNotExist' },
+    ]);
+    expect(apiServerSourceErrors(source({ owner: { apiVersion: 'apps/v1', kind: 'ReplicaSet' }, namespaceSelector: { matchLabels: { env: 'test' } } }))).toEqual([]);
   });
 
   it('rejects an unknown mode, a missing sink and bad extension names', () => {

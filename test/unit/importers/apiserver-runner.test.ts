@@ -183,6 +183,14 @@ describe('ApiServerSourcesReconciler', () => {
     expect(errors).toEqual([]);
   });
 
+  it('embedded, a namespaceSelector is not supported (the store has no Namespaces): Ready False, reason Unsupported', async () => {
+    store.create({ ...source({ uri: sink.url }), spec: { ...source({ uri: sink.url }).spec as object, namespaceSelector: { matchLabels: { env: 'test' } } } });
+    await reconciler.idle();
+    expect(cond('Ready')).toMatchObject({ status: 'False', reason: 'Unsupported' });
+    expect(cond('Ready')?.message).toContain('Kubernetes mode');
+    expect(reconciler.running()).toEqual([]);
+  });
+
   it('an unresolvable sink is not Ready and runs nothing; deleting the source stops its events', async () => {
     store.create(source({ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'missing' } }));
     await reconciler.idle();
