@@ -24,6 +24,7 @@ import { LocalRuntime } from '../runtime/index.js';
 import type { Clock } from '../clock.js';
 import { type Logger } from './logger.js';
 import { publicBaseUrls } from './addresses.js';
+import { startKubeSources } from './kube-sources.js';
 import { openSeams, type Seams } from './seams.js';
 import { startEventing } from './eventing.js';
 import { createLogger } from './logger.js';
@@ -114,8 +115,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ingressHost: options.host,
       ...(publicUrls.activator !== undefined && { addressBase: publicUrls.activator }),
       defaultBaseDir: process.cwd(),
-      // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions (embedded).
-      ...(seams.mode === 'embedded' && { boundEnv: sinkBindingEnvSource(seams.store) }),
+      // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions (both modes).
+      boundEnv: sinkBindingEnvSource(store),
       onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
     reconciler.start();
@@ -185,8 +186,9 @@ interface EventingContext {
 
 /**
  * Eventing (broker ingress, backends, dispatcher, eventing reconciler) and the importers that run in Wisp's own
- * process (PingSource) in both modes, on the seams' store. ContainerSource and SinkBinding run on the embedded
- * store only: on Kubernetes they are Deployments and pod templates (not yet, see the README).
+ * process (PingSource) in both modes, on the seams' store. ContainerSource and SinkBinding: local processes and
+ * embedded Services (startLocalSources), or on Kubernetes Deployments, pod templates and Job admission policies
+ * (startKubeSources in kube-sources.ts).
  */
 async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
   const { stateDir, clock, registry, options, log, closers } = ctx;
@@ -233,6 +235,11 @@ async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
   closers.push(() => importers.stop());
 
   const embedded = seams.mode === 'embedded' ? await startLocalSources(seams.store, { stateDir, clock, log, closers }) : undefined;
+  // On Kubernetes a ContainerSource is a Deployment, a SinkBinding patches its Deployments and admits its Jobs.
+  const kube =
+    seams.mode === 'kubernetes'
+      ? startKubeSources({ store, kubeConfig: seams.client.config, clock, log, closers, services: seams.services, ...(options.kubernetes?.namespace !== undefined && { namespace: options.kubernetes.namespace }) })
+      : undefined;
   return {
     port: eventing.port,
     containerRuntime: embedded?.containerRuntime,
@@ -242,6 +249,7 @@ async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
       await eventing.reconciler.idle();
       await importers.idle();
       await embedded?.idle();
+      await kube?.idle();
     },
   };
 }

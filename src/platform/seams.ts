@@ -49,10 +49,10 @@ export const KNATIVE_EVENTING_NAMESPACE = 'knative-eventing';
 
 /**
  * The kinds Kubernetes mode serves: Knative Serving's four; Brokers and Triggers; the sources that run in Wisp's own
- * process (PingSource, KafkaSource, ApiServerSource: it watches the cluster as its ServiceAccount); and ConfigMaps
- * (config-autoscaler and config-domain in `knative-serving`, a Broker's `spec.config`): in every namespace, or with
- * `--namespace-scope` in that one and Knative's two. ContainerSource and SinkBinding on Kubernetes come next (their
- * CRDs install already).
+ * process (PingSource, KafkaSource, ApiServerSource: it watches the cluster as its ServiceAccount); ContainerSource
+ * (a Deployment per source) and SinkBinding (it patches its Deployments, admits its Jobs, binds its ksvcs); and
+ * ConfigMaps (config-autoscaler and config-domain in `knative-serving`, a Broker's `spec.config`): in every namespace,
+ * or with `--namespace-scope` in that one and Knative's two.
  */
 export function kubernetesKinds(scope?: string): KubeStoreKind[] {
   return [
@@ -65,6 +65,8 @@ export function kubernetesKinds(scope?: string): KubeStoreKind[] {
     { info: kind('pingsources') },
     { info: kind('kafkasources') },
     { info: kind('apiserversources') },
+    { info: kind('containersources') },
+    { info: kind('sinkbindings') },
     scope === undefined ? { info: kind('configmaps') } : { info: kind('configmaps'), namespaces: [scope, KNATIVE_SERVING_NAMESPACE, KNATIVE_EVENTING_NAMESPACE] },
   ];
 }
