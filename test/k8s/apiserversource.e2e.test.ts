@@ -3,8 +3,9 @@
  * control plane (RBAC on). Sources watch real Kubernetes resources as their ServiceAccount (impersonated), and send
  * Knative's events to a ksvc recorder (`example.com/event-display`, run by the test kubelet) through the activator.
  * The Knative docs' example (v1 Event, mode Resource, a ServiceAccount with a Role), an apps/v1 Deployment source
- * with a label selector in mode Reference, and a ServiceAccount without rights: Ready False, reason Forbidden, until
- * the test grants the Role. Then, on a control plane of its own, kill -9 of kube-apiserver under a running source:
+ * with a label selector in mode Reference, a namespaceSelector (status.namespaces, a namespace labelled later), a
+ * ServiceAccount without rights (Ready False, reason Forbidden, until the test grants the Role) and a kind the
+ * cluster does not serve (ResourceNotFound). Then, on a control plane of its own, kill -9 of kube-apiserver under a running source:
  * the reason is logged, nothing crashes, and events flow again after the restart.
  */
 import { randomUUID } from 'node:crypto';
@@ -145,7 +146,7 @@ describe('Kubernetes mode: ApiServerSource on a real control plane (e2e, kubectl
 
   afterAll(async () => {
     await wisp?.cleanup();
-    await kubectl(['delete', 'namespace', ns, '--wait=false']);
+    for (const n of [ns, `${ns}-a`, `${ns}-b`]) await kubectl(['delete', 'namespace', n, '--wait=false', '--ignore-not-found']);
     await kubelet?.stop({ deleteNode: true });
   }, 60_000);
 
@@ -241,6 +242,63 @@ spec:
     // Nor did Wisp's own Deployment (event-display-00001-deployment), which the selector leaves out.
   });
 
+  it('a namespaceSelector watches every namespace whose labels match (status.namespaces), and one labelled later from then on', async () => {
+    const [a, b] = [`${ns}-a`, `${ns}-b`];
+    const label = `wisp-e2e-ass=${ns}`;
+    for (const n of [a, b]) expect((await kubectl(['create', 'namespace', n])).code).toBe(0);
+    expect((await kubectl(['label', 'namespace', a, label])).code).toBe(0);
+    await applyYaml(kubectl, `apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: multi-sa\n  namespace: ${ns}\n`);
+    for (const n of [a, b]) {
+      const bound = await kubectl(['create', 'rolebinding', 'multi-sa-view', '-n', n, '--clusterrole=view', `--serviceaccount=${ns}:multi-sa`]);
+      expect(bound.code, bound.stderr).toBe(0);
+    }
+    await applyYaml(
+      kubectl,
+      `apiVersion: sources.knative.dev/v1
+kind: ApiServerSource
+metadata:
+  name: multi
+  namespace: ${ns}
+spec:
+  serviceAccountName: multi-sa
+  namespaceSelector:
+    matchLabels: {wisp-e2e-ass: ${ns}}
+  resources:
+    - apiVersion: v1
+      kind: ConfigMap
+  sink:
+    ref:
+      apiVersion: serving.knative.dev/v1
+      kind: Service
+      name: event-display
+`,
+    );
+    const watched = async (want: string): Promise<void> => {
+      await waitFor(
+        async () =>
+          (await jsonpath(kubectl, ns, 'apiserversource/multi', '{.status.namespaces[*]}')) === want &&
+          (await conditionStatus(kubectl, ns, 'apiserversource/multi')) === 'True',
+        { timeoutMs: 60_000, intervalMs: 200, what: `apiserversource multi watching ${want}, READY True` },
+      );
+    };
+    await watched(a);
+    const cm = (name: string, n: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: ${n}\n`;
+    await applyYaml(kubectl, cm('in-b', b));
+    await applyYaml(kubectl, cm('in-a', a));
+    const inA = await waitEvent('dev.knative.apiserver.ref.add', 'in-a');
+    expect(inA.event.headers['ce-namespace']).toBe(a);
+    expect(inA.event.headers['ce-subject']).toBe(`/apis/v1/namespaces/${a}/configmaps/in-a`);
+    expect(inA.all.filter((r) => r.headers['ce-namespace'] === b)).toEqual([]);
+
+    expect((await kubectl(['label', 'namespace', b, label])).code).toBe(0);
+    await watched(`${a} ${b}`);
+    await applyYaml(kubectl, cm('in-b-later', b));
+    const later = await waitEvent('dev.knative.apiserver.ref.add', 'in-b-later');
+    expect(later.event.headers['ce-namespace']).toBe(b);
+    // in-b existed before its namespace was watched: nothing for it, as for any object before the first list.
+    expect(later.all.filter((r) => r.headers['ce-name'] === 'in-b')).toEqual([]);
+  });
+
   it('a ServiceAccount without rights: READY False with reason Forbidden and the API server\'s message (kubectl get apiserversource); granting the Role makes it Ready and its events flow', async () => {
     await applyYaml(kubectl, roleYaml({ sa: 'nobody', role: 'configmap-watcher', group: '', resource: 'configmaps', bind: false }));
     await applyYaml(
@@ -276,6 +334,27 @@ spec:
     const { event } = await waitEvent('dev.knative.apiserver.ref.add', 'after-grant');
     expect(event.headers['ce-kind']).toBe('ConfigMap');
     expect(JSON.parse(event.body)).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', name: 'after-grant', namespace: ns });
+  });
+
+  it('a kind the cluster does not serve: READY False with reason ResourceNotFound, naming it', async () => {
+    await applyYaml(
+      kubectl,
+      `apiVersion: sources.knative.dev/v1
+kind: ApiServerSource
+metadata:
+  name: no-such-kind
+  namespace: ${ns}
+spec:
+  resources:
+    - apiVersion: example.com/v1
+      kind: Widget
+  sink:
+    uri: http://127.0.0.1:9/
+`,
+    );
+    await waitReady('no-such-kind', 'False');
+    expect(await jsonpath(kubectl, ns, 'apiserversource/no-such-kind', '{.status.conditions[?(@.type=="Ready")].reason}')).toBe('ResourceNotFound');
+    expect(await jsonpath(kubectl, ns, 'apiserversource/no-such-kind', '{.status.conditions[?(@.type=="Ready")].message}')).toContain('example.com/v1 Widget');
   });
 });
 

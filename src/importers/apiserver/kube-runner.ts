@@ -89,6 +89,7 @@ export class KubeApiServerSourceRunner implements SourceRunner {
   /** By `<resource index>|<namespace or *>`. */
   readonly #watchers = new Map<string, ListWatch>();
   #lastHealth = '';
+  #lastNamespaces = '';
 
   constructor(options: KubeApiServerSourceRunnerOptions) {
     this.#o = options;
@@ -117,15 +118,20 @@ export class KubeApiServerSourceRunner implements SourceRunner {
     return this.#queue.queued;
   }
 
-  /** The collections watched now (paths), for tests and logs. */
-  watching(): string[] {
-    return [...this.#watchers.keys()].sort();
+  /**
+   * The namespaces watched now (Knative's `status.namespaces`), sorted; undefined when the source watches every
+   * namespace, or before the matching ones are known.
+   */
+  namespaces(): string[] | undefined {
+    const ns = this.#namespaces;
+    return ns === undefined || ns === 'all' ? undefined : [...ns].sort();
   }
 
   start(): void {
     if (this.#state !== 'new') throw new Error(`${this.#label}: runner cannot start when ${this.#state}`);
     this.#state = 'running';
     this.#lastHealth = JSON.stringify(this.health());
+    this.#lastNamespaces = JSON.stringify(null);
     const plan = namespacePlan(this.#o.spec);
     if (plan.kind === 'own') this.#namespaces = new Set([plan.namespace]);
     else if (plan.kind === 'all') this.#namespaces = 'all';
@@ -255,14 +261,16 @@ export class KubeApiServerSourceRunner implements SourceRunner {
     }
   }
 
-  /** Tells the reconciler when health changed. */
+  /** Tells the reconciler when health or the namespaces watched changed. */
   #changed(): void {
     if (this.#state !== 'running') return;
     const h = this.health();
-    const sig = JSON.stringify(h);
-    if (sig === this.#lastHealth) return;
-    this.#lastHealth = sig;
-    if (h.kind === 'not-running') this.#o.onProblem?.({ reason: h.reason, message: h.message });
+    const health = JSON.stringify(h);
+    const namespaces = JSON.stringify(this.namespaces() ?? null);
+    if (health === this.#lastHealth && namespaces === this.#lastNamespaces) return;
+    if (health !== this.#lastHealth && h.kind === 'not-running') this.#o.onProblem?.({ reason: h.reason, message: h.message });
+    this.#lastHealth = health;
+    this.#lastNamespaces = namespaces;
     this.#o.requeue();
   }
 }

@@ -110,6 +110,12 @@ export class ApiServerSourcesReconciler extends SourceReconciler<RunSpec, Source
   constructor(options: ApiServerSourcesReconcilerOptions) {
     const o = options;
     const cluster = o.cluster;
+    // The status of a Kubernetes-mode source names the namespaces its runner watches; set once super() returned.
+    const self: { reconciler?: ApiServerSourcesReconciler } = {};
+    const namespacesOf = (source: KObject): string[] | undefined => {
+      const runner = self.reconciler?.runner(`${source.metadata.namespace}/${source.metadata.name}`);
+      return runner instanceof KubeApiServerSourceRunner ? runner.namespaces() : undefined;
+    };
     super({
       store: o.store,
       clock: o.clock,
@@ -142,8 +148,15 @@ export class ApiServerSourcesReconciler extends SourceReconciler<RunSpec, Source
           return new ApiServerSourceRunner({ ...common, spec: spec as ApiServerRunSpec, store: o.store });
         },
         status: (source, state) =>
-          apiServerSourceStatus({ generation: source.metadata.generation ?? 1, mode: modeOf(specOf(source)), sourceUri: o.sourceUri, ...state }),
+          apiServerSourceStatus({
+            generation: source.metadata.generation ?? 1,
+            mode: modeOf(specOf(source)),
+            sourceUri: o.sourceUri,
+            ...(cluster !== undefined ? { namespaces: namespacesOf(source) } : {}),
+            ...state,
+          }),
       },
     });
+    self.reconciler = this;
   }
 }
