@@ -11,7 +11,7 @@ import { k8sKubeconfig, kubectl, startTestKubelet } from '../support/k8s/index.j
 import type { Kubelet } from '../support/k8s/kubelet.js';
 import { waitFor } from '../support/wait.js';
 import type { WispProcess } from '../support/wisp.js';
-import { applyYaml, installCrdsAndNamespace, jsonpath, ksvcYaml, startWispOnKubernetes, TEST_IMAGES, waitKsvcReady } from './helpers.js';
+import { applyYaml, installCrdsAndNamespace, jsonpath, ksvcYaml, restartWisp, startWispOnKubernetes, TEST_IMAGES, waitKsvcReady } from './helpers.js';
 
 const ns = `wisp-src-${randomUUID().slice(0, 8)}`;
 let kubelet: Kubelet | undefined;
@@ -122,7 +122,7 @@ spec:
     });
   });
 
-  it('a SinkBinding binds Deployments by selector (one there before it, one created after); their Pods post to the Broker and the events reach a Trigger\'s ksvc; deleting the binding takes K_SINK away', async () => {
+  it('a SinkBinding binds Deployments by selector (one there before it, one created after); their Pods post to the Broker and the events reach a Trigger\'s ksvc; a restart patches nothing again; deleting the binding takes K_SINK away', async () => {
     await applyYaml(kubectl, ksvcYaml({ name: 'broker-display', namespace: ns, image: 'example.com/event-display' }));
     const deployment = (name: string) => `apiVersion: apps/v1
 kind: Deployment
@@ -216,9 +216,18 @@ spec:
     await waitFor(async () => (await condition('sinkbinding', 'bind-publisher', 'message')) === 'bound 2 subjects', { timeoutMs: 60_000, intervalMs: 300, what: 'bound 2 subjects' });
     expect((await deploymentEnv('publisher-2'))?.K_SINK).toBe(brokerUrl);
 
+    // A restarted Wisp finds both bound and patches nothing again (no roll); it binds a third one created after.
+    const generations = () => Promise.all(['publisher-1', 'publisher-2'].map((d) => jsonpath(kubectl, ns, `deploy/${d}`, '{.metadata.generation}')));
+    const before = await generations();
+    await wisp!.stop();
+    await restartWisp(wisp!, k8sKubeconfig(), ns);
+    await applyYaml(kubectl, deployment('publisher-3'));
+    await waitFor(async () => (await condition('sinkbinding', 'bind-publisher', 'message')) === 'bound 3 subjects', { timeoutMs: 60_000, intervalMs: 300, what: 'bound 3 subjects' });
+    expect(await generations()).toEqual(before);
+
     // Deleting the binding takes the variables (and Wisp's annotation) away again; the user's own env stays.
     expect((await kubectl(['delete', '-n', ns, 'sinkbinding/bind-publisher'])).code).toBe(0);
-    for (const name of ['publisher-1', 'publisher-2']) {
+    for (const name of ['publisher-1', 'publisher-2', 'publisher-3']) {
       await waitFor(async () => {
         const env = await deploymentEnv(name);
         return env !== undefined && !('K_SINK' in env) ? env : undefined;
