@@ -51,6 +51,25 @@ describe('KubeStore on a real API server', () => {
     await kubectl(['delete', 'namespace', ns, '--wait=false']);
   });
 
+  it("keeps idle watches across client-node's 30 s inactivity timeout: no error, no re-list, changes still arrive", async () => {
+    const problems: string[] = [];
+    const idle = await KubeStore.open({
+      client: new KubeClient(loadKubeConfig({ kubeconfig: k8sKubeconfig() })),
+      kinds: kubernetesKinds(ns),
+      namespace: ns,
+      onError: (err, where) => problems.push(`${where}: ${err instanceof Error ? err.message : String(err)}`),
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 33_000));
+      expect(problems).toEqual([]);
+      expect((await kubectl(['apply', '-f', '-'], { input: ksvcYaml({ name: 'after-idle', namespace: ns }) })).code).toBe(0);
+      await waitFor(() => idle.get(SERVICES, ns, 'after-idle'), { timeoutMs: 10_000, what: 'ksvc after-idle seen through the resumed watch' });
+      expect(problems).toEqual([]);
+    } finally {
+      await idle.close();
+    }
+  }, 60_000);
+
   it('sees an object created with kubectl through its watch, and its own writes at once', async () => {
     expect((await kubectl(['apply', '-f', '-'], { input: ksvcYaml({ name: 'a', namespace: ns }) })).code).toBe(0);
     const seen = await waitFor(() => store!.get(SERVICES, ns, 'a'), { timeoutMs: 10_000, what: 'ksvc a in the cache' });

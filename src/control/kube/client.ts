@@ -126,17 +126,27 @@ export class KubeClient {
 
   /**
    * Streams a watch of `path` from `resourceVersion` (bookmarks on). `onEvent` gets each event, `onDone` once when
-   * the stream ends (err undefined: the server closed it normally, as it does every few minutes). Returns abort.
+   * the stream ends (err undefined: it ended normally). The server is asked to end it after WATCH_TIMEOUT_SECONDS,
+   * before client-node's 30 s inactivity timeout would abort an idle watch; that timeout, should it fire anyway,
+   * is a normal end too: the caller resumes from the last resourceVersion, without a re-list. Returns abort.
    */
   async watch(path: string, resourceVersion: string, onEvent: (ev: KubeWatchEvent) => void, onDone: (err: unknown) => void): Promise<() => void> {
     const controller = await this.#watch.watch(
       path,
-      { resourceVersion, allowWatchBookmarks: true },
+      { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: WATCH_TIMEOUT_SECONDS },
       (type: string, object: unknown) => onEvent({ type, object } as KubeWatchEvent),
-      (err: unknown) => onDone(err ?? undefined),
+      (err: unknown) => onDone(err === null || isIdleTimeout(err) ? undefined : err),
     );
     return () => controller.abort();
   }
+}
+
+/** Watches end by the server's hand after this long (client-node aborts one idle for 30 s). */
+const WATCH_TIMEOUT_SECONDS = 25;
+
+/** client-node's inactivity timeout of a watch (a DOMException named TimeoutError). */
+function isIdleTimeout(err: unknown): boolean {
+  return err !== null && typeof err === 'object' && (err as { name?: unknown }).name === 'TimeoutError';
 }
 
 /** Loads a kubeconfig as kubectl does: the given file, else $KUBECONFIG / ~/.kube/config / in-cluster; then the context. */
