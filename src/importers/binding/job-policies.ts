@@ -157,7 +157,11 @@ export class JobPolicies {
       }
     } catch (err) {
       if (err instanceof KubeApiError && !err.retriable) {
-        const why = err.notFound ? ' (the cluster does not serve admissionregistration.k8s.io/v1 MutatingAdmissionPolicy: Kubernetes 1.36 or later)' : '';
+        const why = err.notFound
+          ? ' (the cluster does not serve admissionregistration.k8s.io/v1 MutatingAdmissionPolicy: Kubernetes 1.36 or later)'
+          : err.status === 403
+            ? ' (binding Jobs needs get, create, update and delete on mutatingadmissionpolicies and mutatingadmissionpolicybindings, cluster-wide)'
+            : '';
         this.#fail(key, namespace, `${err.message}${why}`);
       }
       throw err;

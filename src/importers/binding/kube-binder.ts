@@ -22,12 +22,12 @@ import type { JobPolicies } from './job-policies.js';
 import { SINKBINDINGS } from './reconciler.js';
 import { bindingFor, bindsTo } from './subject.js';
 import {
-  DEPLOYMENT_SUBJECT,
   isBoundTo,
   JOB_SUBJECT,
   subjectObject,
   workloadKindOf,
   workloadPatch,
+  WORKLOAD_SUBJECTS,
   type SubjectState,
   type Workload,
   type WorkloadKind,
@@ -217,9 +217,9 @@ export class WorkloadSubjects {
     const kind = workloadKindOf((binding.spec as { subject?: BindingSubject } | undefined)?.subject);
     if (kind) this.#ensureWatching(kind);
     const ns = binding.metadata.namespace;
-    for (const [name, r] of this.#reflectors) {
-      const k = name === JOB_SUBJECT.kind ? JOB_SUBJECT : DEPLOYMENT_SUBJECT;
-      for (const w of this.#workloads(r, ns)) this.#reconcile(k, idOf(w));
+    for (const k of WORKLOAD_SUBJECTS) {
+      const r = this.#reflectors.get(k.kind);
+      if (r) for (const w of this.#workloads(r, ns)) this.#reconcile(k, idOf(w));
     }
   }
 
