@@ -542,7 +542,7 @@ function translate(err: unknown, info: KindInfo, name: string): unknown {
 export class KindNotServedError extends NotFoundError {
   constructor(info: KindInfo) {
     super({
-      message: `${info.plural}.${info.group || 'core'} are not served by Wisp's Kubernetes mode yet (it serves services, configurations, revisions, routes, brokers, triggers, pingsources and kafkasources)`,
+      message: `${info.plural}.${info.group || 'core'} are not served by Wisp's Kubernetes mode (it serves Knative Serving's, Eventing's and the sources' kinds, and ConfigMaps)`,
       kind: info.kind,
     });
   }
