@@ -1,5 +1,5 @@
 /**
- * Kubernetes mode, durable brokers across a crash: `wisp up --runtime kubernetes` with a Redis-class and a
+ * Kubernetes mode with a real Kafka: a KafkaSource applied with kubectl, and durable brokers across a crash: `wisp up --runtime kubernetes` with a Redis-class and a
  * Kafka-class Broker (written with kubectl into the real API server), events posted at a steady rate while the
  * process is killed with SIGKILL and started again. Every event that got a 202 must be delivered, as embedded
  * (test/integration/crash). The Brokers and Triggers come back from the API server after the restart; the events
@@ -9,11 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crashScenario, brokerAndTriggerYaml } from '../integration/crash/scenario.js';
 import { k8sKubeconfig, kubectl } from '../support/k8s/index.js';
-import { startKafka, type RunningKafka } from '../support/kafka/index.js';
+import { kcatProduce, startKafka, uniqueName, withAdmin, type RunningKafka } from '../support/kafka/index.js';
+import { Recorder } from '../support/recorder.js';
 import { deleteKeys } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 import type { WispProcess } from '../support/wisp.js';
-import { applyYaml, conditionStatus, installCrdsAndNamespace } from './helpers.js';
+import { applyYaml, conditionStatus, installCrdsAndNamespace, startWispOnKubernetes } from './helpers.js';
 
 const ns = `wisp-durable-${randomUUID().slice(0, 8)}`;
 const redisPrefix = `wisp-k8s-crash-${randomUUID().slice(0, 8)}`;
@@ -30,7 +31,7 @@ async function applyWithKubectl(_wisp: WispProcess, o: { brokerClass: string; br
   });
 }
 
-describe('Kubernetes mode: Redis and Kafka brokers across kill -9 of wisp up (e2e)', () => {
+describe('Kubernetes mode: KafkaSource, and Redis and Kafka brokers across kill -9 of wisp up (e2e)', () => {
   beforeAll(async () => {
     await installCrdsAndNamespace(kubectl, ns);
     kafka = await startKafka();
@@ -41,6 +42,41 @@ describe('Kubernetes mode: Redis and Kafka brokers across kill -9 of wisp up (e2
     await kafka?.stop();
     await deleteKeys(redisPrefix);
   }, 60_000);
+
+  it("a KafkaSource written with kubectl runs in Wisp's control plane: READY True, and records produced to its topic reach its sink", async () => {
+    const topic = uniqueName('k8s-kafkasource');
+    await withAdmin(kafka!.brokers, (admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] }));
+    const recorder = await new Recorder().start();
+    const wisp = await startWispOnKubernetes(k8sKubeconfig(), ns, { WISP_REDIS_PREFIX: redisPrefix });
+    try {
+      await applyYaml(
+        kubectl,
+        `apiVersion: sources.knative.dev/v1beta1
+kind: KafkaSource
+metadata:
+  name: orders
+  namespace: ${ns}
+spec:
+  consumerGroup: ${uniqueName('k8s-group')}
+  bootstrapServers:
+    - ${kafka!.brokers}
+  topics:
+    - ${topic}
+  initialOffset: earliest
+  sink:
+    uri: ${recorder.url}
+`,
+      );
+      await waitFor(async () => (await conditionStatus(kubectl, ns, 'kafkasource/orders')) === 'True', { timeoutMs: 60_000, intervalMs: 300, what: 'kafkasource READY True' });
+      await kcatProduce(kafka!.brokers, ['-t', topic, '-K:'], ['order-1:{"item":"book"}']);
+      const got = await waitFor(() => recorder.requests.find((r) => r.headers['ce-type'] === 'dev.knative.kafka.event'), { timeoutMs: 30_000, what: 'the record at the sink' });
+      expect(got.headers['ce-source']).toBe(`/apis/v1/namespaces/${ns}/kafkasources/orders#${topic}`);
+      expect(got.body).toBe('{"item":"book"}');
+    } finally {
+      await wisp.cleanup();
+      await recorder.stop();
+    }
+  }, 120_000);
 
   for (const brokerClass of ['Redis', 'Kafka'] as const) {
     it(`a ${brokerClass}-class Broker delivers at least once every event that got a 202, across a SIGKILL`, async () => {
