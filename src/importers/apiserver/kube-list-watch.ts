@@ -16,7 +16,7 @@ import type { Clock, Timer } from '../../clock.js';
 import { KubeApiError, type KubeList, type KubeWatchEvent } from '../../control/kube/client.js';
 import { applyChange, backoffMs, relistChanges, watchProblem, withQuery, type ObjectChange, type WatchProblem } from './kube-spec.js';
 
-/** What a watcher needs of the API: KubeClient fits. */
+/** What a watcher needs of the API: KubeClient fits (its watch ends an idle stream with no error: resume). */
 export interface KubeWatchApi {
   request<T>(method: 'GET', path: string): Promise<T>;
   watch(path: string, resourceVersion: string, onEvent: (ev: KubeWatchEvent) => void, onDone: (err: unknown) => void): Promise<() => void>;
@@ -52,10 +52,6 @@ export interface ListWatchOptions {
 const PAGE = 500;
 /** A watch that ends sooner than this after it started counts as a failure (no hot loop on a server that closes at once). */
 const MIN_WATCH_MS = 1_000;
-
-function isIdleTimeout(err: unknown): boolean {
-  return err instanceof Error && err.name === 'TimeoutError';
-}
 
 function statusCodeOf(err: unknown): number | undefined {
   if (err instanceof KubeApiError) return err.status;
@@ -206,7 +202,7 @@ export class ListWatch {
           this.#o.onChanges([change], false);
         },
         (err) => {
-          if (err === undefined || err === null || isIdleTimeout(err)) end('resume');
+          if (err === undefined || err === null) end('resume');
           else end(statusCodeOf(err) === 410 ? 'relist-now' : 'relist', err);
         },
       )
