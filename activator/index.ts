@@ -30,3 +30,5 @@ export {
 } from './errors.js';
 export type { ActivatorErrorCode } from './errors.js';
 export type { ConcurrencyReporter, RevisionState, RouteEntry, RouteTarget, RoutingSnapshot } from './types.js';
+export { RemoteReporter } from './stats-client.js';
+export type { RemoteReporterOptions } from './stats-client.js';

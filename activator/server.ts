@@ -248,6 +248,11 @@ export class Activator {
         this.#logger.warn(`activator: report ${s.key} failed: ${String(err)}`);
       }
     }
+    try {
+      this.#reporter.flush?.();
+    } catch (err) {
+      this.#logger.warn(`activator: sending stats failed: ${String(err)}`);
+    }
   }
 
   #retainPools(): void {

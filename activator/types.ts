@@ -41,6 +41,8 @@ export interface RevisionState {
 export interface ConcurrencyReporter {
   /** Time-weighted average concurrency over the last reporting interval (1 s), per revision. */
   report(key: string, concurrency: number, now: number): void;
+  /** After each round of report() calls (one per revision, every second): a reporter that batches sends now. */
+  flush?(): void;
   /** The first request to a revision at zero: scale it up now instead of waiting for a tick. */
   poke(key: string): void;
 }

@@ -2,8 +2,10 @@
  * Time-bucketed metric windows (knative/serving `pkg/autoscaler/aggregation/bucketing.go`), 1 s buckets. Pure:
  * the caller passes `now`; nothing reads a clock.
  *
- * - Values recorded in the same bucket are averaged (one reporter, the activator, reports about once a second;
- *   a late and an early report landing in one bucket must not double the concurrency).
+ * - Values recorded in the same bucket by one reporter are averaged (an activator reports about once a second; a
+ *   late and an early report landing in one bucket must not double the concurrency); the averages of different
+ *   reporters (several activators, each seeing its share of the requests) add up, as Knative's collector sums its
+ *   pods' stats.
  * - `windowAverage(now, windowMs)` averages the `windowMs / 1 s` buckets ending at the current bucket (or the
  *   previous one while the current has no report yet). Buckets without a report count as 0.
  * - A window that started less than a window ago (first report after a gap of at least the window) is averaged
@@ -24,8 +26,15 @@ export interface TimedBucketsOptions {
 }
 
 interface Bucket {
-  sum: number;
-  count: number;
+  /** Per reporter: the sum and count of what it recorded in this bucket. */
+  bySource: Map<string, { sum: number; count: number }>;
+}
+
+/** A bucket's value: each reporter's average, added up. */
+function valueOf(b: Bucket): number {
+  let v = 0;
+  for (const s of b.bySource.values()) v += s.sum / s.count;
+  return v;
 }
 
 export class TimedBuckets {
@@ -39,15 +48,17 @@ export class TimedBuckets {
     this.#maxWindowMs = opts.maxWindowMs ?? WINDOW_MAX_MS;
   }
 
-  /** Records `value` at time `now` (ms). */
-  record(now: number, value: number): void {
+  /** Records `value` at time `now` (ms), as reported by `source` (default: the one local reporter). */
+  record(now: number, value: number, source = ''): void {
     const at = this.#bucketOf(now);
-    const b = this.#buckets.get(at);
-    if (b) {
-      b.sum += value;
-      b.count += 1;
+    let b = this.#buckets.get(at);
+    if (!b) this.#buckets.set(at, (b = { bySource: new Map() }));
+    const s = b.bySource.get(source);
+    if (s) {
+      s.sum += value;
+      s.count += 1;
     } else {
-      this.#buckets.set(at, { sum: value, count: 1 });
+      b.bySource.set(source, { sum: value, count: 1 });
     }
     if (this.#lastWrite === undefined || at > this.#lastWrite) this.#lastWrite = at;
     this.#prune(at);
@@ -71,7 +82,7 @@ export class TimedBuckets {
       const b = this.#buckets.get(t);
       if (!b) continue;
       first ??= t;
-      sum += b.sum / b.count;
+      sum += valueOf(b);
     }
     if (first === undefined) return { kind: 'average', value: 0 };
     // Partial window: no data in the window before `first`, nor in the window-long stretch before it.

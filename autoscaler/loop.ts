@@ -137,9 +137,12 @@ export class Autoscaler implements ConcurrencyReporter {
     if (entry) entry.ready = n;
   }
 
-  /** Activator stats (time-weighted concurrency over the last second). Reports for unknown revisions are dropped. */
-  report(key: string, concurrency: number, now: number): void {
-    this.#revisions.get(key)?.buckets.record(now, concurrency);
+  /**
+   * Activator stats (time-weighted concurrency over the last second). Reports for unknown revisions are dropped.
+   * `source` names the activator when several report (each its share of the requests): their reports add up.
+   */
+  report(key: string, concurrency: number, now: number, source?: string): void {
+    this.#revisions.get(key)?.buckets.record(now, concurrency, source);
   }
 
   /** The first request to a revision at zero: scale to max(1, min-scale, activation-scale) now. */

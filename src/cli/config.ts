@@ -1,7 +1,7 @@
 /** Pure parsing and validation of CLI flag and environment values. No I/O. */
 import { LEADER_ELECTION_DEFAULTS, leaseTimingsProblem, scaledTimings, type LeaseTimings } from '../control/kube/lease.js';
 import type { LeaderElectionOptions } from '../platform/leader.js';
-import { RUNTIME_MODES, type PlatformOptions } from '../platform/types.js';
+import { COMPONENTS, DEFAULT_AUTOSCALER_PORT, RUNTIME_MODES, type PlatformOptions } from '../platform/types.js';
 import { BROKER_CLASSES, CLI_DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js';
 import { UsageError } from './errors.js';
 
@@ -53,6 +53,9 @@ export interface UpFlags {
   namespaceScope?: string;
   leaderElect?: boolean;
   leaderElectNamespace?: string;
+  component?: string;
+  autoscalerPort?: string;
+  autoscalerUrl?: string;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -155,6 +158,7 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
     ...optionalBaseUrl(env.WISP_BROKER_INGRESS_URL, 'WISP_BROKER_INGRESS_URL', 'brokerIngress'),
   };
   if (Object.keys(publicUrls).length > 0) options.publicUrls = publicUrls;
+  resolveComponent(flags, env, options);
   const backlogRaw = nonEmpty(env.WISP_BROKER_MAX_BACKLOG);
   if (backlogRaw !== undefined) {
     const n = /^\d+$/.test(backlogRaw.trim()) ? Number(backlogRaw.trim()) : NaN;
@@ -164,6 +168,40 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
     options.brokerMaxBacklog = n;
   }
   return Object.freeze(options);
+}
+
+/**
+ * `--component` (env WISP_COMPONENT) and what goes with it: `--autoscaler-port` (the controller's stats endpoint) and
+ * `--autoscaler-url` (where an activator sends its stats). A component other than `all` is Kubernetes mode only: the
+ * split processes find each other's state through the API server.
+ */
+function resolveComponent(flags: UpFlags, env: NodeJS.ProcessEnv, options: PlatformOptions): void {
+  const raw = flags.component ?? nonEmpty(env.WISP_COMPONENT);
+  const what = flags.component !== undefined ? '--component' : 'WISP_COMPONENT';
+  let component: (typeof COMPONENTS)[number] = 'all';
+  if (raw !== undefined) {
+    const found = COMPONENTS.find((c) => c === raw.trim().toLowerCase());
+    if (!found) throw new UsageError(`wisp: invalid value '${raw}' for ${what}: expected one of ${COMPONENTS.join(', ')}`);
+    component = found;
+  }
+  if (component !== 'all' && options.runtime !== 'kubernetes') {
+    throw new UsageError(`wisp: ${what} ${component} only applies with --runtime kubernetes (or WISP_RUNTIME=kubernetes): the components share their state through the cluster's API server`);
+  }
+  const portRaw = flags.autoscalerPort ?? nonEmpty(env.WISP_AUTOSCALER_PORT);
+  const urlRaw = flags.autoscalerUrl ?? nonEmpty(env.WISP_AUTOSCALER_URL);
+  const portWhat = flags.autoscalerPort !== undefined ? '--autoscaler-port' : 'WISP_AUTOSCALER_PORT';
+  const urlWhat = flags.autoscalerUrl !== undefined ? '--autoscaler-url' : 'WISP_AUTOSCALER_URL';
+  if (portRaw !== undefined && component !== 'controller') throw new UsageError(`wisp: ${portWhat} only applies with --component controller (the process that runs the autoscaler)`);
+  if (urlRaw !== undefined && component !== 'activator') throw new UsageError(`wisp: ${urlWhat} only applies with --component activator (the process that reports to the autoscaler)`);
+  if ((component === 'activator' || component === 'broker') && options.manifests.length > 0) {
+    throw new UsageError(`wisp: -f applies manifests through the controller; ${what} ${component} reads what the controller serves (run -f with --component controller, or kubectl apply)`);
+  }
+  if (component !== 'all') options.component = component;
+  if (component === 'controller') options.autoscalerPort = portRaw !== undefined ? parsePort(portRaw, portWhat) : DEFAULT_AUTOSCALER_PORT;
+  if (urlRaw !== undefined) {
+    const parsed = optionalBaseUrl(urlRaw, urlWhat, 'url');
+    if (parsed.url !== undefined) options.autoscalerUrl = parsed.url;
+  }
 }
 
 /** `--api-tls-cert`/`--api-tls-key` (env WISP_API_TLS_CERT/WISP_API_TLS_KEY): both or neither. */
@@ -207,6 +245,10 @@ export function resolveLeaderElection(flags: UpFlags, env: NodeJS.ProcessEnv, op
     const given = [flags.leaderElectNamespace !== undefined && '--leader-elect-namespace'].filter(Boolean);
     if (given.length > 0) throw new UsageError(`wisp: ${given.join(', ')} only applies with --leader-elect (or WISP_LEADER_ELECT=true)`);
     return undefined;
+  }
+  if (options.component === 'activator' || options.component === 'broker') {
+    const what = flags.leaderElect === true ? '--leader-elect' : 'WISP_LEADER_ELECT=true';
+    throw new UsageError(`wisp: ${what} only applies to the controller: every ${options.component} replica serves traffic (run it without ${what})`);
   }
   if (options.runtime !== 'kubernetes') {
     const what = flags.leaderElect === true ? '--leader-elect' : 'WISP_LEADER_ELECT=true';

@@ -42,6 +42,13 @@ export async function startEventing(opts: {
   coreServices?: CoreServiceDirectory;
   /** Base of Brokers' addresses (`<base>/<ns>/<name>`); default the ingress's own URL. */
   brokerUrlBase?: string;
+  /**
+   * `all` (default): ingress, dispatcher and the reconciler that writes status, in this process. `control` (the
+   * controller of a split install): the reconciler only: it creates Brokers' storage (Redis sets, Kafka topics) and
+   * writes every status, with Brokers' addresses on `brokerUrlBase`; no ingress, no consumers. `data` (`--component
+   * broker`): the ingress and the Triggers' consumers, from what it reads; it writes no status.
+   */
+  role?: 'all' | 'control' | 'data';
 }): Promise<Eventing> {
   const { store, clock, registry, log } = opts;
   const maxBacklog = opts.maxBacklog ?? DEFAULT_MAX_BACKLOG;
@@ -54,6 +61,31 @@ export async function startEventing(opts: {
       ? new LazyBackend(['Kafka'], () => new KafkaBackend({ brokers: opts.kafkaBrokers, clock, logger }))
       : new UnconfiguredBackend(['Kafka'], 'no Kafka cluster configured: set WISP_KAFKA_BROKERS (`npm run kafka` starts a local one)'),
   ];
+
+  const role = opts.role ?? 'all';
+  const reconcilerOptions = {
+    store,
+    clock,
+    backends,
+    defaultBrokerClass: opts.defaultBrokerClass,
+    defaultMaxBacklog: maxBacklog,
+    ...(opts.coreServices && { coreServices: opts.coreServices }),
+    onError: (what: string, err: unknown) => log.error(`${what}: ${describe(err)}`),
+  };
+  if (role === 'control') {
+    if (opts.brokerUrlBase === undefined) throw new Error('startEventing: the control role needs brokerUrlBase (the broker ingress of the broker component)');
+    // Triggers are consumed by the broker component: here they are resolved and reported, and handed to no one.
+    const control = new EventingReconciler({ ...reconcilerOptions, brokerIngressUrl: opts.brokerUrlBase, dispatcher: { upsertTrigger: async () => undefined, removeTrigger: async () => undefined } });
+    control.start();
+    return {
+      port: 0,
+      reconciler: control,
+      async close() {
+        control.stop();
+        await Promise.all(backends.map((b) => b.close()));
+      },
+    };
+  }
 
   // Replies re-enter the broker that delivered the original event, through its backend.
   let reconciler: EventingReconciler | undefined;
@@ -94,15 +126,11 @@ export async function startEventing(opts: {
   const port = typeof address === 'object' && address ? address.port : opts.port;
 
   reconciler = new EventingReconciler({
-    store,
-    clock,
+    ...reconcilerOptions,
     brokerIngressUrl: opts.brokerUrlBase ?? `http://${urlHost(opts.host)}:${port}`,
-    backends,
-    defaultBrokerClass: opts.defaultBrokerClass,
     dispatcher,
-    defaultMaxBacklog: maxBacklog,
-    ...(opts.coreServices && { coreServices: opts.coreServices }),
-    onError: (what, err) => log.error(`${what}: ${describe(err)}`),
+    // The data plane of a split install: the controller writes status and owns Redis queues and Kafka topics.
+    ...(role === 'data' && { writeStatus: false, deletesStorage: (b: EventBackend) => b === memory }),
   });
   reconciler.start();
   const started = reconciler;

@@ -1,10 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { createSecureContext } from 'node:tls';
-import { join, resolve } from 'node:path';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
 import { Activator } from '../../activator/index.js';
 import { HttpSender } from '../../broker/delivery/index.js';
-import { Autoscaler, DEFAULT_AUTOSCALER_CONFIG, parseAutoscalerConfigMap } from '../../autoscaler/index.js';
+import { Autoscaler, DEFAULT_AUTOSCALER_CONFIG, buildStatsServer, parseAutoscalerConfigMap } from '../../autoscaler/index.js';
 import { kindByName } from '../api/kinds.js';
 import { ApiServerSourcesReconciler, kubeApiServerAccess } from '../importers/apiserver/index.js';
 import { ContainerSourcesReconciler } from '../importers/container/index.js';
@@ -13,11 +11,7 @@ import { SinkBindingsReconciler, sinkBindingEnvSource } from '../importers/bindi
 import { ImportersReconciler } from '../importers/index.js';
 import { SourceMetrics } from '../importers/metrics.js';
 import { loadManifests } from '../api/load.js';
-import { systemClock } from '../clock.js';
-import { buildApiServer } from '../control/api-server.js';
-import { isLoopbackBindAddress } from '../control/auth.js';
-import { ensureToken } from '../control/token.js';
-import { ServingReconciler } from '../control/serving/reconciler.js';
+import { ServingReconciler, type RoutingSink } from '../control/serving/reconciler.js';
 import type { ResourceReader } from '../control/resource-store.js';
 import type { Store } from '../control/store.js';
 import { LocalRuntime } from '../runtime/index.js';
@@ -27,13 +21,13 @@ import { publicBaseUrls } from './addresses.js';
 import { startKubeSources } from './kube-sources.js';
 import { openSeams, type Seams } from './seams.js';
 import { startEventing } from './eventing.js';
-import { createLogger } from './logger.js';
-import { acquireStateLock } from './state-lock.js';
 import { applyAll } from './apply.js';
+import { ComponentAddressError } from './errors.js';
 import { PlatformMetrics } from './metrics.js';
-import type { Platform, PlatformOptions } from './types.js';
+import { beginProcess, listenControlApi, portOf, portOfUrl, urlHost } from './process.js';
+import { DEFAULT_AUTOSCALER_PORT, type Platform, type PlatformOptions } from './types.js';
 
-export type { Platform, PlatformOptions, ApplyOutcome, BrokerClass, StartPlatform } from './types.js';
+export type { Platform, PlatformOptions, ApplyOutcome, BrokerClass, Component, StartPlatform } from './types.js';
 
 const CONFIGMAPS = kindByName('configmaps')!;
 
@@ -44,33 +38,15 @@ const CONFIGMAPS = kindByName('configmaps')!;
  * interfaces.
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
-  const clock = systemClock;
-  const log = createLogger({ level: options.logLevel ?? 'info', format: options.logFormat ?? 'text' });
-  const stateDir = resolve(options.stateDir);
-  await mkdir(stateDir, { recursive: true });
-  // One wisp up per state dir, taken before anything else is touched (orphan reaping, ports); released last.
-  const lock = await acquireStateLock({ dir: stateDir, shownAs: options.stateDir });
-
-  const closers: (() => Promise<void> | void)[] = [() => lock.release()];
-  const closeAll = async (): Promise<void> => {
-    for (const c of closers.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        log.warn(`shutdown: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-  };
+  const component = options.component ?? 'all';
+  if (component === 'activator' || component === 'broker') {
+    const { startDataPlane } = await import('./components.js');
+    return startDataPlane(component, options);
+  }
+  const { clock, log, stateDir, closers, closeAll, apiToken, apiTls, registry } = await beginProcess(options);
+  const controllerOnly = component === 'controller';
 
   try {
-    // The control API's credentials first: a token file open to others, or a TLS pair that cannot be used, stops start-up
-    // before any replica runs.
-    const apiToken = await ensureToken(stateDir);
-    const apiTls = options.apiTls ? await readTlsPair(options.apiTls) : undefined;
-
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry, prefix: 'wisp_process_' });
-
     // The two seams (store, runtime): embedded or the Kubernetes API, picked in seams.ts and nowhere else.
     const seams = await openSeams(options, { clock, log, stateDir });
     const { store, runtime } = seams;
@@ -101,19 +77,41 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     });
     closers.push(stopConfigWatch);
 
-    const activator = new Activator({ clock, reporter: autoscaler, registry, logger: log });
-    const ingress = await activator.listen({ port: options.ingressPort, host: options.host });
-    closers.push(() => activator.close());
+    // The activator in this process, or (the controller of a split install) in the activator component: then the
+    // autoscaler takes its stats over the network, and the routing table is built there from what this one writes.
+    let routing: RoutingSink;
+    let ingressPort: number;
+    let autoscalerUrl: string | undefined;
+    const addressBase = publicUrls.activator;
+    if (controllerOnly) {
+      if (publicUrls.activator === undefined || publicUrls.brokerIngress === undefined) {
+        throw new ComponentAddressError();
+      }
+      routing = { setRouting: () => undefined, upsertRevision: () => undefined, removeRevision: () => undefined };
+      ingressPort = portOfUrl(publicUrls.activator);
+      const stats = buildStatsServer({ sink: autoscaler, clock });
+      await stats.listen({ port: options.autoscalerPort ?? DEFAULT_AUTOSCALER_PORT, host: options.host });
+      closers.push(() => stats.close());
+      autoscalerUrl = `http://${urlHost(options.host)}:${portOf(stats.server.address())}`;
+    } else {
+      const activator = new Activator({ clock, reporter: autoscaler, registry, logger: log });
+      const listening = await activator.listen({ port: options.ingressPort, host: options.host });
+      closers.push(() => activator.close());
+      routing = activator;
+      // In the cluster the activator is reached through its Service, on port 80: that is the port of Services' URLs.
+      ingressPort = seams.mode === 'kubernetes' && seams.inClusterNamespace !== undefined && publicUrls.activator !== undefined ? portOfUrl(publicUrls.activator) : listening.port;
+    }
+    const ingress = { port: ingressPort };
 
     const reconciler = new ServingReconciler({
       store,
       runtime,
       autoscaler,
-      activator,
+      activator: routing,
       clock,
       ingressPort: ingress.port,
       ingressHost: options.host,
-      ...(publicUrls.activator !== undefined && { addressBase: publicUrls.activator }),
+      ...(addressBase !== undefined && { addressBase }),
       defaultBaseDir: process.cwd(),
       // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions (both modes).
       boundEnv: sinkBindingEnvSource(store),
@@ -124,26 +122,19 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const stopReplicaMetrics = runtime.onChange((key, status) => metrics.replicas(key, status));
     closers.push(stopReplicaMetrics);
 
-    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers, brokerUrlBase: publicUrls.brokerIngress });
+    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers, brokerUrlBase: publicUrls.brokerIngress, role: controllerOnly ? 'control' : 'all' });
 
     let ready = false;
-    const api = buildApiServer({
+    const { apiUrl } = await listenControlApi(options, {
       store,
       registry,
       logs: runtime,
       ...(events.containerRuntime && { sourceLogs: events.containerRuntime }),
       ready: () => ready,
       token: apiToken.token,
-      // Bound to loopback, any other Host is a browser tricked by DNS rebinding; bound wider, the token alone guards it.
-      allowedHosts: isLoopbackBindAddress(options.apiHost) ? 'loopback' : 'any',
+      closers,
       ...(apiTls && { tls: apiTls }),
     });
-    // Fastify opens one server per address of `localhost` (127.0.0.1 and ::1), and only its main server carries the
-    // connection guard: bind the name to 127.0.0.1, one guarded server.
-    await api.listen({ port: options.apiPort, host: options.apiHost === 'localhost' ? '127.0.0.1' : options.apiHost });
-    closers.push(() => api.close());
-    const apiPort = portOf(api.server.address());
-    const apiUrl = `${apiTls ? 'https' : 'http'}://${urlHost(options.apiHost)}:${apiPort}`;
 
     const lateSources = startApiAndKafkaSources(seams, { clock, apiUrl, sender: events.sourceSender, sourceMetrics: events.sourceMetrics, log, closers });
 
@@ -157,11 +148,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
     let closing: Promise<void> | undefined;
     return {
-      urls: {
-        ingress: `http://${options.host}:${ingress.port}`,
-        broker: `http://${options.host}:${events.port}`,
-        api: apiUrl,
-      },
+      urls: controllerOnly
+        ? { ingress: publicUrls.activator!, broker: publicUrls.brokerIngress!, api: apiUrl, ...(autoscalerUrl !== undefined && { autoscaler: autoscalerUrl }) }
+        : { ingress: `http://${options.host}:${ingress.port}`, broker: `http://${options.host}:${events.port}`, api: apiUrl },
+      component,
       tokenFile: apiToken.file,
       runtime: seams.describe,
       applied,
@@ -176,6 +166,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 interface EventingContext {
   /** Base of Brokers' addresses; default the broker ingress's local URL. */
   brokerUrlBase: string | undefined;
+  /** `control`: the controller of a split install (no ingress, no consumers: the broker component runs them). */
+  role: 'all' | 'control';
   stateDir: string;
   clock: Clock;
   registry: Registry;
@@ -215,6 +207,7 @@ async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
     kafkaBrokers: options.kafkaBrokers ?? [],
     maxBacklog: options.brokerMaxBacklog,
     log,
+    role: ctx.role,
   });
   closers.push(() => eventing.close());
 
@@ -353,36 +346,4 @@ function autoscalerConfigFrom(store: ResourceReader, log: { warn(m: string): voi
     log.warn(`config-autoscaler ignored: ${err instanceof Error ? err.message : String(err)}`);
     return DEFAULT_AUTOSCALER_CONFIG;
   }
-}
-
-/** A bind address as the host of a URL a client can use: the wildcard becomes 127.0.0.1, IPv6 gets brackets. */
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-/** Reads and checks the control API's certificate and key (a key that does not match is refused here, in one line). */
-async function readTlsPair(files: { certFile: string; keyFile: string }): Promise<{ cert: Buffer; key: Buffer }> {
-  const read = async (file: string, what: string): Promise<Buffer> => {
-    try {
-      return await readFile(file);
-    } catch (err) {
-      throw new Error(`cannot read the control API's TLS ${what} ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-  };
-  const cert = await read(files.certFile, 'certificate (--api-tls-cert)');
-  const key = await read(files.keyFile, 'key (--api-tls-key)');
-  try {
-    createSecureContext({ cert, key });
-  } catch (err) {
-    throw new Error(
-      `the control API's TLS certificate ${files.certFile} and key ${files.keyFile} cannot be used: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
-  }
-  return { cert, key };
-}
-
-function portOf(addr: ReturnType<import('node:net').Server['address']>): number {
-  return typeof addr === 'object' && addr ? addr.port : 0;
 }

@@ -82,16 +82,8 @@ export async function openSeams(options: PlatformOptions, ctx: { clock: Clock; l
       throw err;
     }
   }
+  const { kubeConfig, client, store } = await openKubeStore(options, ctx, kubernetesKinds(options.kubernetes?.namespace));
   const k = options.kubernetes ?? {};
-  const kubeConfig = loadKubeConfig({ ...(k.kubeconfig !== undefined && { kubeconfig: k.kubeconfig }), ...(k.context !== undefined && { context: k.context }) });
-  const client = new KubeClient(kubeConfig);
-  const store = await KubeStore.open({
-    client,
-    kinds: kubernetesKinds(k.namespace),
-    ...(k.namespace !== undefined && { namespace: k.namespace }),
-    clock: ctx.clock,
-    onError: (err, where) => ctx.log.warn(`kubernetes store: ${where}: ${err instanceof Error ? err.message : String(err)}`),
-  });
   let services: ClusterServices | undefined;
   try {
     services = await ClusterServices.create({
@@ -123,6 +115,85 @@ export async function openSeams(options: PlatformOptions, ctx: { clock: Clock; l
     await store.close();
     throw err;
   }
+}
+
+/**
+ * The kinds a data-plane component reads (`wisp up --component activator|broker`), and nothing more, so its
+ * ServiceAccount needs only get/list/watch on them: the activator the Routes and Revisions the controller wrote and
+ * config-domain; the broker Brokers, Triggers, ksvcs (subscriber addresses) and ConfigMaps (a Broker's spec.config).
+ */
+export function dataPlaneKinds(component: 'activator' | 'broker', scope?: string): KubeStoreKind[] {
+  if (component === 'activator') {
+    return [{ info: kind('routes') }, { info: kind('revisions') }, { info: kind('configmaps'), namespaces: [KNATIVE_SERVING_NAMESPACE] }];
+  }
+  return [
+    { info: kind('brokers.eventing.knative.dev') },
+    { info: kind('triggers.eventing.knative.dev') },
+    { info: kind('services.serving.knative.dev') },
+    scope === undefined ? { info: kind('configmaps') } : { info: kind('configmaps'), namespaces: [scope, KNATIVE_EVENTING_NAMESPACE] },
+  ];
+}
+
+/** What a data-plane component runs on: its own list-watch of the kinds it reads, and the runtime's or the Services' watch. */
+export interface DataPlaneSeams {
+  store: ResourceStore;
+  client: KubeClient;
+  /** The activator: ready endpoints and failures of revisions (read only: it never deploys or scales). */
+  runtime?: KubernetesRuntime;
+  /** The broker: v1 Services that Triggers name, and their endpoints outside the cluster. */
+  services?: ClusterServices;
+  outOfCluster: boolean;
+  inClusterNamespace?: string;
+  describe: string;
+  close(): Promise<void>;
+}
+
+export async function openDataPlaneSeams(component: 'activator' | 'broker', options: PlatformOptions, ctx: { clock: Clock; log: Logger }): Promise<DataPlaneSeams> {
+  const scope = options.kubernetes?.namespace;
+  const { kubeConfig, client, store } = await openKubeStore(options, ctx, dataPlaneKinds(component, scope));
+  const ns = scope !== undefined ? { namespace: scope } : {};
+  try {
+    const runtime =
+      component === 'activator'
+        ? await KubernetesRuntime.create({ kubeConfig, clock: ctx.clock, logger: { info: (m) => ctx.log.info(m), warn: (m) => ctx.log.warn(m) }, ...ns })
+        : undefined;
+    const services =
+      component === 'broker'
+        ? await ClusterServices.create({ kubeConfig, clock: ctx.clock, ...ns, onError: (err) => ctx.log.warn(`kubernetes services: ${err instanceof Error ? err.message : String(err)}`) })
+        : undefined;
+    const outOfCluster = (process.env.KUBERNETES_SERVICE_HOST ?? '') === '';
+    return {
+      store,
+      client,
+      ...(runtime && { runtime }),
+      ...(services && { services }),
+      outOfCluster,
+      ...(!outOfCluster && { inClusterNamespace: podNamespace() }),
+      describe: `kubernetes ${component} (${client.server}, context ${kubeConfig.getCurrentContext()}, ${scope !== undefined ? `namespace ${scope}` : 'all namespaces'})`,
+      close: async () => {
+        await services?.close();
+        await runtime?.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+async function openKubeStore(options: PlatformOptions, ctx: { clock: Clock; log: Logger }, kinds: KubeStoreKind[]) {
+  const k = options.kubernetes ?? {};
+  const kubeConfig = loadKubeConfig({ ...(k.kubeconfig !== undefined && { kubeconfig: k.kubeconfig }), ...(k.context !== undefined && { context: k.context }) });
+  const client = new KubeClient(kubeConfig);
+  const store = await KubeStore.open({
+    client,
+    kinds,
+    ...(k.namespace !== undefined && { namespace: k.namespace }),
+    clock: ctx.clock,
+    onError: (err, where) => ctx.log.warn(`kubernetes store: ${where}: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  return { kubeConfig, client, store };
 }
 
 /** The namespace of the Pod this process runs in: its ServiceAccount's namespace file, POD_NAMESPACE, or wisp-system. */

@@ -43,7 +43,25 @@ export interface PlatformOptions {
    * in the cluster: the `wisp-activator` and `wisp-broker-ingress` Services of Wisp's namespace (see addresses.ts).
    */
   publicUrls?: { activator?: string; brokerIngress?: string };
+  /**
+   * What this process runs (env WISP_COMPONENT). `all` (default): everything, as `wisp up` on a laptop. Kubernetes mode
+   * only, one Deployment each (manifests/): `controller` (reconcilers, the autoscaler and its stats endpoint, the
+   * control API), `activator` (the Service ingress; reports concurrency to the controller's autoscaler), `broker`
+   * (the broker ingress and the Triggers' consumers).
+   */
+  component?: Component;
+  /** The controller's stats endpoint for activators (env WISP_AUTOSCALER_PORT, default 8082), bound to `host`. */
+  autoscalerPort?: number;
+  /**
+   * Where an activator sends its stats (env WISP_AUTOSCALER_URL). Default in the cluster: the `wisp-autoscaler`
+   * Service of Wisp's namespace on 8082; outside it, required.
+   */
+  autoscalerUrl?: string;
 }
+
+export type Component = 'all' | 'controller' | 'activator' | 'broker';
+export const COMPONENTS: readonly Component[] = ['all', 'controller', 'activator', 'broker'];
+export const DEFAULT_AUTOSCALER_PORT = 8082;
 
 export type RuntimeMode = 'embedded' | 'kubernetes';
 export const RUNTIME_MODES: readonly RuntimeMode[] = ['embedded', 'kubernetes'];
@@ -57,7 +75,14 @@ export interface ApplyOutcome {
 }
 
 export interface Platform {
-  readonly urls: { ingress: string; broker: string; api: string };
+  /**
+   * The local listeners: the Service ingress and the broker ingress (absent in a component that does not run them),
+   * the control API (a data-plane component serves only /healthz, /readyz and /metrics and what its ServiceAccount may
+   * read there), and the controller's autoscaler stats endpoint.
+   */
+  readonly urls: { ingress?: string; broker?: string; api: string; autoscaler?: string };
+  /** The component this process runs (`all` unless --component said otherwise). */
+  readonly component?: Component;
   /** `embedded` or what Kubernetes mode talks to (`kubernetes (https://..., context ..., all namespaces)`). */
   readonly runtime?: string;
   /** The file holding the control API's bearer token (`<state-dir>/token`). */

@@ -7,7 +7,7 @@ import { CLI_DEFAULTS } from '../defaults.js';
  * to try. `options` (as given) adds `--state-dir` and the CA hint to the example command when they are needed.
  */
 export function formatUpBanner(
-  platform: Pick<Platform, 'urls' | 'applied' | 'tokenFile'> & Partial<Pick<Platform, 'runtime'>>,
+  platform: Pick<Platform, 'urls' | 'applied' | 'tokenFile'> & Partial<Pick<Platform, 'runtime' | 'component'>>,
   options: Partial<Pick<PlatformOptions, 'stateDir' | 'apiTls'>> = {},
 ): string {
   const lines: string[] = [];
@@ -15,24 +15,29 @@ export function formatUpBanner(
     lines.push(`${a.ref} ${a.result}`);
     for (const w of a.warnings) lines.push(`Warning: ${w}`);
   }
-  const { ingress, broker, api } = platform.urls;
+  const { ingress, broker, api, autoscaler } = platform.urls;
+  const component = platform.component ?? 'all';
   lines.push(
-    'Wisp is up.',
+    component === 'all' ? 'Wisp is up.' : `Wisp ${component} is up.`,
     ...(platform.runtime !== undefined && platform.runtime.startsWith('kubernetes') ? [`  Runtime          ${platform.runtime}`] : []),
-    `  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost, or by path: /<namespace>/<service>/...)`,
-    `  Broker ingress   ${broker}/<namespace>/<broker>`,
-    `  Control API      ${api}   (wisp --server, /healthz, /metrics; bearer token in ${platform.tokenFile})`,
-    'Try:',
+    ...(ingress !== undefined ? [`  Service ingress  ${ingress}   (route by Host: <service>.<namespace>.localhost, or by path: /<namespace>/<service>/...)`] : []),
+    ...(broker !== undefined ? [`  Broker ingress   ${broker}/<namespace>/<broker>`] : []),
+    ...(autoscaler !== undefined ? [`  Autoscaler stats ${autoscaler}   (activators POST /v1/stats and /v1/poke)`] : []),
+    component === 'activator' || component === 'broker'
+      ? `  Probes           ${api}   (/healthz, /readyz; /metrics with the bearer token in ${platform.tokenFile})`
+      : `  Control API      ${api}   (wisp --server, /healthz, /metrics; bearer token in ${platform.tokenFile})`,
   );
+  if (component === 'activator' || component === 'broker') return lines.join('\n') + '\n';
+  lines.push('Try:');
   const services = platform.applied.filter((a) => a.ref.startsWith('service.serving.knative.dev/'));
   for (const s of services) {
     const name = s.ref.slice('service.serving.knative.dev/'.length);
-    lines.push(`  curl -H 'Host: ${name}.${s.namespace}.localhost' ${ingress}`);
+    if (ingress !== undefined) lines.push(`  curl -H 'Host: ${name}.${s.namespace}.localhost' ${ingress}`);
   }
   const brokers = platform.applied.filter((a) => a.ref.startsWith('broker.eventing.knative.dev/'));
   for (const b of brokers) {
     const name = b.ref.slice('broker.eventing.knative.dev/'.length);
-    lines.push(
+    if (broker !== undefined) lines.push(
       `  curl ${broker}/${b.namespace}/${name} -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /try' -H 'ce-type: dev.example.order' -H 'content-type: application/json' -d '{"item":"book"}'`,
     );
   }

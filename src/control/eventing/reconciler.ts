@@ -60,6 +60,17 @@ export interface EventingReconcilerOptions {
   defaultMaxBacklog?: number;
   /** The cluster's v1 Services (Kubernetes mode), for subscribers and dead-letter sinks that name one. */
   coreServices?: CoreServiceDirectory;
+  /**
+   * False in a data-plane-only process (`wisp up --component broker`): it serves the ingress and runs the Triggers'
+   * consumers from what it reads, and the controller's reconciler, the one writer, writes Brokers' and Triggers'
+   * status. Default true.
+   */
+  writeStatus?: boolean;
+  /**
+   * Whether a deleted Broker's storage in `backend` is deleted by this reconciler. A data-plane-only process drops its
+   * in-memory brokers but leaves Redis queues and Kafka topics to the controller. Default: every backend.
+   */
+  deletesStorage?: (backend: EventBackend) => boolean;
 }
 
 const kind = (name: string): KindInfo => {
@@ -287,7 +298,7 @@ export class EventingReconciler {
       this.#fullSeen.delete(key);
       const backend = this.#ensured.get(key);
       if (backend) {
-        await backend.deleteBroker(ref);
+        if (this.#o.deletesStorage?.(backend) ?? true) await backend.deleteBroker(ref);
         this.#ensured.delete(key);
       }
       this.#requeueTriggersOf(namespace, name);
@@ -350,6 +361,7 @@ export class EventingReconciler {
   }
 
   async #writeStatus(info: KindInfo, queueKey: string, namespace: string, name: string, status: unknown): Promise<void> {
+    if (this.#o.writeStatus === false) return;
     this.#writing = queueKey;
     try {
       await this.#o.store.updateStatus(info, namespace, name, status);

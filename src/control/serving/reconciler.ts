@@ -27,14 +27,13 @@ import {
   SERVICE_LABEL,
   TEMPLATE_HASH_ANNOTATION,
   addressUrlFor,
-  hostsFor,
   revisionKey,
   revisionName,
   urlFor,
 } from './names.js';
 import { progressDeadlineSeconds } from './progress-deadline.js';
 import { revisionStatus } from './revision-status.js';
-import { resolveTraffic, splitByRevision } from './traffic.js';
+import { resolveTraffic, routeHosts } from './traffic.js';
 
 /** What the serving reconciler needs of the autoscaler. */
 export interface RevisionAutoscaler {
@@ -108,6 +107,14 @@ const DEFAULT_TIMEOUT_SECONDS = 300;
 /** The domain of Services' URLs without a config-domain: `hello.default.localhost` resolves to loopback everywhere. */
 export const DEFAULT_DOMAIN = 'localhost';
 
+/** The domain of Services' URLs: config-domain's default (the key whose value is ""), else `localhost`. */
+export function domainOf(store: Pick<ResourceStore, 'get' | 'serves'>): string {
+  const cm = store.serves(CONFIGMAPS) ? store.get(CONFIGMAPS, CONFIG_DOMAIN.namespace, CONFIG_DOMAIN.name) : undefined;
+  const data = (cm as { data?: Record<string, string> } | undefined)?.data ?? {};
+  const keys = Object.keys(data).filter((k) => k !== '_example');
+  return keys.find((k) => (data[k] ?? '').trim() === '') ?? keys[0] ?? DEFAULT_DOMAIN;
+}
+
 /**
  * Service → immutable Revisions + a Route, as Knative's service, configuration and route reconcilers do
  * together. Reacts to store events (a Service applied or deleted) and to runtime events (replicas ready,
@@ -137,12 +144,8 @@ export class ServingReconciler {
     });
   }
 
-  /** The domain of Services' URLs: config-domain's default (the key whose value is ""), else `localhost`. */
   #domain(): string {
-    const cm = this.#o.store.serves(CONFIGMAPS) ? this.#o.store.get(CONFIGMAPS, CONFIG_DOMAIN.namespace, CONFIG_DOMAIN.name) : undefined;
-    const data = (cm as { data?: Record<string, string> } | undefined)?.data ?? {};
-    const keys = Object.keys(data).filter((k) => k !== '_example');
-    return keys.find((k) => (data[k] ?? '').trim() === '') ?? keys[0] ?? DEFAULT_DOMAIN;
+    return domainOf(this.#o.store);
   }
 
   /** Starts watching and reconciles everything already in the store (restart). */
@@ -238,20 +241,12 @@ export class ServingReconciler {
     const hosts = new Map<string, RouteEntry>();
     let routeCond: DesiredCondition;
     if (resolution.ok) {
-      const split = splitByRevision(resolution.targets);
-      const main: RouteEntry = {
-        namespace,
-        service: name,
-        targets: [...split].map(([rev, percent]) => ({ revision: revisionKey(namespace, rev), percent })),
-      };
-      if (main.targets.length > 0) for (const h of hostsFor(name, namespace, undefined, domain)) hosts.set(h, main);
+      for (const [h, e] of routeHosts(namespace, name, resolution.targets, domain)) hosts.set(h, e);
       for (const t of resolution.targets) {
         const entry: TrafficTarget = { revisionName: t.revisionName, latestRevision: t.latestRevision, percent: t.percent };
         if (t.tag) {
           entry.tag = t.tag;
           entry.url = urlFor(name, namespace, port, t.tag, domain);
-          const tagged: RouteEntry = { namespace, service: name, targets: [{ revision: revisionKey(namespace, t.revisionName), percent: 100 }] };
-          for (const h of hostsFor(name, namespace, t.tag, domain)) hosts.set(h, tagged);
         }
         statusTraffic.push(entry);
       }

@@ -1,4 +1,6 @@
+import type { RouteEntry } from '../../../activator/types.js';
 import type { TrafficTarget } from '../../api/types.js';
+import { hostsFor, revisionKey } from './names.js';
 
 /** A traffic entry with its revision resolved. */
 export interface ResolvedTarget {
@@ -42,10 +44,29 @@ export function resolveTraffic(
 }
 
 /** Percent per revision for the main host (entries naming the same revision add up; 0 % entries drop out). */
-export function splitByRevision(targets: readonly ResolvedTarget[]): Map<string, number> {
+export function splitByRevision(targets: readonly Pick<ResolvedTarget, 'revisionName' | 'percent'>[]): Map<string, number> {
   const split = new Map<string, number>();
   for (const t of targets) {
     if (t.percent > 0) split.set(t.revisionName, (split.get(t.revisionName) ?? 0) + t.percent);
   }
   return split;
+}
+
+/**
+ * The activator's host entries of one Service's Route (pure): its main hosts split by percent across the revisions
+ * that carry traffic, and one host per tag at 100 % to the tagged revision. Built from resolved targets by the serving
+ * reconciler and from a Route's `status.traffic` by a data-plane-only activator (routing-view.ts), so both route alike.
+ */
+export function routeHosts(namespace: string, service: string, targets: readonly Pick<ResolvedTarget, 'revisionName' | 'percent' | 'tag'>[], domain: string): Map<string, RouteEntry> {
+  const hosts = new Map<string, RouteEntry>();
+  const split = new Map<string, number>();
+  for (const [rev, percent] of splitByRevision(targets)) split.set(rev, percent);
+  const main: RouteEntry = { namespace, service, targets: [...split].map(([rev, percent]) => ({ revision: revisionKey(namespace, rev), percent })) };
+  if (main.targets.length > 0) for (const h of hostsFor(service, namespace, undefined, domain)) hosts.set(h, main);
+  for (const t of targets) {
+    if (!t.tag) continue;
+    const tagged: RouteEntry = { namespace, service, targets: [{ revision: revisionKey(namespace, t.revisionName), percent: 100 }] };
+    for (const h of hostsFor(service, namespace, t.tag, domain)) hosts.set(h, tagged);
+  }
+  return hosts;
 }

@@ -23,6 +23,17 @@ describe('TimedBuckets', () => {
     expect(b.windowAverage(T0 + 950, 6_000)).toEqual({ kind: 'average', value: 5 });
   });
 
+  it("adds up different reporters' averages in a bucket (two activators, each its share of the requests)", () => {
+    const b = new TimedBuckets();
+    b.record(T0 + 100, 4, 'activator-a');
+    b.record(T0 + 900, 6, 'activator-a');
+    b.record(T0 + 500, 3, 'activator-b');
+    expect(b.windowAverage(T0 + 950, 6_000)).toEqual({ kind: 'average', value: 8 });
+    // A reporter that stops (its Pod gone) just stops adding: the next second counts the other alone.
+    b.record(T0 + 1500, 3, 'activator-b');
+    expect(b.windowAverage(T0 + 1950, 1_000)).toEqual({ kind: 'average', value: 3 });
+  });
+
   it('averages a window that started recently over its data only', () => {
     const b = new TimedBuckets();
     b.record(T0, 30);
