@@ -10,6 +10,7 @@ import { upstreamRequestHead, type UpstreamRequestHead } from './headers.js';
 import { ActivatorMetrics } from './metrics.js';
 import { addressOf, ProxyCall, ReplicaPools, type CallOwner } from './proxy.js';
 import { Router, unknownHostMessage } from './router.js';
+import { assignedEndpoints, SOLE_ACTIVATOR, type ActivatorShare } from './subset.js';
 import { Throttler } from './throttler.js';
 import type { ConcurrencyReporter, RevisionState, RoutingSnapshot } from './types.js';
 
@@ -48,6 +49,7 @@ export class Activator {
   readonly #connectionLimits: HttpLimitsInput;
   readonly #reportTimer: Timer;
   #server: Server | undefined;
+  #share: ActivatorShare = SOLE_ACTIVATOR;
   #active = 0;
   #closing = false;
   #drained: (() => void) | undefined;
@@ -84,8 +86,23 @@ export class Activator {
   /** New endpoints / failure / settings for a revision; dispatches waiting requests. */
   upsertRevision(state: RevisionState): void {
     this.#states.set(state.key, state);
-    this.#throttler.upsert(state);
+    this.#throttler.upsert(this.#assigned(state));
     this.#retainPools();
+  }
+
+  /**
+   * This activator's place among several (a split install: the autoscaler tells each who reports). Revisions with a
+   * concurrency limit are then sent to this activator's subset of their replicas only (subset.ts).
+   */
+  setShare(share: ActivatorShare): void {
+    if (share.index === this.#share.index && share.count === this.#share.count) return;
+    this.#share = share;
+    for (const state of this.#states.values()) this.#throttler.upsert(this.#assigned(state));
+  }
+
+  #assigned(state: RevisionState): RevisionState {
+    const endpoints = assignedEndpoints(state.endpoints, state.containerConcurrency, this.#share);
+    return endpoints === state.endpoints ? state : { ...state, endpoints: [...endpoints] };
   }
 
   /** Forgets a revision; its waiting requests get 503. */

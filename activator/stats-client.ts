@@ -17,6 +17,8 @@ export interface RemoteReporterOptions {
   timeoutMs?: number;
   /** Default the global fetch. */
   fetch?: typeof fetch;
+  /** The activators the autoscaler heard from lately (its answer to each report), for this one's share. */
+  onActivators?: (names: string[]) => void;
 }
 
 export class RemoteReporter implements ConcurrencyReporter {
@@ -25,6 +27,7 @@ export class RemoteReporter implements ConcurrencyReporter {
   readonly #logger: { warn(msg: string): void; info?(msg: string): void };
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
+  readonly #onActivators: ((names: string[]) => void) | undefined;
   #pending: { key: string; concurrency: number }[] = [];
   #failing: string | undefined;
   readonly #inFlight = new Set<Promise<void>>();
@@ -36,6 +39,7 @@ export class RemoteReporter implements ConcurrencyReporter {
     this.#logger = opts.logger ?? { warn: () => {} };
     this.#timeoutMs = opts.timeoutMs ?? 2000;
     this.#fetch = opts.fetch ?? fetch;
+    this.#onActivators = opts.onActivators;
   }
 
   /** `now` is not sent: the autoscaler stamps reports with its own clock when they arrive. */
@@ -66,6 +70,11 @@ export class RemoteReporter implements ConcurrencyReporter {
     await this.settled();
   }
 
+  #answered(body: unknown): void {
+    const names = (body as { activators?: unknown } | null)?.activators;
+    if (Array.isArray(names) && names.every((n) => typeof n === 'string')) this.#onActivators?.(names);
+  }
+
   #send(path: string, body: unknown): void {
     const p = this.#post(path, body).finally(() => this.#inFlight.delete(p));
     this.#inFlight.add(p);
@@ -81,7 +90,8 @@ export class RemoteReporter implements ConcurrencyReporter {
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
-      if (res.status !== 204) problem = `${res.status} ${(await res.text()).trim().slice(0, 300)}`;
+      if (res.status === 200) this.#answered(await res.json());
+      else if (res.status !== 204) problem = `${res.status} ${(await res.text()).trim().slice(0, 300)}`;
       else await res.body?.cancel();
     } catch (err) {
       problem = err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);

@@ -22,5 +22,5 @@ export type { AutoscalerOptions, RevisionScalingOptions, RevisionScaleState } fr
 export { AutoscalerError, AutoscalerConfigError, ScalingAnnotationsError, ERROR_CODES } from './errors.js';
 export type { AutoscalerErrorCode, FieldIssue } from './errors.js';
 export { parseGoDuration, formatGoDuration } from './duration.js';
-export { buildStatsServer, STATS_PATH, POKE_PATH, MAX_STATS_PER_REPORT } from './stats-server.js';
+export { buildStatsServer, STATS_PATH, POKE_PATH, MAX_STATS_PER_REPORT, ACTIVATOR_TTL_MS } from './stats-server.js';
 export type { StatsSink } from './stats-server.js';

@@ -7,7 +7,9 @@
  *   POST /v1/stats  {"source": "<activator>", "stats": [{"key": "<ns>/<revision>", "concurrency": 1.5}, ...]}
  *   POST /v1/poke   {"source": "<activator>", "key": "<ns>/<revision>"}
  *
- * 204 when taken; 400 with the reason (which field, why) for a body that is not that; 404 other paths, 405 other
+ * A report is answered 200 with the activators that reported in the last ACTIVATOR_TTL_MS, `{"activators": [...]}`:
+ * each activator takes its share of the replicas of revisions with a concurrency limit from it (activator/subset.ts),
+ * as Knative's activators subset by their own endpoints. A poke is answered 204. 400 with the reason (which field, why) for a body that is not that; 404 other paths, 405 other
  * methods, 413 over 1 MiB. Reports are stamped with this process's clock when they arrive (activators' clocks may
  * differ), and the reports of different sources add up (TimedBuckets), as each activator sees only its share of the
  * requests. Stats of revisions this autoscaler does not manage are dropped, as in-process reports are.
@@ -58,7 +60,11 @@ const pokeSchema = {
   body: { type: 'object', required: ['source', 'key'], additionalProperties: false, properties: { source: SOURCE, key: KEY } },
 } as const;
 
+/** How long an activator counts as present after its last report (it reports every second). */
+export const ACTIVATOR_TTL_MS = 5000;
+
 export function buildStatsServer(opts: { sink: StatsSink; clock: Clock }): FastifyInstance {
+  const seen = new Map<string, number>();
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, ajv: { customOptions: { coerceTypes: false, removeAdditional: false } } }) as unknown as FastifyInstance;
   guardHttpServer(app.server);
   app.setErrorHandler((err, _req, reply) => {
@@ -80,7 +86,9 @@ export function buildStatsServer(opts: { sink: StatsSink; clock: Clock }): Fasti
   app.post<{ Body: { source: string; stats: { key: string; concurrency: number }[] } }>(STATS_PATH, { schema: statsSchema }, async (req, reply) => {
     const now = opts.clock.now();
     for (const s of req.body.stats) opts.sink.report(s.key, s.concurrency, now, req.body.source);
-    return reply.code(204).send();
+    seen.set(req.body.source, now);
+    for (const [source, at] of seen) if (now - at > ACTIVATOR_TTL_MS) seen.delete(source);
+    return reply.code(200).send({ activators: [...seen.keys()].sort() });
   });
   app.post<{ Body: { source: string; key: string } }>(POKE_PATH, { schema: pokeSchema }, async (req, reply) => {
     opts.sink.poke(req.body.key);

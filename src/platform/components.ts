@@ -13,7 +13,7 @@
  * there shows what the component reads, with its ServiceAccount's rights (read only).
  */
 import { hostname } from 'node:os';
-import { Activator, RemoteReporter } from '../../activator/index.js';
+import { Activator, RemoteReporter, shareOf } from '../../activator/index.js';
 import { HttpSender } from '../../broker/delivery/index.js';
 import { RoutingView } from '../control/serving/routing-view.js';
 import { serviceHostname } from '../runtime/index.js';
@@ -46,9 +46,11 @@ export async function startDataPlane(component: 'activator' | 'broker', options:
       }
       // Its name in the autoscaler's sums: the Pod's (downward API), else this host and process.
       const source = (process.env.POD_NAME ?? '').trim() || `${hostname()}-${process.pid}`;
-      const reporter = new RemoteReporter({ url, source, logger: log });
+      // The autoscaler answers each report with the activators it hears from: this one's share of limited replicas.
+      let activator: Activator | undefined;
+      const reporter = new RemoteReporter({ url, source, logger: log, onActivators: (names) => activator?.setShare(shareOf(source, names)) });
       closers.push(() => reporter.close());
-      const activator = new Activator({ clock, reporter, registry, logger: log });
+      activator = new Activator({ clock, reporter, registry, logger: log });
       const listening = await activator.listen({ port: options.ingressPort, host: options.host });
       closers.push(() => activator.close());
       const view = new RoutingView({ store: seams.store, runtime: seams.runtime!, activator });

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RemoteReporter } from '../../../activator/index.js';
-import { buildStatsServer, type StatsSink } from '../../../autoscaler/index.js';
+import { ACTIVATOR_TTL_MS, buildStatsServer, type StatsSink } from '../../../autoscaler/index.js';
 import { ManualClock } from '../../support/clock.js';
 
 interface Recorded {
@@ -26,7 +26,7 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
 
-async function start(sink: StatsSink, clock = new ManualClock(5_000)) {
+async function start(sink: StatsSink, clock: ManualClock = new ManualClock(5_000)) {
   const app = buildStatsServer({ sink, clock });
   await app.listen({ port: 0, host: '127.0.0.1' });
   servers.push(app);
@@ -39,9 +39,11 @@ describe('autoscaler stats endpoint + RemoteReporter', () => {
     const sink = recordingSink();
     const url = await start(sink);
     const calls: string[] = [];
+    const heard: string[][] = [];
     const reporter = new RemoteReporter({
       url: `${url}/`,
       source: 'activator-a',
+      onActivators: (names) => heard.push(names),
       fetch: (input, init) => {
         calls.push(String(input));
         return fetch(input, init);
@@ -58,10 +60,19 @@ describe('autoscaler stats endpoint + RemoteReporter', () => {
       { key: 'default/other-00002', concurrency: 0, now: 5_000, source: 'activator-a' },
     ]);
     expect(sink.pokes).toEqual(['default/cold-00001']);
+    // Each report is answered with the activators heard from lately: the reporter's share comes from it.
+    expect(heard).toEqual([['activator-a']]);
+    const other = new RemoteReporter({ url, source: 'activator-b', onActivators: (names) => heard.push(names) });
+    other.report('default/hello-00001', 1, 0);
+    other.flush();
+    await other.settled();
+    expect(heard.at(-1)).toEqual(['activator-a', 'activator-b']);
+    await other.close();
     // Nothing reported: nothing sent.
     reporter.flush();
     await reporter.settled();
     expect(calls).toHaveLength(2);
+    expect(sink.reports).toHaveLength(3);
     await reporter.close();
   });
 
@@ -116,5 +127,21 @@ describe('autoscaler stats endpoint + RemoteReporter', () => {
     expect(infos).toEqual([`activator: the autoscaler at ${url} takes stats again`]);
     expect(sink.reports.map((r) => r.concurrency)).toEqual([2]);
     await reporter.close();
+  });
+});
+
+describe('the activators the autoscaler names', () => {
+  it('forgets an activator that stopped reporting for more than ACTIVATOR_TTL_MS', async () => {
+    const clock = new ManualClock(5_000);
+    const url = await start(recordingSink(), clock);
+    const report = async (source: string): Promise<string[]> => {
+      const res = await fetch(`${url}/v1/stats`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source, stats: [] }) });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { activators: string[] }).activators;
+    };
+    expect(await report('b')).toEqual(['b']);
+    expect(await report('a')).toEqual(['a', 'b']);
+    clock.advance(ACTIVATOR_TTL_MS + 1);
+    expect(await report('a')).toEqual(['a']);
   });
 });
