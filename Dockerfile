@@ -1,6 +1,8 @@
 # The one Wisp image. Its entrypoint is `wisp`; the arguments pick what runs, e.g.
-#   docker run <registry>/wisp:0.1.0 up --runtime kubernetes --host 0.0.0.0 --api-host 0.0.0.0
-# (manifests/500-wisp.yaml runs exactly that), or `wisp --help`.
+#   docker run <registry>/wisp:0.1.0 up --runtime kubernetes --component activator --host 0.0.0.0 --api-host 0.0.0.0
+# `--component` (env WISP_COMPONENT) is controller, activator, broker or all (the default: every role in one process).
+# manifests/500-controller.yaml, 510-activator.yaml and 520-broker.yaml run one Deployment per component from this
+# image. Or `wisp --help`.
 #
 # Build from the repository root:  docker build -t <registry>/wisp:0.1.0 .
 #
@@ -39,7 +41,7 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 FROM node:${NODE_VERSION}-slim
 ARG WISP_VERSION=0.1.0
 LABEL org.opencontainers.image.title="wisp" \
-      org.opencontainers.image.description="Knative-style serverless platform: wisp up runs the controller, autoscaler, activator and broker ingress" \
+      org.opencontainers.image.description="Knative-style serverless platform: wisp up --component controller|activator|broker|all runs the controller and autoscaler, the activator, the broker ingress and dispatcher, or all of them" \
       org.opencontainers.image.version="${WISP_VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
 ENV NODE_ENV=production \
@@ -57,6 +59,7 @@ RUN chmod 0755 bin/wisp.js \
  && chown 1000:1000 /var/lib/wisp
 # `node` (1000:1000) comes with the Node image; numeric, so Kubernetes' runAsNonRoot can check it.
 USER 1000:1000
-EXPOSE 8080 8081 8090
+# 8080 activator, 8081 broker ingress, 8082 the autoscaler's stats endpoint (controller), 8090 control API and probes.
+EXPOSE 8080 8081 8082 8090
 ENTRYPOINT ["wisp"]
 CMD ["--help"]

@@ -1,19 +1,23 @@
 /**
- * Wisp installed in the cluster: manifests/ (Namespaces, ServiceAccount, least-privilege RBAC, the `wisp`
- * Deployment and its three Services, Knative's ConfigMaps, the CRDs) against the real API server of the shared
- * control plane.
+ * Wisp installed in the cluster: manifests/ (Namespaces, ServiceAccounts, least-privilege RBAC, one Deployment per
+ * component (wisp-controller, wisp-activator, wisp-broker) with their Services and the controller's NetworkPolicy,
+ * Knative's ConfigMaps, the CRDs) against the real API server of the shared control plane.
  *
- * 1. `kubectl apply --dry-run=server -R -f manifests/` accepts everything; the CRDs, Namespaces, ServiceAccount,
+ * 1. As written: each Deployment runs `wisp up --runtime kubernetes --component X` as its own ServiceAccount,
+ *    non-root, with probes; each Service selects one component's Pods on a port they name; the NetworkPolicy admits
+ *    the controller's stats port from activator Pods only.
+ * 2. `kubectl apply --dry-run=server -R -f manifests/` accepts everything; the CRDs, Namespaces, ServiceAccounts,
  *    RBAC and ConfigMaps are applied for real, and applying them again changes nothing.
- * 2. `kubectl auth can-i --as system:serviceaccount:wisp-system:wisp` says yes to each thing Wisp does (listed here
- *    from the code, not from the manifests) and no to the rest; `can-i --list` shows no grant beyond them.
- * 3. `wisp up --runtime kubernetes --leader-elect` runs with that ServiceAccount's token (not admin): it takes the
- *    Lease, a plain ksvc becomes READY and answers through the activator, a Broker + Trigger become Ready and
- *    deliver, and Wisp logs no "forbidden".
+ * 3. `kubectl auth can-i --as system:serviceaccount:wisp-system:wisp` says yes to each thing Wisp does (listed here
+ *    from the code, not from the manifests) and no to the rest; `can-i --list` shows no grant beyond them. The same
+ *    for the data plane's wisp-activator and wisp-broker: yes to their reads, no to every write.
+ * 4. `wisp up --runtime kubernetes --leader-elect` (the default `--component all`) runs with the wisp
+ *    ServiceAccount's token (not admin): it takes the Lease, a plain ksvc becomes READY and answers through the
+ *    activator, a Broker + Trigger become Ready and deliver, and Wisp logs no "forbidden".
  *
- * The image itself cannot be built or run here (no container engine), so the Deployment is only dry-run; test 3 runs
- * the same `wisp up` from dist/ as a local process with the ServiceAccount's identity. The steps run in order. The
- * cluster-wide install objects (CRDs, wisp-system, the ClusterRole) are left in place, as crds.test.ts leaves the
+ * The image itself cannot be built or run here (no container engine), so the Deployments are only dry-run; test 4
+ * runs `wisp up` from dist/ as a local process with the ServiceAccount's identity. The steps run in order. The
+ * cluster-wide install objects (CRDs, wisp-system, the ClusterRoles) are left in place, as crds.test.ts leaves the
  * CRDs: other files may use them and applying them is idempotent.
  */
 import { randomUUID } from 'node:crypto';
@@ -33,6 +37,15 @@ import { applyYaml, CRDS_DIR, jsonpath, ksvcYaml, startWispOnKubernetes, TEST_IM
 
 const MANIFESTS = join(ROOT, 'manifests');
 const SA = 'system:serviceaccount:wisp-system:wisp';
+const ACTIVATOR_SA = 'system:serviceaccount:wisp-system:wisp-activator';
+const BROKER_SA = 'system:serviceaccount:wisp-system:wisp-broker';
+
+/** One Deployment per `--component`, as the contract of `wisp up` names them. */
+const COMPONENTS = [
+  { component: 'controller', deployment: 'wisp-controller', file: '500-controller.yaml', serviceAccount: 'wisp', ports: { 'http-autoscaler': 8082, 'http-api': 8090 } },
+  { component: 'activator', deployment: 'wisp-activator', file: '510-activator.yaml', serviceAccount: 'wisp-activator', ports: { http: 8080, 'http-api': 8090 } },
+  { component: 'broker', deployment: 'wisp-broker', file: '520-broker.yaml', serviceAccount: 'wisp-broker', ports: { 'http-broker': 8081, 'http-api': 8090 } },
+] as const;
 const VERSION = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 interface Manifest {
@@ -105,59 +118,159 @@ describe('Wisp installed in the cluster: manifests/ on a real API server', () =>
       expect(objects.map(({ obj }) => kubectlName(obj)).sort()).toEqual(
         [
           'clusterrole.rbac.authorization.k8s.io/wisp',
+          'clusterrole.rbac.authorization.k8s.io/wisp-activator',
+          'clusterrole.rbac.authorization.k8s.io/wisp-broker',
           'clusterrole.rbac.authorization.k8s.io/wisp-sinkbinding-jobs',
           'clusterrole.rbac.authorization.k8s.io/wisp-source-impersonator',
           'clusterrolebinding.rbac.authorization.k8s.io/wisp',
+          'clusterrolebinding.rbac.authorization.k8s.io/wisp-activator',
+          'clusterrolebinding.rbac.authorization.k8s.io/wisp-broker',
           'configmap/config-autoscaler',
           'configmap/config-defaults',
           'configmap/config-domain',
-          'deployment.apps/wisp',
+          'deployment.apps/wisp-activator',
+          'deployment.apps/wisp-broker',
+          'deployment.apps/wisp-controller',
           'namespace/knative-serving',
           'namespace/wisp-system',
+          'networkpolicy.networking.k8s.io/wisp-controller',
+          'role.rbac.authorization.k8s.io/wisp-activator-config',
           'role.rbac.authorization.k8s.io/wisp-leader-election',
+          'rolebinding.rbac.authorization.k8s.io/wisp-activator-config',
           'rolebinding.rbac.authorization.k8s.io/wisp-leader-election',
           'service/wisp-activator',
+          'service/wisp-autoscaler',
           'service/wisp-broker-ingress',
           'service/wisp-controller',
           'serviceaccount/wisp',
+          'serviceaccount/wisp-activator',
+          'serviceaccount/wisp-broker',
         ].sort(),
       );
       for (const { file, obj } of objects) {
         expect(obj.metadata.labels?.['app.kubernetes.io/name'], `${file} ${kubectlName(obj)}`).toBe('wisp');
         expect(obj.metadata.labels?.['app.kubernetes.io/version'], `${file} ${kubectlName(obj)}`).toBe(VERSION);
+        // Every object of a component says which (Namespaces and Knative's ConfigMaps belong to none).
+        if (!['Namespace', 'ConfigMap'].includes(obj.kind)) {
+          expect(obj.metadata.labels?.['app.kubernetes.io/component'], `${file} ${kubectlName(obj)}`).toMatch(/^(controller|activator|broker)$/);
+        }
       }
-      const deploy = objects.find(({ obj }) => obj.kind === 'Deployment')!.obj as unknown as DeploymentManifest;
-      expect(deploy.spec.template.spec.containers[0]!.image).toBe(`wisp:${VERSION}`);
+      // Each component's Deployment in its own file, its Pods labelled with the same version, the image that version.
+      for (const c of COMPONENTS) {
+        const found = objects.filter(({ obj }) => obj.kind === 'Deployment' && obj.metadata.name === c.deployment);
+        expect(found.map(({ file }) => file), c.deployment).toEqual([c.file]);
+        const deploy = found[0]!.obj as unknown as DeploymentManifest;
+        expect(deploy.metadata.labels['app.kubernetes.io/component']).toBe(c.component);
+        expect(deploy.spec.template.metadata.labels['app.kubernetes.io/version']).toBe(VERSION);
+        expect(deploy.spec.template.spec.containers[0]!.image).toBe(`wisp:${VERSION}`);
+      }
     });
 
-    it('the Deployment runs `wisp up --runtime kubernetes` bound to 0.0.0.0 as the wisp ServiceAccount, non-root, with probes on /readyz and /healthz; the three Services select its Pods on its named ports', async () => {
+    it('each Deployment runs `wisp up --runtime kubernetes --component X` bound to 0.0.0.0 as its own ServiceAccount, non-root, with probes on /readyz and /healthz, the downward API env and emptyDir state', async () => {
       const objects = (await manifestObjects()).map(({ obj }) => obj);
-      const deploy = objects.find((o) => o.kind === 'Deployment') as unknown as DeploymentManifest;
-      const pod = deploy.spec.template;
-      const c = pod.spec.containers[0]!;
-      expect(pod.spec.serviceAccountName).toBe('wisp');
-      expect(c.args.slice(0, 3)).toEqual(['up', '--runtime', 'kubernetes']);
-      expect(c.args[c.args.indexOf('--host') + 1]).toBe('0.0.0.0');
-      expect(c.args[c.args.indexOf('--api-host') + 1]).toBe('0.0.0.0');
-      // Two replicas, one leader: a rolling update would wait forever for a new Pod that cannot lead (see the manifest).
-      expect(c.args).toContain('--leader-elect');
-      expect(deploy.spec.replicas).toBe(2);
-      expect(deploy.spec.strategy.type).toBe('Recreate');
-      expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
-      expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-      expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http-api' });
-      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http-api' });
-      const ports = Object.fromEntries(c.ports.map((p) => [p.name, p.containerPort]));
-      expect(ports).toEqual({ http: 8080, 'http-broker': 8081, 'http-api': 8090 });
+      const deployments = objects.filter((o) => o.kind === 'Deployment') as unknown as DeploymentManifest[];
+      expect(deployments.map((d) => d.metadata.name).sort()).toEqual(COMPONENTS.map((c) => c.deployment).sort());
+      for (const want of COMPONENTS) {
+        const deploy = deployments.find((d) => d.metadata.name === want.deployment)!;
+        const what = want.deployment;
+        const pod = deploy.spec.template;
+        expect(pod.spec.containers, what).toHaveLength(1);
+        const c = pod.spec.containers[0]!;
+        expect(deploy.metadata.namespace, what).toBe('wisp-system');
+        expect(pod.spec.serviceAccountName, what).toBe(want.serviceAccount);
+        expect(c.args.slice(0, 5), what).toEqual(['up', '--runtime', 'kubernetes', '--component', want.component]);
+        const flag = (name: string) => (c.args.includes(name) ? c.args[c.args.indexOf(name) + 1] : undefined);
+        expect(flag('--host'), what).toBe('0.0.0.0');
+        expect(flag('--api-host'), what).toBe('0.0.0.0');
+        expect(flag('--state-dir'), what).toBe('/var/lib/wisp');
+        // The selector picks this component's Pods, and only those of the three Deployments.
+        expect(deploy.spec.selector.matchLabels, what).toEqual({ 'app.kubernetes.io/name': 'wisp', 'app.kubernetes.io/component': want.component });
+        for (const other of deployments) {
+          expect(selects(deploy.spec.selector.matchLabels, other.spec.template.metadata.labels), `${what} selects the Pods of ${other.metadata.name}`).toBe(other === deploy);
+        }
+        expect(deploy.spec.replicas, what).toBe(2);
+        if (want.component === 'controller') {
+          // Two replicas, one leader: a rolling update would wait forever for a new Pod that cannot lead (see the manifest).
+          expect(c.args, what).toContain('--leader-elect');
+          expect(deploy.spec.strategy.type, what).toBe('Recreate');
+          expect(flag('--autoscaler-port'), what).toBe('8082');
+        } else {
+          // The data plane has no leader: every replica is Ready, so it rolls one at a time without a gap.
+          expect(c.args, what).not.toContain('--leader-elect');
+          expect(deploy.spec.strategy, what).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+        }
+        expect(pod.spec.securityContext.runAsNonRoot, what).toBe(true);
+        expect(c.securityContext, what).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        expect(c.startupProbe.httpGet, what).toEqual({ path: '/healthz', port: 'http-api' });
+        expect(c.readinessProbe.httpGet, what).toEqual({ path: '/readyz', port: 'http-api' });
+        expect(c.livenessProbe.httpGet, what).toEqual({ path: '/healthz', port: 'http-api' });
+        const ports = Object.fromEntries(c.ports.map((p) => [p.name, p.containerPort]));
+        expect(ports, what).toEqual(want.ports);
+        const env = Object.fromEntries(c.env.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
+        expect(env, what).toMatchObject({ WISP_LOG_FORMAT: 'json', POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace', POD_IP: 'status.podIP' });
+        expect(c.resources.requests, what).toBeDefined();
+        expect(c.resources.limits, what).toBeDefined();
+        // The state dir and /tmp are emptyDirs (a read-only root filesystem otherwise).
+        const volumes = Object.fromEntries(pod.spec.volumes.map((v) => [v.name, v]));
+        const mounts = Object.fromEntries(c.volumeMounts.map((m) => [m.mountPath, m.name]));
+        for (const path of ['/var/lib/wisp', '/tmp']) expect(volumes[mounts[path] ?? '']?.emptyDir, `${what} ${path}`).toEqual({});
+      }
+    });
 
+    it('each Service selects one component\'s Pods on a port they name: wisp-activator (LoadBalancer :80), wisp-broker-ingress (:80), wisp-controller (:8090), wisp-autoscaler (:8082)', async () => {
+      const objects = (await manifestObjects()).map(({ obj }) => obj);
+      const deployments = objects.filter((o) => o.kind === 'Deployment') as unknown as DeploymentManifest[];
       const services = objects.filter((o) => o.kind === 'Service') as unknown as ServiceManifest[];
-      const byName = Object.fromEntries(services.map((s) => [s.metadata.name, s.spec]));
-      expect(byName['wisp-activator']).toMatchObject({ type: 'LoadBalancer', ports: [{ port: 80, targetPort: 'http' }] });
-      expect(byName['wisp-broker-ingress']).toMatchObject({ type: 'ClusterIP', ports: [{ port: 80, targetPort: 'http-broker' }] });
-      expect(byName['wisp-controller']).toMatchObject({ type: 'ClusterIP', ports: [{ port: 8090, targetPort: 'http-api' }] });
+      const expected: Record<string, { type: string; port: number; targetPort: string; deployment: string; containerPort: number }> = {
+        'wisp-activator': { type: 'LoadBalancer', port: 80, targetPort: 'http', deployment: 'wisp-activator', containerPort: 8080 },
+        'wisp-broker-ingress': { type: 'ClusterIP', port: 80, targetPort: 'http-broker', deployment: 'wisp-broker', containerPort: 8081 },
+        'wisp-controller': { type: 'ClusterIP', port: 8090, targetPort: 'http-api', deployment: 'wisp-controller', containerPort: 8090 },
+        'wisp-autoscaler': { type: 'ClusterIP', port: 8082, targetPort: 'http-autoscaler', deployment: 'wisp-controller', containerPort: 8082 },
+      };
+      expect(services.map((s) => s.metadata.name).sort()).toEqual(Object.keys(expected).sort());
       for (const s of services) {
+        const want = expected[s.metadata.name]!;
         expect(s.metadata.namespace).toBe('wisp-system');
-        for (const [k, v] of Object.entries(s.spec.selector)) expect(pod.metadata.labels[k], `${s.metadata.name} selects ${k}=${v}`).toBe(v);
+        expect(s.spec.type, s.metadata.name).toBe(want.type);
+        expect(s.spec.ports, s.metadata.name).toHaveLength(1);
+        expect(s.spec.ports[0], s.metadata.name).toMatchObject({ port: want.port, targetPort: want.targetPort });
+        // Exactly one Deployment's Pods, and the port is one they name.
+        const selected = deployments.filter((d) => selects(s.spec.selector, d.spec.template.metadata.labels)).map((d) => d.metadata.name);
+        expect(selected, `${s.metadata.name} selects`).toEqual([want.deployment]);
+        const target = deployments.find((d) => d.metadata.name === want.deployment)!;
+        const named = target.spec.template.spec.containers[0]!.ports.find((p) => p.name === want.targetPort);
+        expect(named?.containerPort, `${s.metadata.name} → ${want.deployment}:${want.targetPort}`).toBe(want.containerPort);
+      }
+    });
+
+    it('the NetworkPolicy admits the controller Pods\' stats port 8082 from activator Pods only and leaves the control API (8090) open', async () => {
+      const objects = (await manifestObjects()).map(({ obj }) => obj);
+      const deployments = objects.filter((o) => o.kind === 'Deployment') as unknown as DeploymentManifest[];
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as unknown as NetworkPolicyManifest[];
+      expect(policies.map((p) => p.metadata.name)).toEqual(['wisp-controller']);
+      const policy = policies[0]!;
+      const podsOf = (selector: { matchLabels?: Record<string, string> }) =>
+        deployments.filter((d) => selects(selector.matchLabels ?? {}, d.spec.template.metadata.labels)).map((d) => d.metadata.name);
+      expect(policy.metadata.namespace).toBe('wisp-system');
+      expect(podsOf(policy.spec.podSelector)).toEqual(['wisp-controller']);
+      expect(policy.spec.policyTypes).toEqual(['Ingress']);
+      const rulesFor = (port: number) => policy.spec.ingress.filter((r) => (r.ports ?? []).some((p) => p.port === port));
+      // 8082: one rule, from Pods of this namespace (no namespaceSelector) that are the activator's, no others.
+      const stats = rulesFor(8082);
+      expect(stats).toHaveLength(1);
+      expect(stats[0]!.from).toHaveLength(1);
+      const peer = stats[0]!.from![0]!;
+      expect(Object.keys(peer)).toEqual(['podSelector']);
+      expect(peer.podSelector!.matchLabels?.['app.kubernetes.io/component']).toBe('activator');
+      expect(podsOf(peer.podSelector!)).toEqual(['wisp-activator']);
+      // 8090: open to every source (kubectl-like clients with the token, Prometheus, the probes).
+      const api = rulesFor(8090);
+      expect(api).toHaveLength(1);
+      expect(api[0]!.from).toBeUndefined();
+      // No other port and no rule without ports (which would admit every port).
+      for (const r of policy.spec.ingress) {
+        expect(r.ports, 'a rule without ports admits every port').toBeDefined();
+        for (const p of r.ports!) expect([8082, 8090]).toContain(p.port);
       }
     });
 
@@ -183,7 +296,7 @@ describe('Wisp installed in the cluster: manifests/ on a real API server', () =>
     });
   });
 
-  it('kubectl apply --dry-run=server -R -f manifests/ accepts everything; the CRDs, Namespaces, ServiceAccount, RBAC and ConfigMaps apply for real, and again unchanged', async () => {
+  it('kubectl apply --dry-run=server -R -f manifests/ accepts everything; the CRDs, Namespaces, ServiceAccounts, RBAC and ConfigMaps apply for real, and again unchanged', async () => {
     const objects = (await manifestObjects()).map(({ obj }) => obj);
 
     // The Namespaces first, for real: a namespaced object cannot be created, not even as a server-side dry run, in a
@@ -200,12 +313,12 @@ describe('Wisp installed in the cluster: manifests/ on a real API server', () =>
     // wisp-system enforces the restricted Pod Security Standard; the API server warns when a Deployment's Pods would not meet it.
     expect(dry.stderr).not.toMatch(/would violate PodSecurity/);
 
-    // For real: the CRDs, the ServiceAccount and RBAC as they are.
+    // For real: the CRDs, the ServiceAccounts and RBAC as they are (the data plane's Role is in knative-serving).
     const crds = await apply(['-f', CRDS_DIR]);
     expect(crds.code, output(crds)).toBe(0);
     const waited = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...crdFiles.map((f) => `crd/${f.replace(/\.yaml$/, '')}`)]);
     expect(waited.code, output(waited)).toBe(0);
-    const rbacFiles = ['-f', join(MANIFESTS, '200-serviceaccount.yaml'), '-f', join(MANIFESTS, '201-rbac.yaml')];
+    const rbacFiles = ['-f', join(MANIFESTS, '200-serviceaccount.yaml'), '-f', join(MANIFESTS, '201-rbac.yaml'), '-f', join(MANIFESTS, '202-rbac-dataplane.yaml')];
     const rbac = await apply(rbacFiles);
     expect(rbac.code, output(rbac)).toBe(0);
     // The ConfigMaps for real, in this file's namespace: knative-serving's are shared with the other test files
@@ -223,12 +336,20 @@ describe('Wisp installed in the cluster: manifests/ on a real API server', () =>
     expect(rbacAgain.code, output(rbacAgain)).toBe(0);
     expect(applied(rbacAgain.stdout)).toEqual({
       'serviceaccount/wisp': 'unchanged',
+      'serviceaccount/wisp-activator': 'unchanged',
+      'serviceaccount/wisp-broker': 'unchanged',
       'clusterrole.rbac.authorization.k8s.io/wisp': 'unchanged',
       'clusterrolebinding.rbac.authorization.k8s.io/wisp': 'unchanged',
       'clusterrole.rbac.authorization.k8s.io/wisp-source-impersonator': 'unchanged',
       'clusterrole.rbac.authorization.k8s.io/wisp-sinkbinding-jobs': 'unchanged',
       'role.rbac.authorization.k8s.io/wisp-leader-election': 'unchanged',
       'rolebinding.rbac.authorization.k8s.io/wisp-leader-election': 'unchanged',
+      'clusterrole.rbac.authorization.k8s.io/wisp-activator': 'unchanged',
+      'clusterrolebinding.rbac.authorization.k8s.io/wisp-activator': 'unchanged',
+      'role.rbac.authorization.k8s.io/wisp-activator-config': 'unchanged',
+      'rolebinding.rbac.authorization.k8s.io/wisp-activator-config': 'unchanged',
+      'clusterrole.rbac.authorization.k8s.io/wisp-broker': 'unchanged',
+      'clusterrolebinding.rbac.authorization.k8s.io/wisp-broker': 'unchanged',
     });
     const cmsAgain = await apply(['-f', '-'], configMaps);
     expect(cmsAgain.code, output(cmsAgain)).toBe(0);
@@ -399,6 +520,34 @@ describe('Wisp installed in the cluster: manifests/ on a real API server', () =>
     });
   });
 
+  for (const plane of [
+    { sa: ACTIVATOR_SA, what: 'the activator', checks: activatorChecks },
+    { sa: BROKER_SA, what: 'the broker', checks: brokerChecks },
+  ]) {
+    describe(`${plane.what}'s ServiceAccount only reads what it serves, and writes nothing (kubectl auth can-i --as ${plane.sa})`, () => {
+      const { allowed, denied } = plane.checks();
+
+      it('yes to each get, list and watch it uses', async () => {
+        const answers = await canIAll(allowed, plane.sa);
+        expect(answers.filter((a) => a.answer !== 'yes').map((a) => `${a.what}: ${a.answer}`)).toEqual([]);
+      });
+
+      it('no to every write (the resources it reads, statuses, scale, Leases, exec, tokens), to Secrets and to what it does not read', async () => {
+        const answers = await canIAll(denied, plane.sa);
+        expect(answers.filter((a) => a.answer !== 'no').map((a) => `${a.what}: ${a.answer}`)).toEqual([]);
+      });
+
+      it('kubectl auth can-i --list shows no grant beyond those (cluster-wide, in wisp-system and in knative-serving), other than what every authenticated user gets', async () => {
+        const nobody = `system:serviceaccount:${ns}:default`;
+        const everywhere = grants(allowed.filter((c) => c.ns === undefined));
+        expect(await listedGrants('default', plane.sa, nobody)).toEqual(everywhere);
+        expect(await listedGrants(ns, plane.sa, nobody)).toEqual(everywhere);
+        expect(await listedGrants('wisp-system', plane.sa, nobody)).toEqual(everywhere);
+        expect(await listedGrants('knative-serving', plane.sa, nobody)).toEqual(grants(allowed.filter((c) => c.ns === undefined || c.ns === 'knative-serving')));
+      });
+    });
+  }
+
   it('wisp up --runtime kubernetes --leader-elect with the ServiceAccount token (not admin): it leads; a plain ksvc READY True and answering through the activator; a Broker + Trigger Ready and delivering to a ksvc; no request forbidden', async () => {
     const sa = await serviceAccountKubeconfig(kubectl, { namespace: 'wisp-system', serviceAccount: 'wisp', dir: dir!, durationSeconds: 3600 });
     const whoami = await kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { kubeconfig: sa.kubeconfigPath });
@@ -409,7 +558,8 @@ describe('Wisp installed in the cluster: manifests/ on a real API server', () =>
     expect(secrets.stderr).toMatch(/forbidden/i);
 
     kubelet = await startTestKubelet({ namespaces: [ns], images: TEST_IMAGES, probeMaxPeriodMs: 200 });
-    // As the Deployment runs it: leader-elected on the Lease wisp-system/wisp-controller (only this file uses that one).
+    // As 500-controller.yaml runs it, but with the default --component all (every role in this one process):
+    // leader-elected on the Lease wisp-system/wisp-controller (only this file uses that one).
     wisp = await startWispOnKubernetes(sa.kubeconfigPath, ns, { WISP_LEADER_ELECT: 'true', WISP_REDIS_PREFIX: `wisp-install-${randomUUID().slice(0, 8)}` });
     expect(await jsonpath(kubectl, 'wisp-system', 'lease/wisp-controller', '{.spec.holderIdentity}')).not.toBe('');
 
@@ -494,10 +644,112 @@ function verbs(vs: readonly string[], resources: readonly string[], sub?: string
   return resources.flatMap((resource) => vs.map((verb) => (sub === undefined ? { verb, resource } : { verb, resource, sub })));
 }
 
+const WRITES = ['create', 'update', 'patch', 'delete'];
+
+/** What no data-plane ServiceAccount may do: any write, the controller's and the user's objects alike, and Secrets. */
+function dataPlaneDenied(): Check[] {
+  return [
+    { verb: '*', resource: '*' },
+    ...verbs(WRITES, [
+      'deployments.apps',
+      'pods',
+      'services',
+      'configmaps',
+      'endpointslices.discovery.k8s.io',
+      'services.serving.knative.dev',
+      'configurations.serving.knative.dev',
+      'revisions.serving.knative.dev',
+      'routes.serving.knative.dev',
+      'brokers.eventing.knative.dev',
+      'triggers.eventing.knative.dev',
+      'pingsources.sources.knative.dev',
+      'events',
+    ]),
+    // ConfigMaps are not written where they are read either.
+    ...verbs(WRITES, ['configmaps']).map((c) => ({ ...c, ns: 'knative-serving' })),
+    // Status is the controller's, and so is scaling.
+    ...verbs(['update', 'patch'], [
+      'services.serving.knative.dev',
+      'configurations.serving.knative.dev',
+      'revisions.serving.knative.dev',
+      'routes.serving.knative.dev',
+      'brokers.eventing.knative.dev',
+      'triggers.eventing.knative.dev',
+    ], 'status'),
+    { verb: 'update', resource: 'revisions.serving.knative.dev', sub: 'finalizers' },
+    ...verbs(['get', 'update', 'patch'], ['deployments.apps'], 'scale'),
+    // No leader election: the Lease is the controller's.
+    { verb: 'create', resource: 'leases.coordination.k8s.io', ns: 'wisp-system' },
+    ...verbs(['get', 'update', 'delete'], ['leases.coordination.k8s.io/wisp-controller']).map((c) => ({ ...c, ns: 'wisp-system' })),
+    { verb: 'list', resource: 'leases.coordination.k8s.io' },
+    // No Secrets, no way around RBAC.
+    { verb: 'get', resource: 'secrets' },
+    { verb: 'list', resource: 'secrets' },
+    { verb: 'watch', resource: 'secrets' },
+    { verb: 'get', resource: 'secrets', ns: 'wisp-system' },
+    { verb: 'create', resource: 'pods', sub: 'exec' },
+    { verb: 'get', resource: 'pods', sub: 'log' },
+    { verb: 'create', resource: 'serviceaccounts', sub: 'token' },
+    { verb: 'impersonate', resource: 'serviceaccounts' },
+    { verb: 'create', resource: 'clusterrolebindings.rbac.authorization.k8s.io' },
+    { verb: 'bind', resource: 'clusterroles.rbac.authorization.k8s.io' },
+    { verb: 'get', resource: 'nodes' },
+    { verb: 'list', resource: 'namespaces' },
+    { verb: 'list', resource: 'jobs.batch' },
+    { verb: 'list', resource: 'sinkbindings.sources.knative.dev' },
+  ];
+}
+
+/**
+ * The activator (wisp-system/wisp-activator): Routes and Revisions; its Revisions' Pods, EndpointSlices and
+ * Deployments (every namespace); config-domain's ConfigMaps in knative-serving only.
+ */
+function activatorChecks(): { allowed: Check[]; denied: Check[] } {
+  const reads = ['get', 'list', 'watch'];
+  return {
+    allowed: [
+      ...verbs(reads, ['routes.serving.knative.dev', 'revisions.serving.knative.dev', 'pods', 'endpointslices.discovery.k8s.io', 'deployments.apps']),
+      ...verbs(reads, ['configmaps']).map((c) => ({ ...c, ns: 'knative-serving' })),
+    ],
+    denied: [
+      ...dataPlaneDenied(),
+      // ConfigMaps outside knative-serving.
+      ...verbs(reads, ['configmaps']),
+      ...verbs(reads, ['configmaps']).map((c) => ({ ...c, ns: 'default' })),
+      ...verbs(reads, ['configmaps']).map((c) => ({ ...c, ns: 'wisp-system' })),
+      // What the broker or the controller read, not the activator.
+      ...verbs(['get', 'list'], ['services.serving.knative.dev', 'configurations.serving.knative.dev', 'brokers.eventing.knative.dev', 'triggers.eventing.knative.dev', 'services']),
+    ],
+  };
+}
+
+/**
+ * The broker (wisp-system/wisp-broker): Brokers and Triggers, ksvcs (their addresses), ConfigMaps (a Broker's
+ * spec.config, any namespace), v1 Services and EndpointSlices (subscribers), in every namespace.
+ */
+function brokerChecks(): { allowed: Check[]; denied: Check[] } {
+  const reads = ['get', 'list', 'watch'];
+  return {
+    allowed: verbs(reads, [
+      'brokers.eventing.knative.dev',
+      'triggers.eventing.knative.dev',
+      'services.serving.knative.dev',
+      'configmaps',
+      'services',
+      'endpointslices.discovery.k8s.io',
+    ]),
+    denied: [
+      ...dataPlaneDenied(),
+      // What the activator or the controller read, not the broker.
+      ...verbs(['get', 'list'], ['pods', 'deployments.apps', 'revisions.serving.knative.dev', 'routes.serving.knative.dev', 'configurations.serving.knative.dev', 'pingsources.sources.knative.dev']),
+    ],
+  };
+}
+
 const describeCheck = (c: Check): string => `${c.verb} ${c.resource}${c.sub ? ` --subresource=${c.sub}` : ''} ${c.ns ? `-n ${c.ns}` : '-A'}`;
 
-async function canI(c: Check): Promise<{ what: string; answer: string }> {
-  const args = ['auth', 'can-i', c.verb, c.resource, ...(c.sub ? [`--subresource=${c.sub}`] : []), ...(c.ns ? ['-n', c.ns] : ['-A']), `--as=${SA}`];
+async function canI(c: Check, as = SA): Promise<{ what: string; answer: string }> {
+  const args = ['auth', 'can-i', c.verb, c.resource, ...(c.sub ? [`--subresource=${c.sub}`] : []), ...(c.ns ? ['-n', c.ns] : ['-A']), `--as=${as}`];
   const r = await kubectl(args);
   // kubectl answers "no" with a warning for a resource the server does not know: a typo here must not pass as "no".
   if (/doesn't have a resource type/.test(r.stderr)) return { what: describeCheck(c), answer: `unknown resource (${r.stderr.trim()})` };
@@ -506,10 +758,10 @@ async function canI(c: Check): Promise<{ what: string; answer: string }> {
   return { what: describeCheck(c), answer: answer || output(r).trim() };
 }
 
-/** can-i for every check, four at a time. */
-async function canIAll(checks: readonly Check[]): Promise<{ what: string; answer: string }[]> {
+/** can-i for every check as `as` (default the wisp ServiceAccount), four at a time. */
+async function canIAll(checks: readonly Check[], as = SA): Promise<{ what: string; answer: string }[]> {
   const out: { what: string; answer: string }[] = [];
-  for (let i = 0; i < checks.length; i += 4) out.push(...(await Promise.all(checks.slice(i, i + 4).map(canI))));
+  for (let i = 0; i < checks.length; i += 4) out.push(...(await Promise.all(checks.slice(i, i + 4).map((c) => canI(c, as)))));
   return out;
 }
 
@@ -554,22 +806,34 @@ async function listedGrants(namespace: string, as = SA, baseline?: string): Prom
   return sortedGrants(out);
 }
 
+/** Whether a matchLabels selector picks an object with these labels. */
+function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
 interface DeploymentManifest {
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
   spec: {
     replicas: number;
-    strategy: { type: string };
+    strategy: { type: string; rollingUpdate?: unknown };
+    selector: { matchLabels: Record<string, string> };
     template: {
       metadata: { labels: Record<string, string> };
       spec: {
         serviceAccountName: string;
         securityContext: { runAsNonRoot?: boolean };
+        volumes: { name: string; emptyDir?: unknown }[];
         containers: {
           image: string;
           args: string[];
+          env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
           ports: { name: string; containerPort: number }[];
           securityContext: Record<string, unknown>;
+          resources: { requests?: unknown; limits?: unknown };
+          startupProbe: { httpGet: unknown };
           readinessProbe: { httpGet: unknown };
           livenessProbe: { httpGet: unknown };
+          volumeMounts: { name: string; mountPath: string }[];
         }[];
       };
     };
@@ -579,4 +843,17 @@ interface DeploymentManifest {
 interface ServiceManifest {
   metadata: { name: string; namespace: string };
   spec: { type: string; selector: Record<string, string>; ports: { port: number; targetPort: string | number }[] };
+}
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+}
+
+interface NetworkPolicyManifest {
+  metadata: { name: string; namespace: string };
+  spec: {
+    podSelector: LabelSelector;
+    policyTypes: string[];
+    ingress: { from?: { podSelector?: LabelSelector; namespaceSelector?: LabelSelector }[]; ports?: { port: number; protocol?: string }[] }[];
+  };
 }
