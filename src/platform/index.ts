@@ -18,6 +18,7 @@ import { buildApiServer } from '../control/api-server.js';
 import { isLoopbackBindAddress } from '../control/auth.js';
 import { ensureToken } from '../control/token.js';
 import { ServingReconciler } from '../control/serving/reconciler.js';
+import { watchServingDefaults } from '../control/serving/defaults-source.js';
 import type { ResourceReader } from '../control/resource-store.js';
 import type { Store } from '../control/store.js';
 import { LocalRuntime } from '../runtime/index.js';
@@ -100,6 +101,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       autoscaler.setConfig(ev.type === 'DELETED' ? DEFAULT_AUTOSCALER_CONFIG : autoscalerConfigFrom(store, log));
     });
     closers.push(stopConfigWatch);
+    // config-defaults, read and watched: the serving reconciler defaults the Revisions it cuts with it.
+    const servingDefaults = watchServingDefaults({ store, log });
+    closers.push(() => servingDefaults.close());
 
     const activator = new Activator({ clock, reporter: autoscaler, registry, logger: log });
     const ingress = await activator.listen({ port: options.ingressPort, host: options.host });
@@ -117,6 +121,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       defaultBaseDir: process.cwd(),
       // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions (both modes).
       boundEnv: sinkBindingEnvSource(store),
+      defaults: servingDefaults.current,
       onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
     reconciler.start();
@@ -136,6 +141,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       token: apiToken.token,
       // Bound to loopback, any other Host is a browser tricked by DNS rebinding; bound wider, the token alone guards it.
       allowedHosts: isLoopbackBindAddress(options.apiHost) ? 'loopback' : 'any',
+      mode: seams.mode,
       ...(apiTls && { tls: apiTls }),
     });
     // Fastify opens one server per address of `localhost` (127.0.0.1 and ::1), and only its main server carries the
@@ -148,7 +154,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const lateSources = startApiAndKafkaSources(seams, { clock, apiUrl, sender: events.sourceSender, sourceMetrics: events.sourceMetrics, log, closers });
 
     const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
-    const applied = await applyAll(store, loaded.objects);
+    const applied = await applyAll(store, loaded.objects, { mode: seams.mode });
     await reconciler.idle();
     await events.idle();
     await lateSources.idle();
