@@ -52,7 +52,15 @@ interface ApiServerSpec {
   ceOverrides?: { extensions?: Record<string, string> };
 }
 
-function resourceErrors(resources: ResourceSpec[] | undefined): FieldError[] {
+/**
+ * Where the source's resources live: `embedded` watches Wisp's own control API, so only the kinds Wisp serves can be
+ * watched; `kubernetes` watches the cluster, where any kind is fine (one the cluster does not serve shows in status).
+ */
+export interface ApiServerSourceRuleOptions {
+  mode?: 'embedded' | 'kubernetes';
+}
+
+function resourceErrors(resources: ResourceSpec[] | undefined, mode: 'embedded' | 'kubernetes'): FieldError[] {
   if (resources === undefined || resources.length === 0) return [{ field: 'spec.resources', message: 'missing field(s): want at least one resource' }];
   const errs: FieldError[] = [];
   resources.forEach((r, i) => {
@@ -62,17 +70,17 @@ function resourceErrors(resources: ResourceSpec[] | undefined): FieldError[] {
       errs.push({ field, message: `missing field(s): ${missing.join(', ')}` });
       return;
     }
-    if (!kindOf(r.apiVersion ?? '', r.kind ?? '')) errs.push({ field, message: `unknown kind "${r.kind}" in "${r.apiVersion}"` });
+    if (mode === 'embedded' && !kindOf(r.apiVersion ?? '', r.kind ?? '')) errs.push({ field, message: `unknown kind "${r.kind}" in "${r.apiVersion}"` });
     errs.push(...labelSelectorErrors(r.selector, `${field}.selector`));
   });
   return errs;
 }
 
 /** Semantic errors of an ApiServerSource whose shape already passed `apiServerSourceSchema`. */
-export function apiServerSourceErrors(source: KObject): FieldError[] {
+export function apiServerSourceErrors(source: KObject, opts: ApiServerSourceRuleOptions = {}): FieldError[] {
   if (source.spec === undefined) return [{ field: 'spec', message: 'missing field(s)' }];
   const spec = source.spec as ApiServerSpec;
-  const errs = resourceErrors(spec.resources);
+  const errs = resourceErrors(spec.resources, opts.mode ?? 'embedded');
   if (spec.mode !== undefined && !(API_SERVER_SOURCE_MODES as readonly string[]).includes(spec.mode)) {
     errs.push({ field: 'spec.mode', message: `invalid value "${spec.mode}": want "Reference" or "Resource"` });
   }

@@ -8,7 +8,6 @@ import { stringify } from 'yaml';
 import { apiServerSourceSchema, API_SERVER_SOURCE_MODES } from './apiserversource.js';
 import { brokerSchema } from './broker.js';
 import { containerSourceSchema } from './containersource.js';
-import { SERVING_DEFAULTS } from './defaults.js';
 import { KAFKA_INITIAL_OFFSETS, KAFKA_ORDERINGS, kafkaSourceSchema } from './kafkasource.js';
 import { KINDS, type KindInfo } from './kinds.js';
 import { pingSourceSchema } from './pingsource.js';
@@ -107,10 +106,15 @@ interface Refinement {
   enum?: readonly string[];
 }
 
-/** serviceErrors' and containerErrors' numeric bounds, relative to a RevisionSpec. */
+/**
+ * serviceErrors' and containerErrors' numeric bounds, relative to a RevisionSpec. The upper bounds of
+ * containerConcurrency and timeoutSeconds are config-defaults' (container-concurrency-max-limit,
+ * max-revision-timeout-seconds), which a schema cannot follow: as in Knative's CRDs there is none, and the serving
+ * reconciler refuses to cut a Revision over them (the Service's ConfigurationsReady False, reason RevisionFailed).
+ */
 const REVISION_SPEC_BOUNDS: readonly Refinement[] = [
-  { path: 'containerConcurrency', minimum: 0, maximum: SERVING_DEFAULTS.maxContainerConcurrency },
-  { path: 'timeoutSeconds', minimum: 0, maximum: SERVING_DEFAULTS.maxTimeoutSeconds },
+  { path: 'containerConcurrency', minimum: 0 },
+  { path: 'timeoutSeconds', minimum: 0 },
   { path: 'containers[].ports[].containerPort', minimum: 1, maximum: 65535 },
 ];
 const under = (prefix: string, rules: readonly Refinement[]): Refinement[] => rules.map((r) => ({ ...r, path: `${prefix}.${r.path}` }));

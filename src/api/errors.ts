@@ -28,7 +28,22 @@ export class ManifestError extends Error {
 /** Every code this component throws, documented. */
 export const API_ERROR_CODES: Readonly<Record<string, string>> = Object.freeze({
   WISP_ERR_MANIFEST: 'A manifest file could not be read or parsed, or holds a document that is not a known resource.',
+  WISP_ERR_CONFIG_DEFAULTS: 'The config-defaults ConfigMap has a key that does not parse or is out of range (400).',
 });
+
+/** `config-defaults: data.revision-timeout-seconds: invalid value "abc": want an integer` (issues joined by `; `). */
+export class ServingDefaultsError extends Error {
+  readonly code = 'WISP_ERR_CONFIG_DEFAULTS';
+  readonly statusCode = 400;
+  readonly retriable = false;
+  readonly issues: readonly FieldError[];
+
+  constructor(issues: readonly FieldError[]) {
+    super(issues.map((i) => `config-defaults: ${i.field}: ${i.message}`).join('; '));
+    this.name = 'ServingDefaultsError';
+    this.issues = issues;
+  }
+}
 
 /** Joins a path prefix and a (possibly empty or bracketed) sub-field. */
 export function joinField(prefix: string, field: string): string {

@@ -8,6 +8,8 @@ export const CONFIGURATION_LABEL = 'serving.knative.dev/configuration';
 export const BROKER_CLASS_ANNOTATION = 'eventing.knative.dev/broker.class';
 /** Namespace and name of the autoscaler's platform-wide ConfigMap. */
 export const AUTOSCALER_CONFIGMAP = Object.freeze({ namespace: 'knative-serving', name: 'config-autoscaler' });
+/** Namespace and name of Knative Serving's defaults for revisions (timeouts, concurrency, container name, resources). */
+export const DEFAULTS_CONFIGMAP = Object.freeze({ namespace: 'knative-serving', name: 'config-defaults' });
 /** On Brokers: events waiting per Trigger (Memory, Redis classes) before the ingress answers 503. */
 export const MAX_BACKLOG_ANNOTATION = 'wisp.dev/max-backlog';
 /** On revision templates: how long a replica may take to become ready (Knative's name; a Go duration). */

@@ -1,22 +1,22 @@
 /** Knative Service defaulting and semantic validation (what Knative's webhooks do). Pure. */
 import { parseGoDuration, validateScalingAnnotations, type AutoscalerConfig } from '../../autoscaler/index.js';
+import { COMPILED_SERVING_DEFAULTS, type ServingDefaults } from './config-defaults.js';
 import { SERVING_DEFAULTS } from './defaults.js';
 import { joinField, outOfBounds, type FieldError } from './errors.js';
 import { PROGRESS_DEADLINE_ANNOTATION } from './labels.js';
 import { dns1035LabelErrors, isEnvVarName, RESERVED_ENV_NAMES } from './names.js';
+import { defaultRevisionSpec, revisionSpecLimitErrors } from './revision-defaults.js';
 import type { Container, Service, TrafficTarget } from './types.js';
 
-/** Fills what Knative's defaulting webhook fills. Returns a new object; the input is not changed. */
-export function defaultService(input: Service): Service {
+/**
+ * Fills what Knative's defaulting webhook fills, with the platform's config-defaults (compiled defaults when absent).
+ * Returns a new object; the input is not changed.
+ */
+export function defaultService(input: Service, defaults: ServingDefaults = COMPILED_SERVING_DEFAULTS): Service {
   const svc = structuredClone(input);
   if (!svc.spec) return svc;
-  const spec = svc.spec.template?.spec;
-  if (spec) {
-    const first = spec.containers?.[0];
-    if (first && spec.containers.length === 1) first.name ??= SERVING_DEFAULTS.containerName;
-    spec.containerConcurrency ??= SERVING_DEFAULTS.containerConcurrency;
-    if (spec.timeoutSeconds === undefined || spec.timeoutSeconds === 0) spec.timeoutSeconds = SERVING_DEFAULTS.timeoutSeconds;
-  }
+  const template = svc.spec.template;
+  if (template?.spec) template.spec = defaultRevisionSpec(template.spec, defaults, svc.metadata.name);
   if (svc.spec.traffic === undefined || svc.spec.traffic.length === 0) {
     svc.spec.traffic = [{ latestRevision: true, percent: 100 }];
   } else {
@@ -97,6 +97,8 @@ function trafficErrors(svcName: string, traffic: TrafficTarget[]): FieldError[] 
 export interface ServiceRuleOptions {
   /** The platform's `config-autoscaler` (limits such as max-scale-limit); the autoscaler's defaults when absent. */
   autoscalerConfig?: AutoscalerConfig;
+  /** The platform's `config-defaults` (max-revision-timeout-seconds, container-concurrency-max-limit); compiled defaults when absent. */
+  servingDefaults?: ServingDefaults;
 }
 
 /** Knative's semantic rules for a (defaulted, shape-checked) Service. */
@@ -115,14 +117,7 @@ export function serviceErrors(svc: Service, opts: ServiceRuleOptions = {}): Fiel
     errs.push({ field: 'spec.template.spec.containers', message: `expected exactly one container, got ${containers.length}` });
   }
   containers.forEach((c, i) => errs.push(...containerErrors(c, `spec.template.spec.containers[${i}]`)));
-  const cc = spec?.containerConcurrency;
-  if (cc !== undefined && (cc < 0 || cc > SERVING_DEFAULTS.maxContainerConcurrency)) {
-    errs.push({ field: 'spec.template.spec.containerConcurrency', message: outOfBounds(cc, 0, SERVING_DEFAULTS.maxContainerConcurrency) });
-  }
-  const ts = spec?.timeoutSeconds;
-  if (ts !== undefined && (ts < 0 || ts > SERVING_DEFAULTS.maxTimeoutSeconds)) {
-    errs.push({ field: 'spec.template.spec.timeoutSeconds', message: outOfBounds(ts, 0, SERVING_DEFAULTS.maxTimeoutSeconds) });
-  }
+  errs.push(...revisionSpecLimitErrors(spec, opts.servingDefaults ?? COMPILED_SERVING_DEFAULTS, 'spec.template.spec'));
   const revName = template?.metadata?.name;
   if (revName !== undefined) {
     const problems = dns1035LabelErrors(revName);

@@ -71,6 +71,14 @@ export interface Container {
   workingDir?: string;
   ports?: ContainerPort[];
   readinessProbe?: Probe;
+  /** Kubernetes' requests and limits (quantities by resource name); on Kubernetes they go into the Deployment. */
+  resources?: ResourceRequirements;
+}
+
+/** A container's `resources`, as Kubernetes' ResourceRequirements (quantities such as `400m`, `128Mi`). */
+export interface ResourceRequirements {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
 }
 
 export interface RevisionSpec {

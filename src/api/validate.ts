@@ -1,6 +1,7 @@
 /** Validation and defaulting of any resource kind: shape (ajv), unknown-field warnings, then each kind's semantic rules. Pure. */
 import type { AutoscalerConfig } from '../../autoscaler/index.js';
 import { brokerErrors, brokerSchema } from './broker.js';
+import type { ServingDefaults } from './config-defaults.js';
 import { configMapErrors, configMapWarnings } from './configmap.js';
 import { SERVING_DEFAULTS } from './defaults.js';
 import type { FieldError } from './errors.js';
@@ -31,7 +32,16 @@ export interface ValidateOptions {
   allowReadOnly?: boolean;
   /** The platform's `config-autoscaler`, for the limits it puts on scaling annotations; the autoscaler's defaults when absent. */
   autoscalerConfig?: AutoscalerConfig;
+  /** The platform's `config-defaults`: a Service's defaults and limits; the compiled defaults when absent. */
+  servingDefaults?: ServingDefaults;
+  /**
+   * Where the resource will run: `embedded` (default: Wisp's own store and local processes) or `kubernetes` (a
+   * cluster's API server), which accepts more (an ApiServerSource of any kind, SinkBindings of Deployments and Jobs).
+   */
+  mode?: ValidationMode;
 }
+
+export type ValidationMode = 'embedded' | 'kubernetes';
 
 export { supportedKindsText };
 
@@ -97,8 +107,15 @@ export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationRe
     errors.push({ field: 'metadata.namespace', message: `invalid value "${object.metadata.namespace}": ${m}` });
   }
   if (info.kind === 'Service') {
-    object = defaultService(object as Service);
-    if (errors.length === 0) errors.push(...serviceErrors(object as Service, opts.autoscalerConfig ? { autoscalerConfig: opts.autoscalerConfig } : {}));
+    object = defaultService(object as Service, opts.servingDefaults);
+    if (errors.length === 0) {
+      errors.push(
+        ...serviceErrors(object as Service, {
+          ...(opts.autoscalerConfig && { autoscalerConfig: opts.autoscalerConfig }),
+          ...(opts.servingDefaults && { servingDefaults: opts.servingDefaults }),
+        }),
+      );
+    }
   } else if (info.kind === 'ConfigMap') {
     errors.push(...configMapErrors(object));
     warnings.push(...configMapWarnings(object));
@@ -109,9 +126,9 @@ export function validate(obj: unknown, opts: ValidateOptions = {}): ValidationRe
   } else if (info.kind === 'PingSource' && info.group === 'sources.knative.dev') {
     errors.push(...pingSourceErrors(object));
   } else if (info.kind === 'ApiServerSource' && info.group === 'sources.knative.dev') {
-    errors.push(...apiServerSourceErrors(object));
+    errors.push(...apiServerSourceErrors(object, { mode: opts.mode ?? 'embedded' }));
   } else if (info.kind === 'SinkBinding' && info.group === 'sources.knative.dev') {
-    errors.push(...sinkBindingErrors(object));
+    errors.push(...sinkBindingErrors(object, { mode: opts.mode ?? 'embedded' }));
   } else if (info.kind === 'ContainerSource' && info.group === 'sources.knative.dev') {
     errors.push(...containerSourceErrors(object));
   } else if (info.kind === 'KafkaSource' && info.group === 'sources.knative.dev') {

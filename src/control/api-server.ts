@@ -49,6 +49,11 @@ export interface ApiServerOptions {
   allowedHosts?: 'loopback' | 'any';
   /** Connection caps per port and per client address, and the header timeout. Default: core's HTTP_LIMITS_DEFAULTS. */
   connectionLimits?: HttpLimitsInput;
+  /**
+   * What the store is, for the admission rules that differ by mode: `embedded` (default) or `kubernetes` (an API
+   * server's objects: ApiServerSources of any kind, SinkBindings of Deployments and Jobs are accepted).
+   */
+  mode?: 'embedded' | 'kubernetes';
 }
 
 /** Kubernetes `Status` as the API returns it on failure. */
@@ -242,7 +247,7 @@ export const controlApiPlugin: FastifyPluginAsync<ApiServerOptions> = async (app
     if (create && store.get(info, ns, name)) {
       throw new AlreadyExistsError({ message: `${info.plural}.${info.group || 'core'} "${name}" already exists`, kind: info.kind, name });
     }
-    const { object, result, warnings } = await applyObject(store, input);
+    const { object, result, warnings } = await applyObject(store, input, { mode: opts.mode ?? 'embedded' });
     if (warnings.length > 0) void reply.header('warning', warnings.map(warningHeader));
     void reply.header('x-wisp-apply', result);
     void reply.code(result === 'created' ? 201 : 200);

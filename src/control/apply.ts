@@ -1,8 +1,9 @@
 import { parseAutoscalerConfigMap, type AutoscalerConfig } from '../../autoscaler/index.js';
 import { KINDS, kindOf, type KindInfo } from '../api/kinds.js';
-import { AUTOSCALER_CONFIGMAP } from '../api/labels.js';
+import { COMPILED_SERVING_DEFAULTS, parseDefaultsConfigMap, type ServingDefaults } from '../api/config-defaults.js';
+import { AUTOSCALER_CONFIGMAP, DEFAULTS_CONFIGMAP } from '../api/labels.js';
 import type { KObject } from '../api/types.js';
-import { formatInvalid, validate } from '../api/validate.js';
+import { formatInvalid, validate, type ValidationMode } from '../api/validate.js';
 import { admit } from './admission.js';
 import { BadRequestError, InvalidError, MethodNotAllowedError } from './errors.js';
 import type { ApplyResult, ResourceReader, ResourceStore } from './resource-store.js';
@@ -52,11 +53,19 @@ export function withoutServerFields(input: KObject): KObject {
   return { ...rest, metadata: metadata as unknown as KObject['metadata'] };
 }
 
+export interface ApplyOptions {
+  /**
+   * Where the store's objects run, for the rules that differ: `embedded` (default) or `kubernetes` (the store is a
+   * cluster's API server: an ApiServerSource of any kind, SinkBindings of Deployments and Jobs are fine there).
+   */
+  mode?: ValidationMode;
+}
+
 /**
  * Validates, admits and stores one user object — what `PUT` on the control API and `wisp up -f` share.
  * Throws MethodNotAllowedError for platform-owned kinds and InvalidError with every field error.
  */
-export async function applyObject(store: ResourceStore, input: KObject): Promise<AppliedObject> {
+export async function applyObject(store: ResourceStore, input: KObject, opts: ApplyOptions = {}): Promise<AppliedObject> {
   const info = kindOf(input.apiVersion, input.kind);
   if (!info) throw new BadRequestError({ message: `unsupported apiVersion/kind ${input.apiVersion}/${input.kind}` });
   if (info.readOnly) {
@@ -67,7 +76,12 @@ export async function applyObject(store: ResourceStore, input: KObject): Promise
     });
   }
   const autoscalerConfig = info.kind === 'Service' ? storedAutoscalerConfig(store) : undefined;
-  const { object, errors, warnings } = validate(withoutServerFields(input), autoscalerConfig ? { autoscalerConfig } : {});
+  const servingDefaults = info.kind === 'Service' ? storedServingDefaults(store) : undefined;
+  const { object, errors, warnings } = validate(withoutServerFields(input), {
+    ...(autoscalerConfig && { autoscalerConfig }),
+    ...(servingDefaults && { servingDefaults }),
+    ...(opts.mode && { mode: opts.mode }),
+  });
   const all = [...errors, ...(object ? admit(store, object) : [])];
   if (!object || all.length > 0) {
     throw new InvalidError({ message: formatInvalid(info.kind, input.metadata.name, all), kind: info.kind, name: input.metadata.name, causes: all });
@@ -85,5 +99,21 @@ export function storedAutoscalerConfig(store: ResourceReader): AutoscalerConfig 
   } catch {
     // Stored before a stricter parser: fall back to the autoscaler's defaults rather than refuse every Service.
     return undefined;
+  }
+}
+
+/**
+ * The platform's config-defaults as stored, for defaulting and bounding a Service at admission (Knative's webhook reads
+ * the same ConfigMap). The compiled defaults when there is none, or when the stored one does not parse (applied with
+ * kubectl, bypassing this admission: the serving reconciler logs it).
+ */
+export function storedServingDefaults(store: ResourceReader & Pick<ResourceStore, 'serves'>): ServingDefaults {
+  if (!store.serves(CONFIGMAP_KIND)) return COMPILED_SERVING_DEFAULTS;
+  const cm = store.get(CONFIGMAP_KIND, DEFAULTS_CONFIGMAP.namespace, DEFAULTS_CONFIGMAP.name);
+  if (!cm) return COMPILED_SERVING_DEFAULTS;
+  try {
+    return parseDefaultsConfigMap(cm.data ?? {});
+  } catch {
+    return COMPILED_SERVING_DEFAULTS;
   }
 }

@@ -1,6 +1,6 @@
 import { qualifiedSingular } from '../api/kinds.js';
 import type { LoadedObject } from '../api/load.js';
-import { applyObject } from '../control/apply.js';
+import { applyObject, type ApplyOptions } from '../control/apply.js';
 import type { ResourceStore } from '../control/resource-store.js';
 import type { ApplyOutcome } from './types.js';
 
@@ -13,12 +13,12 @@ export class StartupManifestError extends Error {
  * Applies the manifests given to `wisp up -f` in order, as `wisp apply -f` would. Valid objects are
  * stored; if any object is invalid, start-up fails with every error (file, document, field, reason).
  */
-export async function applyAll(store: ResourceStore, objects: readonly LoadedObject[]): Promise<ApplyOutcome[]> {
+export async function applyAll(store: ResourceStore, objects: readonly LoadedObject[], opts: ApplyOptions = {}): Promise<ApplyOutcome[]> {
   const problems: string[] = [];
   const outcomes: ApplyOutcome[] = [];
   for (const { object, source } of objects) {
     try {
-      const applied = await applyObject(store, object);
+      const applied = await applyObject(store, object, opts);
       outcomes.push({
         ref: `${qualifiedSingular(applied.info)}/${applied.object.metadata.name}`,
         namespace: applied.object.metadata.namespace,

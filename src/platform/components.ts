@@ -92,6 +92,7 @@ export async function startDataPlane(component: 'activator' | 'broker', options:
       registry,
       ready: () => ready && isReady(),
       token: apiToken.token,
+      mode: 'kubernetes',
       closers,
       ...(apiTls && { tls: apiTls }),
     });

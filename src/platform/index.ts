@@ -12,6 +12,7 @@ import { ImportersReconciler } from '../importers/index.js';
 import { SourceMetrics } from '../importers/metrics.js';
 import { loadManifests } from '../api/load.js';
 import { ServingReconciler, type RoutingSink } from '../control/serving/reconciler.js';
+import { watchServingDefaults } from '../control/serving/defaults-source.js';
 import type { ResourceReader } from '../control/resource-store.js';
 import type { Store } from '../control/store.js';
 import { LocalRuntime } from '../runtime/index.js';
@@ -76,6 +77,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       autoscaler.setConfig(ev.type === 'DELETED' ? DEFAULT_AUTOSCALER_CONFIG : autoscalerConfigFrom(store, log));
     });
     closers.push(stopConfigWatch);
+    // config-defaults, read and watched: the serving reconciler defaults the Revisions it cuts with it.
+    const servingDefaults = watchServingDefaults({ store, log });
+    closers.push(() => servingDefaults.close());
 
     // The activator in this process, or (the controller of a split install) in the activator component: then the
     // autoscaler takes its stats over the network, and the routing table is built there from what this one writes.
@@ -115,6 +119,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       defaultBaseDir: process.cwd(),
       // SinkBindings' resolved sinks, as K_SINK and K_CE_OVERRIDES in their subject Services' revisions (both modes).
       boundEnv: sinkBindingEnvSource(store),
+      defaults: servingDefaults.current,
       onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
     });
     reconciler.start();
@@ -133,13 +138,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ready: () => ready,
       token: apiToken.token,
       closers,
+      mode: seams.mode,
       ...(apiTls && { tls: apiTls }),
     });
 
     const lateSources = startApiAndKafkaSources(seams, { clock, apiUrl, sender: events.sourceSender, sourceMetrics: events.sourceMetrics, log, closers });
 
     const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
-    const applied = await applyAll(store, loaded.objects);
+    const applied = await applyAll(store, loaded.objects, { mode: seams.mode });
     await reconciler.idle();
     await events.idle();
     await lateSources.idle();

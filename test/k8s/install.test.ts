@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
+import { COMPILED_SERVING_DEFAULTS, CONFIG_DEFAULTS_KEYS, parseDefaultsConfigMap } from '../../src/api/config-defaults.js';
 import { SERVING_DEFAULTS } from '../../src/api/defaults.js';
 import { httpRequest } from '../support/http.js';
 import { kubectl, startTestKubelet, type KubectlResult } from '../support/k8s/index.js';
@@ -274,20 +275,18 @@ describe('Wisp installed in the cluster: manifests/ on a real API server', () =>
       }
     });
 
-    it('config-defaults documents exactly the serving defaults the code uses (Wisp does not read it yet); config-domain has no domain but its _example', async () => {
+    it('config-defaults (read and watched) parses to exactly the serving defaults the code uses, its resource keys only in _example; config-domain has no domain but its _example', async () => {
       const objects = (await manifestObjects()).map(({ obj }) => obj as Manifest & { data?: Record<string, string> });
       const defaults = objects.find((o) => o.metadata.name === 'config-defaults')!;
-      expect(Object.keys(defaults.data ?? {})).toEqual(['_example']);
-      const example = Object.fromEntries(
-        [...(defaults.data?._example ?? '').matchAll(/^([a-z-]+): "([^"]*)"$/gm)].map((m) => [m[1], m[2]]),
+      expect(Object.keys(defaults.data ?? {}).sort()).toEqual(
+        ['_example', 'container-concurrency', 'container-concurrency-max-limit', 'container-name-template', 'max-revision-timeout-seconds', 'revision-timeout-seconds'].sort(),
       );
-      expect(example).toEqual({
-        'revision-timeout-seconds': String(SERVING_DEFAULTS.timeoutSeconds),
-        'max-revision-timeout-seconds': String(SERVING_DEFAULTS.maxTimeoutSeconds),
-        'container-concurrency': String(SERVING_DEFAULTS.containerConcurrency),
-        'container-concurrency-max-limit': String(SERVING_DEFAULTS.maxContainerConcurrency),
-        'container-name-template': SERVING_DEFAULTS.containerName,
-      });
+      expect(parseDefaultsConfigMap(defaults.data)).toEqual(COMPILED_SERVING_DEFAULTS);
+      expect(defaults.data?.['revision-timeout-seconds']).toBe(String(SERVING_DEFAULTS.timeoutSeconds));
+      const example = Object.fromEntries([...(defaults.data?._example ?? '').matchAll(/^([a-z-]+): "([^"]*)"$/gm)].map((m) => [m[1], m[2]]));
+      // Knative's resource defaults, documented but unset (Knative sets none unless told); each parses.
+      expect(Object.keys(example).sort()).toEqual(CONFIG_DEFAULTS_KEYS.filter((k) => k.startsWith('revision-') && /-(request|limit)$/.test(k)).sort());
+      expect(() => parseDefaultsConfigMap(example as Record<string, string>)).not.toThrow();
       const domain = objects.find((o) => o.metadata.name === 'config-domain')!;
       expect(Object.keys(domain.data ?? {})).toEqual(['_example']);
       for (const name of ['config-autoscaler', 'config-domain', 'config-defaults']) {

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import type { RouteEntry, RoutingSnapshot, RevisionState } from '../../../activator/types.js';
+import { COMPILED_SERVING_DEFAULTS, type ServingDefaults } from '../../api/config-defaults.js';
 import { kindByName } from '../../api/kinds.js';
 import type { KindInfo } from '../../api/kinds.js';
+import { DEFAULTS_CONFIGMAP } from '../../api/labels.js';
+import { defaultRevisionSpec, revisionSpecLimitErrors } from '../../api/revision-defaults.js';
 import {
   SOURCE_DIR_ANNOTATION,
   type Condition,
@@ -84,6 +87,11 @@ export interface ServingReconcilerOptions {
   defaultBaseDir: string;
   /** SinkBindings' env for Services; none when absent. */
   boundEnv?: ServiceEnvSource;
+  /**
+   * The current config-defaults, read when a Revision is cut (a change does not roll existing revisions, as in Knative,
+   * where defaulting happens at admission). Default: the compiled defaults.
+   */
+  defaults?: () => ServingDefaults;
   onError?: (what: string, err: unknown) => void;
   /** A failed reconcile (e.g. a write the API server refused while away) is retried after this back-off. Default 100 ms → 10 s. */
   retry?: { initialMs: number; maxMs: number };
@@ -103,7 +111,8 @@ const CONFIGMAPS = kind('configmaps');
 /** Knative's config-domain: `knative-serving/config-domain`, each key a domain (the one with value "" the default). */
 export const CONFIG_DOMAIN = { namespace: 'knative-serving', name: 'config-domain' } as const;
 
-const DEFAULT_TIMEOUT_SECONDS = 300;
+/** For revisions stored without `timeoutSeconds`; every revision cut gets it from config-defaults. */
+const DEFAULT_TIMEOUT_SECONDS = COMPILED_SERVING_DEFAULTS.timeoutSeconds;
 /** The domain of Services' URLs without a config-domain: `hello.default.localhost` resolves to loopback everywhere. */
 export const DEFAULT_DOMAIN = 'localhost';
 
@@ -156,6 +165,10 @@ export class ServingReconciler {
           this.#queue.add(`${ev.object.metadata.namespace}/${ev.object.metadata.name}`);
         } else if (ev.kind === CONFIGMAPS && ev.object.metadata.namespace === CONFIG_DOMAIN.namespace && ev.object.metadata.name === CONFIG_DOMAIN.name) {
           for (const svc of this.#o.store.list(SERVICES)) this.#queue.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
+        } else if (ev.kind === CONFIGMAPS && ev.object.metadata.namespace === DEFAULTS_CONFIGMAP.namespace && ev.object.metadata.name === DEFAULTS_CONFIGMAP.name) {
+          // No revision rolls (the template hash leaves the defaults out); a Service whose Revision could not be cut
+          // under the old limits tries again.
+          for (const svc of this.#o.store.list(SERVICES)) this.#queue.add(`${svc.metadata.namespace}/${svc.metadata.name}`);
         } else if (ev.type === 'DELETED' && ev.kind.group === SERVICES.group && ev.kind.kind !== 'Service') {
           // A Revision, Configuration or Route deleted under a Service that still exists (kubectl delete): make it again.
           const svc = ev.object.metadata.labels?.[SERVICE_LABEL];
@@ -197,7 +210,9 @@ export class ServingReconciler {
     // The binding's status write queues this Service again.
     if (!bound.settled) return;
     const revisions = this.#revisionsOf(namespace, name);
-    const latestCreated = await this.#ensureRevision(svc, revisions, bound.env);
+    const cut = await this.#ensureRevision(svc, revisions, bound.env);
+    if (cut.name === undefined) return this.#creationFailed(svc, cut.failure ?? '');
+    const latestCreated = { name: cut.name };
     const all = this.#revisionsOf(namespace, name);
     for (const rev of all) this.#deploy(rev);
 
@@ -272,6 +287,8 @@ export class ServingReconciler {
         message: `Revision "${latestCreated.name}" failed with message: ${revReady.reason ?? ''}: ${revReady.message ?? ''}.`,
       };
     } else configCond = { type: 'ConfigurationsReady', status: 'Unknown', reason: 'RevisionMissing', message: `Configuration "${name}" is waiting for a Revision to become ready.` };
+    // The template's new Revision could not be cut: the older ones keep serving, the Service says why (Knative's reason).
+    if (cut.failure !== undefined) configCond = creationFailedCondition(cut.failure);
 
     const now = this.#o.clock.now();
     const url = urlFor(name, namespace, port, undefined, domain);
@@ -324,8 +341,11 @@ export class ServingReconciler {
     await this.#o.store.updateStatus(SERVICES, namespace, name, status);
   }
 
-  /** Creates a Revision when the template changed since the newest one; returns the latest created. */
-  async #ensureRevision(svc: Service, revisions: Revision[], bound: readonly EnvVar[]): Promise<{ name: string }> {
+  /**
+   * Creates a Revision when the template changed since the newest one; returns the latest created. A template over
+   * config-defaults' limits cuts none: `failure` says why, and `name` is the newest existing revision (if any).
+   */
+  async #ensureRevision(svc: Service, revisions: Revision[], bound: readonly EnvVar[]): Promise<{ name?: string; failure?: string }> {
     const { namespace, name } = svc.metadata;
     const template = svc.spec!.template;
     const hash = templateHash(svc, bound);
@@ -336,15 +356,18 @@ export class ServingReconciler {
     }
     const existing = wanted ? revisions.find((r) => r.metadata.name === wanted) : undefined;
     if (existing) return { name: existing.metadata.name };
+    // Defaulted and bounded here, with config-defaults as it is now: in Kubernetes mode no admission saw the ksvc.
+    const defaults = this.#o.defaults?.() ?? COMPILED_SERVING_DEFAULTS;
+    const spec: RevisionSpec = defaultRevisionSpec(
+      { ...template.spec, ...(bound.length > 0 ? { containers: template.spec.containers.map((c) => ({ ...c, env: withEnv(c.env, bound) })) } : {}) },
+      defaults,
+      name,
+    );
+    const limits = revisionSpecLimitErrors(spec, defaults, 'spec.template.spec');
+    if (limits.length > 0) return { ...(newest && { name: newest.metadata.name }), failure: limits.map((e) => `${e.message}: ${e.field}`).join('; ') };
     // The counter is persisted in the store: names never repeat, across restarts or delete + re-create.
     const generation = await this.#o.store.nextRevisionNumber(namespace, name);
     const revName = wanted ?? revisionName(name, generation);
-    const spec: RevisionSpec = {
-      ...template.spec,
-      ...(bound.length > 0 ? { containers: template.spec.containers.map((c) => ({ ...c, env: withEnv(c.env, bound) })) } : {}),
-      containerConcurrency: template.spec.containerConcurrency ?? 0,
-      timeoutSeconds: template.spec.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
-    };
     const annotations: Record<string, string> = { ...(template.metadata?.annotations ?? {}), [TEMPLATE_HASH_ANNOTATION]: hash };
     const sourceDir = svc.metadata.annotations?.[SOURCE_DIR_ANNOTATION];
     if (sourceDir) annotations[SOURCE_DIR_ANNOTATION] = sourceDir;
@@ -369,6 +392,19 @@ export class ServingReconciler {
     await this.#o.store.apply(rev);
     await this.#o.store.updateStatus(REVISIONS, namespace, revName, revisionStatus(undefined, undefined, 1, this.#o.clock.now()));
     return { name: revName };
+  }
+
+  /** No revision at all: the Service's status says why its first one could not be cut. */
+  async #creationFailed(svc: Service, failure: string): Promise<void> {
+    const { namespace, name } = svc.metadata;
+    const configCond = creationFailedCondition(failure);
+    const routeCond: DesiredCondition = { type: 'RoutesReady', status: 'Unknown', reason: 'RevisionMissing', message: `Configuration "${name}" does not have any ready Revision.` };
+    if (!this.#o.store.get(SERVICES, namespace, name)) return;
+    await this.#o.store.updateStatus(SERVICES, namespace, name, {
+      ...(svc.status ?? {}),
+      observedGeneration: svc.metadata.generation ?? 1,
+      conditions: setConditions(svc.status?.conditions, [readyFrom([configCond, routeCond]), configCond, routeCond], this.#o.clock.now()),
+    });
   }
 
   #deploy(rev: Revision): void {
@@ -462,6 +498,11 @@ export class ServingReconciler {
     for (const entries of this.#routes.values()) for (const [h, e] of entries) hosts.set(h, e);
     this.#o.activator.setRouting({ hosts });
   }
+}
+
+/** Knative's Configuration condition when its Revision cannot be created (here: over config-defaults' limits). */
+function creationFailedCondition(failure: string): DesiredCondition {
+  return { type: 'ConfigurationsReady', status: 'False', reason: 'RevisionFailed', message: `Revision creation failed with message: ${failure}.` };
 }
 
 function generationOf(r: KObject): number {

@@ -4,9 +4,10 @@
  * Pods, both labelled with the revision's names and owned by the Revision object. Pure: functions of the workload.
  * Only `import type` from @kubernetes/client-node (the shapes), nothing that talks to a cluster.
  */
-import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference, V1Probe, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1EnvVar, V1OwnerReference, V1PodTemplateSpec, V1Probe, V1ResourceRequirements, V1Service } from '@kubernetes/client-node';
 import { CONFIGURATION_LABEL, SERVICE_LABEL } from '../../api/labels.js';
-import type { Container, Probe } from '../../api/types.js';
+import { quantityValue } from '../../api/quantity.js';
+import type { Container, Probe, ResourceRequirements } from '../../api/types.js';
 import type { RevisionWorkload } from '../types.js';
 
 export const REVISION_LABEL = 'serving.knative.dev/revision';
@@ -111,6 +112,14 @@ function probeFor(p: Probe, port: number | undefined): V1Probe {
   return out;
 }
 
+/** The container's requests and limits (its own, and config-defaults' where it set none: see revision-defaults.ts). */
+function resourcesFor(r: ResourceRequirements | undefined): V1ResourceRequirements | undefined {
+  const requests = r?.requests !== undefined && Object.keys(r.requests).length > 0 ? { ...r.requests } : undefined;
+  const limits = r?.limits !== undefined && Object.keys(r.limits).length > 0 ? { ...r.limits } : undefined;
+  if (requests === undefined && limits === undefined) return undefined;
+  return { ...(requests && { requests }), ...(limits && { limits }) };
+}
+
 function containerFor(workload: RevisionWorkload, c: Container, index: number): V1Container {
   const serving = index === 0 && workload.listens !== false;
   const port = serving ? servingPort(workload) : c.ports?.[0]?.containerPort;
@@ -127,6 +136,7 @@ function containerFor(workload: RevisionWorkload, c: Container, index: number): 
       : serving
         ? [{ name: USER_PORT_NAME, containerPort: DEFAULT_PORT }]
         : undefined;
+  const resources = resourcesFor(c.resources);
   const out: V1Container = {
     name: c.name ?? (index === 0 ? USER_CONTAINER_NAME : `sidecar-${index}`),
     // The API rejects a container without an image: the revision's failure then says so (DeploymentFailed).
@@ -136,6 +146,7 @@ function containerFor(workload: RevisionWorkload, c: Container, index: number): 
     ...(c.workingDir !== undefined && c.workingDir !== '' && { workingDir: c.workingDir }),
     ...(ports !== undefined && { ports }),
     ...(env.length > 0 && { env: envList(env) }),
+    ...(resources !== undefined && { resources }),
     // The last lines of the log become the termination message, so a crash's failure carries its stderr as locally.
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
@@ -219,6 +230,23 @@ export function covers(have: unknown, want: unknown): boolean {
 }
 
 /**
+ * A pod template whose containers' requests and limits are spelt by value: the API server stores quantities in their
+ * canonical form (`1000m` as `1`, `0.5` as `500m`), which must not look like a change of ours. For comparing only.
+ */
+function comparableQuantities(t: V1PodTemplateSpec | undefined): V1PodTemplateSpec | undefined {
+  if (!t?.spec?.containers.some((c) => c.resources !== undefined)) return t;
+  const byValue = (list: Record<string, unknown> | undefined): Record<string, string> | undefined =>
+    list && Object.fromEntries(Object.entries(list).map(([k, v]) => [k, String(quantityValue(String(v)) ?? v)]));
+  const containers = t.spec.containers.map((c) => {
+    if (c.resources === undefined) return c;
+    const requests = byValue(c.resources.requests as Record<string, unknown> | undefined);
+    const limits = byValue(c.resources.limits as Record<string, unknown> | undefined);
+    return { ...c, resources: { ...c.resources, ...(requests && { requests }), ...(limits && { limits }) } };
+  });
+  return { ...t, spec: { ...t.spec, containers } };
+}
+
+/**
  * The Deployment to PUT when `existing` lacks something `want` sets, else undefined. It keeps the replica count (the
  * autoscaler's) and every label/annotation others added; it takes our labels, annotations, owner, progress deadline and
  * the whole pod template. Pure.
@@ -230,7 +258,7 @@ export function deploymentUpdate(existing: V1Deployment, want: V1Deployment): V1
     covers(m.labels, w.labels) &&
     covers(m.annotations, w.annotations) &&
     covers(m.ownerReferences, w.ownerReferences) &&
-    covers(existing.spec?.template, want.spec?.template) &&
+    covers(comparableQuantities(existing.spec?.template), comparableQuantities(want.spec?.template)) &&
     covers(existing.spec?.progressDeadlineSeconds, want.spec?.progressDeadlineSeconds);
   if (same || !existing.spec || !want.spec) return undefined;
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_ERROR_CODES, ManifestError } from '../../../src/api/errors.js';
+import { API_ERROR_CODES, ManifestError, ServingDefaultsError } from '../../../src/api/errors.js';
 import * as errors from '../../../src/control/errors.js';
 
 describe('error codes', () => {
@@ -29,7 +29,12 @@ describe('error codes', () => {
     }
   });
 
-  it('documents the manifest error code', () => {
-    expect(Object.keys(API_ERROR_CODES)).toEqual([new ManifestError({ file: 'f', message: 'm' }).code]);
+  it('documents the resource layer\'s error codes', () => {
+    const made = [new ManifestError({ file: 'f', message: 'm' }), new ServingDefaultsError([{ field: 'data.k', message: 'm' }])];
+    expect(Object.keys(API_ERROR_CODES).sort()).toEqual(made.map((e) => e.code).sort());
+    for (const e of made) {
+      expect(e.statusCode).toBe(400);
+      expect(e.name).toBe(e.constructor.name);
+    }
   });
 });

@@ -179,3 +179,22 @@ describe('updates only what differs', () => {
     expect(upd?.spec?.ports?.[0]?.targetPort).toBe(9999);
   });
 });
+
+describe("a revision container's resources (its own and config-defaults')", () => {
+  it('go into the Deployment; none set, no resources field', () => {
+    const c = { image: 'example.com/hello', resources: { requests: { cpu: '400m' }, limits: { memory: '200M' } } };
+    const d = buildDeployment(workload({ container: c, containers: [c] }));
+    expect(d.spec?.template.spec?.containers[0]?.resources).toEqual({ requests: { cpu: '400m' }, limits: { memory: '200M' } });
+    expect(buildDeployment(workload()).spec?.template.spec?.containers[0]).not.toHaveProperty('resources');
+  });
+
+  it('a quantity the API server spells canonically (1000m as 1) is no change; another value is', () => {
+    const c = { image: 'example.com/hello', resources: { requests: { cpu: '1000m', memory: '1024Mi' } } };
+    const want = buildDeployment(workload({ container: c, containers: [c] }));
+    const stored = structuredClone(want);
+    stored.spec!.template.spec!.containers[0]!.resources = { requests: { cpu: '1', memory: '1Gi' } };
+    expect(deploymentUpdate(stored, want)).toBeUndefined();
+    stored.spec!.template.spec!.containers[0]!.resources = { requests: { cpu: '2', memory: '1Gi' } };
+    expect(deploymentUpdate(stored, want)?.spec?.template.spec?.containers[0]?.resources).toEqual({ requests: { cpu: '1000m', memory: '1024Mi' } });
+  });
+});
