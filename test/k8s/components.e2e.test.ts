@@ -3,15 +3,21 @@
  * shared real control plane: `wisp up --runtime kubernetes --component controller` (reconcilers, autoscaler and its
  * stats endpoint), two `--component activator` (the Service ingress, each reporting its own concurrency to the
  * controller over HTTP) and one `--component broker` (broker ingress + dispatcher). They share nothing but the API
- * server and the network. The steps run in order on the same cluster state.
+ * server and the network. Each runs with its own ServiceAccount's token from manifests/ (not admin): `wisp` for the
+ * controller, the read-only `wisp-activator` and `wisp-broker` for the data plane, so a missing RBAC rule fails here,
+ * and no process may log "forbidden". The steps run in order on the same cluster state.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpRequest } from '../support/http.js';
-import { k8sKubeconfig, kubectl, startTestKubelet } from '../support/k8s/index.js';
+import { kubectl, startTestKubelet } from '../support/k8s/index.js';
 import type { Kubelet } from '../support/k8s/kubelet.js';
 import { freePort, waitFor } from '../support/wait.js';
-import { WispProcess } from '../support/wisp.js';
+import { serviceAccountKubeconfig } from '../support/k8s/service-account.js';
+import { ROOT, WispProcess } from '../support/wisp.js';
 import { applyYaml, conditionStatus, deploymentReplicas, FAST_AUTOSCALER, installCrdsAndNamespace, jsonpath, ksvcYaml, TEST_IMAGES, waitKsvcReady } from './helpers.js';
 
 const ns = `wisp-split-${randomUUID().slice(0, 8)}`;
@@ -21,21 +27,31 @@ let activatorA: WispProcess | undefined;
 let activatorB: WispProcess | undefined;
 let broker: WispProcess | undefined;
 let statsPort = 0;
+let dir: string | undefined;
+/** The kubeconfig of each component's ServiceAccount. */
+const kubeconfigs: Record<'controller' | 'activator' | 'broker', string> = { controller: '', activator: '', broker: '' };
 
-const scope = (): string[] => ['--runtime', 'kubernetes', '--kubeconfig', k8sKubeconfig(), '--namespace-scope', ns];
+const scope = (component: keyof typeof kubeconfigs): string[] => ['--runtime', 'kubernetes', '--kubeconfig', kubeconfigs[component], '--namespace-scope', ns, '--component', component];
+const INSTALL = ['100-namespaces.yaml', '200-serviceaccount.yaml', '201-rbac.yaml', '202-rbac-dataplane.yaml'].map((f) => join(ROOT, 'manifests', f));
 
 function viaActivator(a: WispProcess, host: string, path = '/', timeoutMs = 30_000) {
   return httpRequest({ port: a.ports.ingress, host, path, timeoutMs });
 }
 
 async function startController(): Promise<void> {
-  await controller!.start([], { args: [...scope(), '--component', 'controller', '--autoscaler-port', String(statsPort)] });
+  await controller!.start([], { args: [...scope('controller'), '--autoscaler-port', String(statsPort)] });
 }
 
 describe('Kubernetes mode, split into components: controller, two activators, broker (e2e, kubectl)', () => {
   beforeAll(async () => {
     await installCrdsAndNamespace(kubectl, ns);
     await applyYaml(kubectl, FAST_AUTOSCALER);
+    const installed = await kubectl(['apply', ...INSTALL.flatMap((f) => ['-f', f])]);
+    expect(installed.code, installed.stderr).toBe(0);
+    dir = await mkdtemp(join(tmpdir(), 'wisp-split-'));
+    for (const [component, serviceAccount] of [['controller', 'wisp'], ['activator', 'wisp-activator'], ['broker', 'wisp-broker']] as const) {
+      kubeconfigs[component] = (await serviceAccountKubeconfig(kubectl, { namespace: 'wisp-system', serviceAccount, dir, durationSeconds: 3600 })).kubeconfigPath;
+    }
     kubelet = await startTestKubelet({ namespaces: [ns], images: TEST_IMAGES, probeMaxPeriodMs: 200 });
     statsPort = await freePort();
     activatorA = await WispProcess.create({ POD_NAME: 'activator-a' });
@@ -50,15 +66,16 @@ describe('Kubernetes mode, split into components: controller, two activators, br
     await startController();
     const autoscalerUrl = `http://127.0.0.1:${statsPort}`;
     await Promise.all([
-      activatorA.start([], { args: [...scope(), '--component', 'activator', '--autoscaler-url', autoscalerUrl] }),
-      activatorB.start([], { args: [...scope(), '--component', 'activator', '--autoscaler-url', autoscalerUrl] }),
-      broker.start([], { args: [...scope(), '--component', 'broker'] }),
+      activatorA.start([], { args: [...scope('activator'), '--autoscaler-url', autoscalerUrl] }),
+      activatorB.start([], { args: [...scope('activator'), '--autoscaler-url', autoscalerUrl] }),
+      broker.start([], { args: [...scope('broker')] }),
     ]);
   }, 240_000);
 
   afterAll(async () => {
     await Promise.all([activatorA?.cleanup(), activatorB?.cleanup(), broker?.cleanup()]);
     await controller?.cleanup();
+    if (dir) await rm(dir, { recursive: true, force: true });
     await kubectl(['delete', 'namespace', ns, '--wait=false']);
     await kubelet?.stop({ deleteNode: true });
   }, 60_000);
@@ -204,4 +221,8 @@ spec:
     );
     expect(res.body).toBe('Hello Again! (revision hello-00002)\n');
   }, 120_000);
+
+  it('no component was refused anything by the API server through all of the above (each ServiceAccount has the rights its code uses)', () => {
+    for (const p of [controller!, activatorA!, activatorB!, broker!]) expect(p.output).not.toMatch(/forbidden/i);
+  });
 });
