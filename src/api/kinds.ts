@@ -43,6 +43,13 @@ export function kindByName(name: string): KindInfo | undefined {
   );
 }
 
+/** kindByName for a name the code itself spells (`'revisions'`, `'brokers.eventing.knative.dev'`): unknown is a bug. */
+export function requireKind(name: string): KindInfo {
+  const k = kindByName(name);
+  if (!k) throw new Error(`unknown kind ${name}`);
+  return k;
+}
+
 /** Finds a kind from an object's `apiVersion` and `kind`. */
 export function kindOf(apiVersion: string, kind: string): KindInfo | undefined {
   return KINDS.find((k) => apiVersionOf(k) === apiVersion && k.kind === kind);

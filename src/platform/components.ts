@@ -18,7 +18,7 @@ import { HttpSender } from '../../broker/delivery/index.js';
 import { RoutingView } from '../control/serving/routing-view.js';
 import { serviceHostname } from '../runtime/index.js';
 import { ComponentAddressError } from './errors.js';
-import { startEventing } from './eventing.js';
+import { eventingSettings, startEventing } from './eventing.js';
 import { beginProcess, listenControlApi, urlHost } from './process.js';
 import { openDataPlaneSeams } from './seams.js';
 import { DEFAULT_AUTOSCALER_PORT, type Platform, type PlatformOptions } from './types.js';
@@ -69,12 +69,7 @@ export async function startDataPlane(component: 'activator' | 'broker', options:
         store: seams.store,
         clock,
         registry,
-        host: options.host,
-        port: options.brokerPort,
-        defaultBrokerClass: options.brokerClass,
-        redis: { url: options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: options.redisPrefix ?? 'wisp' },
-        kafkaBrokers: options.kafkaBrokers ?? [],
-        maxBacklog: options.brokerMaxBacklog,
+        ...eventingSettings(options),
         log,
         sender,
         coreServices: services,

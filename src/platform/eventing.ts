@@ -11,11 +11,24 @@ import { EventingReconciler } from '../control/eventing/reconciler.js';
 import type { ResourceStore } from '../control/resource-store.js';
 import { LazyBackend, UnconfiguredBackend } from './backends.js';
 import type { Logger } from './logger.js';
+import type { PlatformOptions } from './types.js';
 
 export interface Eventing {
   readonly port: number;
   readonly reconciler: EventingReconciler;
   close(): Promise<void>;
+}
+
+/** The eventing settings of `wisp up`'s options: where the broker ingress listens and the backends' servers. */
+export function eventingSettings(options: PlatformOptions) {
+  return {
+    host: options.host,
+    port: options.brokerPort,
+    defaultBrokerClass: options.brokerClass,
+    redis: { url: options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: options.redisPrefix ?? 'wisp' },
+    kafkaBrokers: options.kafkaBrokers ?? [],
+    maxBacklog: options.brokerMaxBacklog,
+  };
 }
 
 /**

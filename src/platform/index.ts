@@ -21,7 +21,7 @@ import { type Logger } from './logger.js';
 import { publicBaseUrls } from './addresses.js';
 import { startKubeSources } from './kube-sources.js';
 import { openSeams, type Seams } from './seams.js';
-import { startEventing } from './eventing.js';
+import { eventingSettings, startEventing } from './eventing.js';
 import { applyAll } from './apply.js';
 import { ComponentAddressError } from './errors.js';
 import { PlatformMetrics } from './metrics.js';
@@ -206,12 +206,7 @@ async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
     store,
     clock,
     registry,
-    host: options.host,
-    port: options.brokerPort,
-    defaultBrokerClass: options.brokerClass,
-    redis: { url: options.redisUrl ?? 'redis://127.0.0.1:6379', prefix: options.redisPrefix ?? 'wisp' },
-    kafkaBrokers: options.kafkaBrokers ?? [],
-    maxBacklog: options.brokerMaxBacklog,
+    ...eventingSettings(options),
     log,
     role: ctx.role,
   });

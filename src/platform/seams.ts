@@ -5,7 +5,7 @@
  * The reconcilers, the autoscaler and the activator above them are the same code in both.
  */
 import { readFileSync } from 'node:fs';
-import { kindByName, type KindInfo } from '../api/kinds.js';
+import { requireKind } from '../api/kinds.js';
 import type { Clock } from '../clock.js';
 import { KubeClient, loadKubeConfig } from '../control/kube/client.js';
 import { KubeStore, type KubeStoreKind } from '../control/kube/store.js';
@@ -35,11 +35,7 @@ export type Seams =
       client: KubeClient;
     };
 
-const kind = (name: string): KindInfo => {
-  const k = kindByName(name);
-  if (!k) throw new Error(`unknown kind ${name}`);
-  return k;
-};
+const kind = requireKind;
 
 /** The namespace of Knative Serving's ConfigMaps (config-autoscaler, config-domain), watched in Kubernetes mode. */
 export const KNATIVE_SERVING_NAMESPACE = 'knative-serving';

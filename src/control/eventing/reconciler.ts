@@ -24,7 +24,7 @@ import {
 } from '../../../broker/types.js';
 import { maxBacklogOf } from '../../api/broker.js';
 import { MAX_BACKLOG_ANNOTATION } from '../../api/labels.js';
-import { kindByName, type KindInfo } from '../../api/kinds.js';
+import { requireKind, type KindInfo } from '../../api/kinds.js';
 import type { Condition, KObject } from '../../api/types.js';
 import type { Clock, Timer } from '../../clock.js';
 import { getCondition, type DesiredCondition } from '../conditions.js';
@@ -73,11 +73,7 @@ export interface EventingReconcilerOptions {
   deletesStorage?: (backend: EventBackend) => boolean;
 }
 
-const kind = (name: string): KindInfo => {
-  const k = kindByName(name);
-  if (!k) throw new Error(`unknown kind ${name}`);
-  return k;
-};
+const kind = requireKind;
 const BROKERS = kind('brokers.eventing.knative.dev');
 const TRIGGERS = kind('triggers.eventing.knative.dev');
 const SERVICES = kind('services.serving.knative.dev');

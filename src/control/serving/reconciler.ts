@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
 import type { RouteEntry, RoutingSnapshot, RevisionState } from '../../../activator/types.js';
 import { COMPILED_SERVING_DEFAULTS, type ServingDefaults } from '../../api/config-defaults.js';
-import { kindByName } from '../../api/kinds.js';
-import type { KindInfo } from '../../api/kinds.js';
+import { requireKind } from '../../api/kinds.js';
 import { DEFAULTS_CONFIGMAP } from '../../api/labels.js';
 import { defaultRevisionSpec, revisionSpecLimitErrors } from '../../api/revision-defaults.js';
 import {
@@ -97,11 +96,7 @@ export interface ServingReconcilerOptions {
   retry?: { initialMs: number; maxMs: number };
 }
 
-const kind = (name: string): KindInfo => {
-  const k = kindByName(name);
-  if (!k) throw new Error(`unknown kind ${name}`);
-  return k;
-};
+const kind = requireKind;
 const SERVICES = kind('services');
 const REVISIONS = kind('revisions');
 const ROUTES = kind('routes');

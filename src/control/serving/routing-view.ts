@@ -1,5 +1,5 @@
 import type { RouteEntry } from '../../../activator/types.js';
-import { kindByName, type KindInfo } from '../../api/kinds.js';
+import { requireKind } from '../../api/kinds.js';
 import type { Revision, Route } from '../../api/types.js';
 import type { RevisionRuntimeStatus, WorkloadRuntime } from '../../runtime/types.js';
 import type { ResourceStore } from '../resource-store.js';
@@ -7,11 +7,7 @@ import { CONFIG_DOMAIN, domainOf, type RoutingSink } from './reconciler.js';
 import { revisionKey, SERVICE_LABEL } from './names.js';
 import { routeHosts } from './traffic.js';
 
-const kind = (name: string): KindInfo => {
-  const k = kindByName(name);
-  if (!k) throw new Error(`unknown kind ${name}`);
-  return k;
-};
+const kind = requireKind;
 const REVISIONS = kind('revisions');
 const ROUTES = kind('routes');
 const CONFIGMAPS = kind('configmaps');
