@@ -1,5 +1,6 @@
 /**
- * Scale-from-zero overhead in Kubernetes mode next to embedded mode: `npm run bench:k8s` (root: the test kubelet
+ * Scale-from-zero overhead in Kubernetes mode next to embedded mode, and the split install (controller and
+ * activator as two processes, the poke and stats crossing HTTP): `npm run bench:k8s` (root: the test kubelet
  * gives each Pod a network namespace). One run starts a control plane built from source (test/support/k8s), a test
  * kubelet, `wisp up --runtime kubernetes` and an embedded `wisp up`, both serving the same function
  * (examples/quickstart/hello.js, wrapped by test/bench/k8s-hello.js so it reports its own process start and listen
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from '../support/k8s/control-plane.js';
 import { startKubelet, type Kubelet } from '../support/k8s/kubelet.js';
 import { httpRequest } from '../support/http.js';
-import { waitFor } from '../support/wait.js';
+import { freePort, waitFor } from '../support/wait.js';
 import { ROOT, WispProcess } from '../support/wisp.js';
 import { NamespaceRecorder, nowMs, timeline, type K8sTimeline } from './k8s-watch.js';
 
@@ -26,6 +27,8 @@ const TRIALS = Number(process.env.TRIALS ?? 10);
 const PROBE_MS = Number(process.env.KUBELET_PROBE_MS ?? 50);
 const TICK_MS = process.env.WISP_AUTOSCALER_TICK_MS ?? '500';
 const NS = `wisp-bench-${randomUUID().slice(0, 6)}`;
+/** The split install's namespace: `--namespace-scope` keeps its controller from the other Wisp's ksvc. */
+const SPLIT_NS = `${NS}-split`;
 const SVC = 'hello';
 const REV = `${SVC}-00001`;
 const HOST = `${SVC}.${NS}.localhost`;
@@ -42,12 +45,12 @@ data:
   scale-to-zero-grace-period: "2s"
 `;
 
-function ksvc(container: string): string {
+function ksvc(container: string, ns = NS): string {
   return `apiVersion: serving.knative.dev/v1
 kind: Service
 metadata:
   name: ${SVC}
-  namespace: ${NS}
+  namespace: ${ns}
 spec:
   template:
     spec:
@@ -60,6 +63,7 @@ ${container}          env:
 }
 /** Kubernetes: an image only, as Knative YAML; the test kubelet runs it as the fixture. */
 const K8S_KSVC = ksvc(`        - image: ${IMAGE}\n`);
+const SPLIT_KSVC = ksvc(`        - image: ${IMAGE}\n`, SPLIT_NS);
 /** Embedded: the same fixture as a local process. */
 const EMBEDDED_KSVC = ksvc(`        - command: ["${process.execPath}", "k8s-hello.js"]\n          workingDir: ${BENCH_DIR}\n`);
 
@@ -117,9 +121,9 @@ function checkStopping(): void {
 }
 
 // ---- requests and waits ----
-async function coldRequest(wisp: WispProcess): Promise<Sample> {
+async function coldRequest(wisp: WispProcess, host = HOST): Promise<Sample> {
   const t0 = nowMs();
-  const res = await httpRequest({ port: wisp.ports.ingress, host: HOST, timeoutMs: 60_000 });
+  const res = await httpRequest({ port: wisp.ports.ingress, host, timeoutMs: 60_000 });
   const t1 = nowMs();
   if (res.status !== 200 || !res.body.startsWith('Hello bench!')) throw new Error(`status ${res.status}: ${res.body}`);
   const processStart = Number(res.headers['x-bench-process-start']);
@@ -132,8 +136,9 @@ async function coldRequest(wisp: WispProcess): Promise<Sample> {
 }
 
 interface Mode {
-  name: 'embedded' | 'kubernetes';
+  name: 'embedded' | 'kubernetes' | 'split';
   wisp: WispProcess;
+  host: string;
   atZero(): Promise<boolean>;
   samples: Sample[];
 }
@@ -145,10 +150,10 @@ async function embeddedAtZero(wisp: WispProcess): Promise<boolean> {
   return rev.status?.actualReplicas === 0 && rev.status.desiredReplicas === 0;
 }
 
-async function kubernetesAtZero(cp: ControlPlane): Promise<boolean> {
-  const d = await cp.kubectl(['get', '-n', NS, `deploy/${REV}-deployment`, '-o', 'jsonpath={.spec.replicas}']);
+async function kubernetesAtZero(cp: ControlPlane, ns = NS): Promise<boolean> {
+  const d = await cp.kubectl(['get', '-n', ns, `deploy/${REV}-deployment`, '-o', 'jsonpath={.spec.replicas}']);
   if (d.code !== 0 || d.stdout.trim() !== '0') return false;
-  const pods = await cp.kubectl(['get', 'pods', '-n', NS, '-l', `serving.knative.dev/revision=${REV}`, '-o', 'name']);
+  const pods = await cp.kubectl(['get', 'pods', '-n', ns, '-l', `serving.knative.dev/revision=${REV}`, '-o', 'name']);
   return pods.code === 0 && pods.stdout.trim() === '';
 }
 
@@ -170,7 +175,7 @@ const stats = (v: readonly number[]): string => `${f(pct(v, 50))} ${f(pct(v, 99)
 const group = (title: string): string => ` ${`── ${title} `.padEnd(22, '─')}`;
 const SUB = `${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'mean'.padStart(7)}`;
 
-function printResults(embedded: Sample[], kube: Sample[]): void {
+function printResults(embedded: Sample[], kube: Sample[], split: Sample[]): void {
   const rows: [string, (s: Sample) => number][] = [
     ['total (first response)', (s) => s.total],
     ['own start→listen', (s) => s.own],
@@ -178,11 +183,12 @@ function printResults(embedded: Sample[], kube: Sample[]): void {
     ['x-wisp-cold-start header', (s) => s.coldHeader],
   ];
   console.log(`\n${TRIALS} trials per mode (ms; p99 of ${TRIALS} samples is their maximum)\n`);
-  console.log(`${''.padEnd(26)}${group('embedded')}   ${group('kubernetes')}`);
-  console.log(`${''.padEnd(26)}${SUB}   ${SUB}`);
-  for (const [label, fn] of rows) console.log(`${label.padEnd(26)}${stats(embedded.map(fn))}   ${stats(kube.map(fn))}`);
-  const ratio = pct(kube.map((s) => s.overhead), 50) / pct(embedded.map((s) => s.overhead), 50);
-  console.log(`\noverhead p50, kubernetes / embedded: ${ratio.toFixed(1)}×`);
+  console.log(`${''.padEnd(26)}${group('embedded')}   ${group('kubernetes')}   ${group('kubernetes, split')}`);
+  console.log(`${''.padEnd(26)}${SUB}   ${SUB}   ${SUB}`);
+  for (const [label, fn] of rows) console.log(`${label.padEnd(26)}${stats(embedded.map(fn))}   ${stats(kube.map(fn))}   ${stats(split.map(fn))}`);
+  const p50 = (v: Sample[]): number => pct(v.map((s) => s.overhead), 50);
+  console.log(`\noverhead p50, kubernetes / embedded: ${(p50(kube) / p50(embedded)).toFixed(1)}×`);
+  console.log(`overhead p50, split (controller + activator processes) / kubernetes (one process): ${(p50(split) / p50(kube)).toFixed(2)}×`);
 
   console.log('\nWhere the time goes (ms, p50 / p99 / mean; step = from the previous row\'s event to this one)');
   console.log(`${''.padEnd(60)}${group('embedded')}   ${group('kubernetes')}`);
@@ -242,6 +248,8 @@ async function main(): Promise<void> {
       `  embedded readiness probe every 50 ms; test kubelet readiness probe period capped at ${PROBE_MS} ms (Wisp writes periodSeconds: 1).`,
       'Each round waits until both revisions are at zero (embedded: actualReplicas 0; Kubernetes: Deployment replicas 0 and',
       'no Pods), then one request to each, alternating which goes first. The first round is a warm-up, not counted.',
+      `Split: \`wisp up --component controller\` and \`--component activator\` as two processes (namespace ${SPLIT_NS}): the`,
+      '  poke and the stats go over HTTP to the controller\'s autoscaler, the activator routes from its own watch.',
       'Step times come from a watch run by the bench (arrival time of each event): the objects\' timestamps',
       '(creationTimestamp, lastTransitionTime, startedAt) have 1 s resolution, too coarse for these steps.',
     ].join('\n'),
@@ -255,6 +263,7 @@ async function main(): Promise<void> {
   await kubectlOk(cp, ['apply', '-f', join(ROOT, 'manifests/crds')]);
   await kubectlOk(cp, ['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
   await kubectlOk(cp, ['create', 'namespace', NS]);
+  await kubectlOk(cp, ['create', 'namespace', SPLIT_NS]);
   await kubectlOk(cp, ['create', 'namespace', 'knative-serving']);
   await kubectlOk(cp, ['apply', '-f', '-'], AUTOSCALER_CM);
   checkStopping();
@@ -263,7 +272,7 @@ async function main(): Promise<void> {
   const kubelet: Kubelet = await startKubelet({
     kubeconfigPath: cp.kubeconfigPath,
     nodeName: `wisp-bench-node-${randomUUID().slice(0, 6)}`,
-    namespaces: [NS],
+    namespaces: [NS, SPLIT_NS],
     images: { [IMAGE]: { command: [process.execPath, join(BENCH_DIR, 'k8s-hello.js')] } },
     probeMaxPeriodMs: PROBE_MS,
     log: (line) => kubeletLines.push({ at: nowMs(), line }),
@@ -283,6 +292,18 @@ async function main(): Promise<void> {
   await kubeWisp.start([], { args: ['--runtime', 'kubernetes', '--kubeconfig', cp.kubeconfigPath, '--namespace-scope', NS] });
   checkStopping();
 
+  // The split install: a controller told where its activator listens, and that activator reporting to it.
+  const splitActivator = await WispProcess.create();
+  const splitController = await WispProcess.create({ ...env, WISP_ACTIVATOR_URL: `http://127.0.0.1:${splitActivator.ports.ingress}`, WISP_BROKER_INGRESS_URL: 'http://127.0.0.1:9' });
+  children.push(splitController, splitActivator);
+  cleanups.push({ what: 'wisp up --component controller', fn: () => splitController.cleanup() });
+  cleanups.push({ what: 'wisp up --component activator', fn: () => splitActivator.cleanup() });
+  const statsPort = await freePort();
+  const splitScope = ['--runtime', 'kubernetes', '--kubeconfig', cp.kubeconfigPath, '--namespace-scope', SPLIT_NS];
+  await splitController.start([], { args: [...splitScope, '--component', 'controller', '--autoscaler-port', String(statsPort)] });
+  await splitActivator.start([], { args: [...splitScope, '--component', 'activator', '--autoscaler-url', `http://127.0.0.1:${statsPort}`] });
+  checkStopping();
+
   const manifestDir = await mkdtemp(join(tmpdir(), 'wisp-bench-k8s-'));
   cleanups.push({ what: 'manifests', fn: () => rm(manifestDir, { recursive: true, force: true }) });
   const manifest = join(manifestDir, 'embedded.yaml');
@@ -295,10 +316,13 @@ async function main(): Promise<void> {
   log(`bench: wisp up --runtime kubernetes on :${kubeWisp.ports.ingress}, embedded wisp up on :${embWisp.ports.ingress}`);
 
   await kubectlOk(cp, ['apply', '-f', '-'], K8S_KSVC);
-  await waitFor(
-    async () => (await cp.kubectl(['get', '-n', NS, `ksvc/${SVC}`, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout.trim() === 'True',
-    { timeoutMs: 90_000, intervalMs: 250, what: `ksvc ${NS}/${SVC} READY True (Kubernetes mode)` },
-  );
+  await kubectlOk(cp, ['apply', '-f', '-'], SPLIT_KSVC);
+  for (const ns of [NS, SPLIT_NS]) {
+    await waitFor(
+      async () => (await cp.kubectl(['get', '-n', ns, `ksvc/${SVC}`, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout.trim() === 'True',
+      { timeoutMs: 90_000, intervalMs: 250, what: `ksvc ${ns}/${SVC} READY True (Kubernetes mode)` },
+    );
+  }
   await waitFor(
     async () => {
       const res = await embWisp.fetch(`/apis/serving.knative.dev/v1/namespaces/${NS}/services/${SVC}`);
@@ -309,8 +333,9 @@ async function main(): Promise<void> {
   );
 
   const modes: Mode[] = [
-    { name: 'embedded', wisp: embWisp, atZero: () => embeddedAtZero(embWisp), samples: [] },
-    { name: 'kubernetes', wisp: kubeWisp, atZero: () => kubernetesAtZero(cp), samples: [] },
+    { name: 'embedded', wisp: embWisp, host: HOST, atZero: () => embeddedAtZero(embWisp), samples: [] },
+    { name: 'kubernetes', wisp: kubeWisp, host: HOST, atZero: () => kubernetesAtZero(cp), samples: [] },
+    { name: 'split', wisp: splitActivator, host: `${SVC}.${SPLIT_NS}.localhost`, atZero: () => kubernetesAtZero(cp, SPLIT_NS), samples: [] },
   ];
   for (let round = 0; round <= TRIALS; round++) {
     const waitStart = Date.now();
@@ -323,7 +348,7 @@ async function main(): Promise<void> {
     const order = round % 2 === 0 ? modes : [...modes].reverse();
     const line: string[] = [];
     for (const m of order) {
-      const s = await coldRequest(m.wisp);
+      const s = await coldRequest(m.wisp, m.host);
       if (m.name === 'kubernetes') {
         await new Promise((r) => setTimeout(r, 200)); // late watch events (the slice seen after the response is impossible, Pod status is not)
         s.k8s = timeline(recorder.events, s.t0, s.t1 + 200, kubeletLines);
@@ -333,7 +358,7 @@ async function main(): Promise<void> {
     }
     log(`bench: ${round === 0 ? 'warm-up' : `round ${round}/${TRIALS}`} (waited ${((Date.now() - waitStart) / 1000).toFixed(1)} s for zero): ${line.join(' | ')}`);
   }
-  printResults(modes[0]!.samples, modes[1]!.samples);
+  printResults(modes[0]!.samples, modes[1]!.samples, modes[2]!.samples);
 }
 
 try {
