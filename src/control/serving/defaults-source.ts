@@ -5,7 +5,7 @@
  * before it are kept; a deleted one gives the compiled defaults back. Never throws.
  */
 import { COMPILED_SERVING_DEFAULTS, parseDefaultsConfigMap, type ServingDefaults } from '../../api/config-defaults.js';
-import { kindByName, type KindInfo } from '../../api/kinds.js';
+import { requireKind, type KindInfo } from '../../api/kinds.js';
 import { DEFAULTS_CONFIGMAP } from '../../api/labels.js';
 import type { KObject } from '../../api/types.js';
 import type { ResourceReader } from '../resource-store.js';
@@ -17,7 +17,7 @@ export interface ServingDefaultsSource {
   close(): void;
 }
 
-const CONFIGMAPS = kindByName('configmaps') as KindInfo;
+const CONFIGMAPS = requireKind('configmaps');
 
 export function watchServingDefaults(opts: { store: ResourceReader & { serves(kind: KindInfo): boolean }; log: { warn(m: string): void; info?(m: string): void } }): ServingDefaultsSource {
   const { store, log } = opts;
