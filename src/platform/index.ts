@@ -84,7 +84,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     // The activator in this process, or (the controller of a split install) in the activator component: then the
     // autoscaler takes its stats over the network, and the routing table is built there from what this one writes.
     let routing: RoutingSink;
+    /** The port in Services' `status.url` (the activator's as clients reach it); the local listener's is `listenPort`. */
     let ingressPort: number;
+    let listenPort = 0;
     let autoscalerUrl: string | undefined;
     const addressBase = publicUrls.activator;
     if (controllerOnly) {
@@ -102,6 +104,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       const listening = await activator.listen({ port: options.ingressPort, host: options.host });
       closers.push(() => activator.close());
       routing = activator;
+      listenPort = listening.port;
       // In the cluster the activator is reached through its Service, on port 80: that is the port of Services' URLs.
       ingressPort = seams.mode === 'kubernetes' && seams.inClusterNamespace !== undefined && publicUrls.activator !== undefined ? portOfUrl(publicUrls.activator) : listening.port;
     }
@@ -156,7 +159,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     return {
       urls: controllerOnly
         ? { ingress: publicUrls.activator!, broker: publicUrls.brokerIngress!, api: apiUrl, ...(autoscalerUrl !== undefined && { autoscaler: autoscalerUrl }) }
-        : { ingress: `http://${options.host}:${ingress.port}`, broker: `http://${options.host}:${events.port}`, api: apiUrl },
+        : { ingress: `http://${options.host}:${listenPort}`, broker: `http://${options.host}:${events.port}`, api: apiUrl },
       component,
       tokenFile: apiToken.file,
       runtime: seams.describe,
