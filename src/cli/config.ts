@@ -1,4 +1,5 @@
 /** Pure parsing and validation of CLI flag and environment values. No I/O. */
+import { TOKEN_PATTERN } from '../control/auth.js';
 import { LEADER_ELECTION_DEFAULTS, leaseTimingsProblem, scaledTimings, type LeaseTimings } from '../control/kube/lease.js';
 import type { LeaderElectionOptions } from '../platform/leader.js';
 import { COMPONENTS, DEFAULT_AUTOSCALER_PORT, RUNTIME_MODES, type PlatformOptions } from '../platform/types.js';
@@ -117,6 +118,11 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
     brokerClass,
     manifests: [...(flags.file ?? [])],
   };
+  const apiToken = nonEmpty(env.WISP_API_TOKEN)?.trim();
+  if (apiToken !== undefined) {
+    if (!TOKEN_PATTERN.test(apiToken)) throw new UsageError('wisp: invalid WISP_API_TOKEN: a bearer token is 16 to 4096 visible ASCII characters without spaces (e.g. openssl rand -hex 32)');
+    options.apiToken = apiToken;
+  }
   const apiTls = resolveApiTls(flags, env);
   if (apiTls !== undefined) options.apiTls = apiTls;
   if (autoscalerTickMs !== undefined) options.autoscalerTickMs = autoscalerTickMs;

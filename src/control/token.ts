@@ -3,7 +3,7 @@
  * reuses it afterwards; it refuses a token file that group or others may read or write, as ssh refuses such a key.
  */
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TOKEN_PATTERN } from './auth.js';
 import { TokenFileError } from './errors.js';
@@ -31,9 +31,17 @@ export function newToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Reads the token in `<stateDir>/token`, making it (0600) when there is none. Throws TokenFileError when it cannot be used. */
-export async function ensureToken(stateDir: string): Promise<PlatformToken> {
+/**
+ * Reads the token in `<stateDir>/token`, making it (0600) when there is none. Throws TokenFileError when it cannot be used.
+ * `given` (`WISP_API_TOKEN`, e.g. from a Secret shared by every controller replica, so a client's token outlives a
+ * leader change) is the token instead: it replaces the file's, so the CLI beside this `wisp up` finds it there.
+ */
+export async function ensureToken(stateDir: string, given?: string): Promise<PlatformToken> {
   const file = tokenFilePath(stateDir);
+  if (given !== undefined) {
+    await writeTokenFile(file, given);
+    return { token: given, file, created: false };
+  }
   const token = newToken();
   try {
     // O_EXCL: two starts racing never overwrite each other's token; the mode is set at creation, before any byte is written.
@@ -50,6 +58,24 @@ export async function ensureToken(stateDir: string): Promise<PlatformToken> {
     }
   }
   return { token: await readExistingToken(file), file, created: false };
+}
+
+/** Writes `token` to `file` (0600) through a temporary file and a rename, so no reader sees it half written. */
+async function writeTokenFile(file: string, token: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.chmod(0o600);
+      await fh.writeFile(`${token}\n`, 'utf8');
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new TokenFileError({ file, message: `cannot write the control API token file ${file}: ${err instanceof Error ? err.message : String(err)}`, cause: err });
+  }
 }
 
 async function readExistingToken(file: string): Promise<string> {

@@ -48,7 +48,7 @@ export async function beginProcess(options: PlatformOptions): Promise<ProcessBas
   try {
     // The control API's credentials first: a token file open to others, or a TLS pair that cannot be used, stops start-up
     // before any replica runs.
-    const apiToken = await ensureToken(stateDir);
+    const apiToken = await ensureToken(stateDir, options.apiToken);
     const apiTls = options.apiTls ? await readTlsPair(options.apiTls) : undefined;
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'wisp_process_' });

@@ -9,6 +9,11 @@ export interface PlatformOptions {
   host: string;
   /** Interface the control API binds to (default 127.0.0.1, whatever `host` says). */
   apiHost: string;
+  /**
+   * The control API's bearer token (env WISP_API_TOKEN) instead of the one `wisp up` makes in `<state-dir>/token`:
+   * in the cluster, from a Secret every controller replica shares, so a client's token survives a leader change.
+   */
+  apiToken?: string;
   /** PEM certificate (chain) and key files: the control API then serves https. */
   apiTls?: { certFile: string; keyFile: string };
   /** Service ingress, the activator (default 8080). 0 = any free port. */

@@ -102,6 +102,19 @@ describe('control API security (e2e)', () => {
     expect(await runCli(['get', 'ksvc', '--server', wide, '--state-dir', wisp.stateDir])).toMatchObject({ code: 0 });
   }, 60_000);
 
+  it('WISP_API_TOKEN (a Secret shared by controller replicas) is the token: two wisp ups given it take the same client token; the CLI beside each finds it', async () => {
+    const shared = 'a-token-shared-by-two-replicas-0123456789';
+    const a = track(await WispProcess.create({ WISP_API_TOKEN: shared }));
+    const b = track(await WispProcess.create({ WISP_API_TOKEN: shared }));
+    await Promise.all([a.start(), b.start()]);
+    for (const w of [a, b]) {
+      expect(w.token).toBe(shared);
+      expect((await w.fetchAnonymous(SERVICES, { headers: { authorization: `Bearer ${shared}` } })).status).toBe(200);
+      expect((await w.fetchAnonymous(SERVICES, { headers: { authorization: 'Bearer some-other-token-of-length' } })).status).toBe(401);
+      expect(await w.cli(['get', 'ksvc'])).toMatchObject({ code: 0 });
+    }
+  }, 60_000);
+
   it('serves https with --api-tls-cert/--api-tls-key; the CLI trusts a self-signed certificate through NODE_EXTRA_CA_CERTS', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'wisp-tls-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));

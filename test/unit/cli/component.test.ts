@@ -3,6 +3,15 @@ import { resolveLeaderElection, resolveUpOptions } from '../../../src/cli/config
 
 const k8s = { runtime: 'kubernetes' };
 
+describe('wisp up WISP_API_TOKEN', () => {
+  it('is the control API token when set, and refused with the reason when it cannot be a bearer token', () => {
+    expect(resolveUpOptions({}, { WISP_API_TOKEN: ' 0123456789abcdef0123 ' }).apiToken).toBe('0123456789abcdef0123');
+    expect(resolveUpOptions({}, {}).apiToken).toBeUndefined();
+    expect(() => resolveUpOptions({}, { WISP_API_TOKEN: 'short' })).toThrow('wisp: invalid WISP_API_TOKEN: a bearer token is 16 to 4096 visible ASCII characters without spaces');
+    expect(() => resolveUpOptions({}, { WISP_API_TOKEN: 'has a space in the middle' })).toThrow(/invalid WISP_API_TOKEN/);
+  });
+});
+
 describe('wisp up --component (the split install)', () => {
   it('defaults to all, with nothing of the split set', () => {
     const o = resolveUpOptions(k8s, {});

@@ -53,6 +53,16 @@ describe('token file', () => {
     expect(again).toEqual({ token: first.token, file: first.file, created: false });
   });
 
+  it('a given token (WISP_API_TOKEN) replaces the file\'s, written 0600, so every replica sharing it answers the same clients', async () => {
+    const made = await ensureToken(dir);
+    const given = 'shared-by-every-controller-replica';
+    expect(await ensureToken(dir, given)).toEqual({ token: given, file: made.file, created: false });
+    expect((await readFile(made.file, 'utf8')).trim()).toBe(given);
+    expect((await stat(made.file)).mode & 0o777).toBe(0o600);
+    // The file it left is a valid one: a later start without the variable keeps it.
+    expect((await ensureToken(dir)).token).toBe(given);
+  });
+
   it('refuses a token file that group or others can read, and one that holds no usable token', async () => {
     const file = join(dir, 'token');
     await writeFile(file, 'a-token-of-enough-length\n', { mode: 0o644 });
