@@ -452,18 +452,7 @@ export class ServingReconciler {
   }
 
   #pushRevision(rev: Revision, status: RevisionRuntimeStatus | undefined): void {
-    const { namespace, name } = rev.metadata;
-    const state: RevisionState = {
-      key: revisionKey(namespace, name),
-      namespace,
-      service: rev.metadata.labels?.[SERVICE_LABEL] ?? name,
-      revision: name,
-      containerConcurrency: rev.spec?.containerConcurrency ?? 0,
-      timeoutSeconds: rev.spec?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
-      endpoints: status?.ready ?? [],
-    };
-    if (status?.failure) state.failure = status.failure;
-    this.#o.activator.upsertRevision(state);
+    this.#o.activator.upsertRevision(revisionState(rev, status));
   }
 
   async #teardown(namespace: string, name: string): Promise<void> {
@@ -498,6 +487,21 @@ export class ServingReconciler {
 /** Knative's Configuration condition when its Revision cannot be created (here: over config-defaults' limits). */
 function creationFailedCondition(failure: string): DesiredCondition {
   return { type: 'ConfigurationsReady', status: 'False', reason: 'RevisionFailed', message: `Revision creation failed with message: ${failure}.` };
+}
+
+/** What the activator needs of a Revision: its settings from the spec, its ready endpoints and failure from the runtime. */
+export function revisionState(rev: Revision, status: RevisionRuntimeStatus | undefined): RevisionState {
+  const { namespace, name } = rev.metadata;
+  return {
+    key: revisionKey(namespace, name),
+    namespace,
+    service: rev.metadata.labels?.[SERVICE_LABEL] ?? name,
+    revision: name,
+    containerConcurrency: rev.spec?.containerConcurrency ?? 0,
+    timeoutSeconds: rev.spec?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    endpoints: status?.ready ?? [],
+    ...(status?.failure && { failure: status.failure }),
+  };
 }
 
 function generationOf(r: KObject): number {

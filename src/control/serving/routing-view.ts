@@ -3,8 +3,8 @@ import { requireKind } from '../../api/kinds.js';
 import type { Revision, Route } from '../../api/types.js';
 import type { RevisionRuntimeStatus, WorkloadRuntime } from '../../runtime/types.js';
 import type { ResourceStore } from '../resource-store.js';
-import { CONFIG_DOMAIN, domainOf, type RoutingSink } from './reconciler.js';
-import { revisionKey, SERVICE_LABEL } from './names.js';
+import { CONFIG_DOMAIN, domainOf, revisionState, type RoutingSink } from './reconciler.js';
+import { revisionKey } from './names.js';
 import { routeHosts } from './traffic.js';
 
 const kind = requireKind;
@@ -12,7 +12,6 @@ const REVISIONS = kind('revisions');
 const ROUTES = kind('routes');
 const CONFIGMAPS = kind('configmaps');
 
-const DEFAULT_TIMEOUT_SECONDS = 300;
 
 export interface RoutingViewOptions {
   /** Routes, Revisions and config-domain, read only (the activator's own list-watch of the API server). */
@@ -66,19 +65,9 @@ export class RoutingView {
   }
 
   #push(rev: Revision, status: RevisionRuntimeStatus | undefined): void {
-    const { namespace, name } = rev.metadata;
-    const key = revisionKey(namespace, name);
-    this.#known.add(key);
-    this.#o.activator.upsertRevision({
-      key,
-      namespace,
-      service: rev.metadata.labels?.[SERVICE_LABEL] ?? name,
-      revision: name,
-      containerConcurrency: rev.spec?.containerConcurrency ?? 0,
-      timeoutSeconds: rev.spec?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
-      endpoints: status?.ready ?? [],
-      ...(status?.failure && { failure: status.failure }),
-    });
+    const state = revisionState(rev, status);
+    this.#known.add(state.key);
+    this.#o.activator.upsertRevision(state);
   }
 
   #forget(key: string): void {
