@@ -30,7 +30,7 @@ export {
 } from './errors.js';
 export type { ActivatorErrorCode } from './errors.js';
 export type { ConcurrencyReporter, RevisionState, RouteEntry, RouteTarget, RoutingSnapshot } from './types.js';
-export { RemoteReporter } from './stats-client.js';
+export { RemoteReporter, STATS_PER_REPORT } from './stats-client.js';
 export type { RemoteReporterOptions } from './stats-client.js';
 export { assignedEndpoints, shareOf, SOLE_ACTIVATOR } from './subset.js';
 export type { ActivatorShare } from './subset.js';

@@ -7,6 +7,9 @@
  */
 import type { ConcurrencyReporter } from './types.js';
 
+/** autoscaler/stats-server.ts's MAX_STATS_PER_REPORT (the activator does not import the autoscaler). */
+export const STATS_PER_REPORT = 10_000;
+
 export interface RemoteReporterOptions {
   /** Base URL of the autoscaler's stats endpoint, e.g. `http://wisp-autoscaler.wisp-system.svc.cluster.local:8082`. */
   url: string;
@@ -51,7 +54,8 @@ export class RemoteReporter implements ConcurrencyReporter {
     if (this.#pending.length === 0 || this.#closed) return;
     const stats = this.#pending;
     this.#pending = [];
-    this.#send('/v1/stats', { source: this.#source, stats });
+    // The endpoint takes up to STATS_PER_REPORT revisions a report: more active revisions than that go in several.
+    for (let i = 0; i < stats.length; i += STATS_PER_REPORT) this.#send('/v1/stats', { source: this.#source, stats: stats.slice(i, i + STATS_PER_REPORT) });
   }
 
   poke(key: string): void {

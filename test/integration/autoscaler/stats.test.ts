@@ -3,8 +3,8 @@
  * pokes, the sources added up by the real Autoscaler's buckets, and precise refusals of bad bodies.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RemoteReporter } from '../../../activator/index.js';
-import { ACTIVATOR_TTL_MS, buildStatsServer, type StatsSink } from '../../../autoscaler/index.js';
+import { RemoteReporter, STATS_PER_REPORT } from '../../../activator/index.js';
+import { ACTIVATOR_TTL_MS, MAX_STATS_PER_REPORT, buildStatsServer, type StatsSink } from '../../../autoscaler/index.js';
 import { ManualClock } from '../../support/clock.js';
 
 interface Recorded {
@@ -126,6 +126,21 @@ describe('autoscaler stats endpoint + RemoteReporter', () => {
     await reporter.settled();
     expect(infos).toEqual([`activator: the autoscaler at ${url} takes stats again`]);
     expect(sink.reports.map((r) => r.concurrency)).toEqual([2]);
+    await reporter.close();
+  });
+});
+
+describe('many revisions', () => {
+  it('more active revisions than one report takes go in several reports, all taken', async () => {
+    const sink = recordingSink();
+    const url = await start(sink);
+    const reporter = new RemoteReporter({ url, source: 'a' });
+    const n = MAX_STATS_PER_REPORT * 2 + 5;
+    for (let i = 0; i < n; i++) reporter.report(`default/rev-${i}`, 1, 0);
+    reporter.flush();
+    await reporter.settled();
+    expect(sink.reports).toHaveLength(n);
+    expect(STATS_PER_REPORT).toBe(MAX_STATS_PER_REPORT);
     await reporter.close();
   });
 });
