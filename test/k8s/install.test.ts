@@ -209,9 +209,10 @@ describe('Wisp installed in the cluster: manifests/ on a real API server', () =>
         expect(ports, what).toEqual(want.ports);
         const env = Object.fromEntries(c.env.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
         expect(env, what).toMatchObject({ WISP_LOG_FORMAT: 'json', POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace', POD_IP: 'status.podIP' });
-        // The controller replicas share one control API token when the Secret wisp-api-token exists (optional).
+        // Every Wisp Pod takes the one token of the Secret wisp-api-token when it exists (optional): the controller
+        // replicas share it across a leader change, and one token scrapes every Pod's /metrics.
         const secretEnv = c.env.flatMap((e) => (e.valueFrom?.secretKeyRef ? [{ env: e.name, secret: e.valueFrom.secretKeyRef.name, key: e.valueFrom.secretKeyRef.key, optional: e.valueFrom.secretKeyRef.optional }] : []));
-        expect(secretEnv, what).toEqual(deploy.metadata.name === 'wisp-controller' ? [{ env: 'WISP_API_TOKEN', secret: 'wisp-api-token', key: 'token', optional: true }] : []);
+        expect(secretEnv, what).toEqual([{ env: 'WISP_API_TOKEN', secret: 'wisp-api-token', key: 'token', optional: true }]);
         expect(c.resources.requests, what).toBeDefined();
         expect(c.resources.limits, what).toBeDefined();
         // The state dir and /tmp are emptyDirs (a read-only root filesystem otherwise).
