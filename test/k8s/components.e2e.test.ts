@@ -18,7 +18,7 @@ import type { Kubelet } from '../support/k8s/kubelet.js';
 import { freePort, waitFor } from '../support/wait.js';
 import { serviceAccountKubeconfig } from '../support/k8s/service-account.js';
 import { ROOT, WispProcess } from '../support/wisp.js';
-import { applyYaml, conditionStatus, deploymentReplicas, FAST_AUTOSCALER, installCrdsAndNamespace, jsonpath, ksvcYaml, TEST_IMAGES, waitKsvcReady } from './helpers.js';
+import { applyYaml, conditionStatus, deploymentReplicas, FAST_AUTOSCALER, installCrdsAndNamespace, jsonpath, ksvcYaml, TEST_IMAGES, waitKsvcReady, brokerTriggerYaml } from './helpers.js';
 
 const ns = `wisp-split-${randomUUID().slice(0, 8)}`;
 let kubelet: Kubelet | undefined;
@@ -147,28 +147,7 @@ describe('Kubernetes mode, split into components: controller, two activators, br
     await applyYaml(kubectl, ksvcYaml({ name: 'event-display', namespace: ns, image: 'example.com/event-display', annotations: { 'autoscaling.knative.dev/max-scale': '1' } }));
     await applyYaml(
       kubectl,
-      `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-  namespace: ${ns}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: display
-  namespace: ${ns}
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: dev.knative.samples.helloworld
-  subscriber:
-    ref:
-      apiVersion: serving.knative.dev/v1
-      kind: Service
-      name: event-display
-`,
+      brokerTriggerYaml({ namespace: ns, trigger: 'display', type: 'dev.knative.samples.helloworld', subscriber: 'event-display' }),
     );
     await waitKsvcReady(kubectl, ns, 'event-display');
     await waitFor(async () => (await conditionStatus(kubectl, ns, 'trigger/display')) === 'True', { timeoutMs: 30_000, intervalMs: 200, what: 'trigger READY True' });

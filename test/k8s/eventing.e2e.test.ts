@@ -22,6 +22,7 @@ import {
   startWispOnKubernetes,
   TEST_IMAGES,
   waitKsvcReady,
+  brokerTriggerYaml,
 } from './helpers.js';
 
 const ns = `wisp-ev-${randomUUID().slice(0, 8)}`;
@@ -71,28 +72,7 @@ describe('Kubernetes mode: Eventing on a real control plane (e2e, kubectl)', () 
     await applyYaml(kubectl, ksvcYaml({ name: 'event-display', namespace: ns, image: 'example.com/event-display' }));
     await applyYaml(
       kubectl,
-      `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-  namespace: ${ns}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: my-service-trigger
-  namespace: ${ns}
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: dev.knative.samples.helloworld
-  subscriber:
-    ref:
-      apiVersion: serving.knative.dev/v1
-      kind: Service
-      name: event-display
-`,
+      brokerTriggerYaml({ namespace: ns, trigger: 'my-service-trigger', type: 'dev.knative.samples.helloworld', subscriber: 'event-display' }),
     );
     await waitKsvcReady(kubectl, ns, 'event-display');
     await waitFor(async () => (await condition('broker', 'default')) === 'True', { timeoutMs: 30_000, intervalMs: 200, what: 'broker READY True' });

@@ -125,3 +125,29 @@ export async function installCrdsAndNamespace(kubectl: Kubectl, namespace: strin
 export function conditionStatus(kubectl: Kubectl, ns: string, what: string, type = 'Ready'): Promise<string> {
   return jsonpath(kubectl, ns, what, `{.status.conditions[?(@.type=="${type}")].status}`);
 }
+
+/** The Knative docs' Broker `default` and a Trigger on it, filtered by `type`, to the ksvc `subscriber`. */
+export function brokerTriggerYaml(opts: { namespace: string; trigger: string; type: string; subscriber: string }): string {
+  return `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+  namespace: ${opts.namespace}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: ${opts.trigger}
+  namespace: ${opts.namespace}
+spec:
+  broker: default
+  filter:
+    attributes:
+      type: ${opts.type}
+  subscriber:
+    ref:
+      apiVersion: serving.knative.dev/v1
+      kind: Service
+      name: ${opts.subscriber}
+`;
+}

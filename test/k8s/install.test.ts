@@ -34,7 +34,7 @@ import type { Kubelet } from '../support/k8s/kubelet.js';
 import { serviceAccountKubeconfig } from '../support/k8s/service-account.js';
 import { waitFor } from '../support/wait.js';
 import { ROOT, type WispProcess } from '../support/wisp.js';
-import { applyYaml, CRDS_DIR, jsonpath, ksvcYaml, startWispOnKubernetes, TEST_IMAGES, waitKsvcReady } from './helpers.js';
+import { applyYaml, CRDS_DIR, jsonpath, ksvcYaml, startWispOnKubernetes, TEST_IMAGES, waitKsvcReady, brokerTriggerYaml } from './helpers.js';
 
 const MANIFESTS = join(ROOT, 'manifests');
 const SA = 'system:serviceaccount:wisp-system:wisp';
@@ -578,28 +578,7 @@ describe('Wisp installed in the cluster: manifests/ on a real API server', () =>
     await applyYaml(kubectl, ksvcYaml({ name: 'event-display', namespace: ns, image: 'example.com/event-display' }));
     await applyYaml(
       kubectl,
-      `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-  namespace: ${ns}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: hello-trigger
-  namespace: ${ns}
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: dev.knative.samples.helloworld
-  subscriber:
-    ref:
-      apiVersion: serving.knative.dev/v1
-      kind: Service
-      name: event-display
-`,
+      brokerTriggerYaml({ namespace: ns, trigger: 'hello-trigger', type: 'dev.knative.samples.helloworld', subscriber: 'event-display' }),
     );
     const ready = (kind: string, name: string) => jsonpath(kubectl, ns, `${kind}/${name}`, '{.status.conditions[?(@.type=="Ready")].status}');
     await waitKsvcReady(kubectl, ns, 'event-display', 90_000);

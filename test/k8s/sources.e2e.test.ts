@@ -11,7 +11,7 @@ import { k8sKubeconfig, kubectl, startTestKubelet } from '../support/k8s/index.j
 import type { Kubelet } from '../support/k8s/kubelet.js';
 import { waitFor } from '../support/wait.js';
 import type { WispProcess } from '../support/wisp.js';
-import { applyYaml, installCrdsAndNamespace, jsonpath, ksvcYaml, restartWisp, startWispOnKubernetes, TEST_IMAGES, waitKsvcReady } from './helpers.js';
+import { applyYaml, installCrdsAndNamespace, jsonpath, ksvcYaml, restartWisp, startWispOnKubernetes, TEST_IMAGES, waitKsvcReady, brokerTriggerYaml } from './helpers.js';
 
 const ns = `wisp-src-${randomUUID().slice(0, 8)}`;
 let kubelet: Kubelet | undefined;
@@ -150,29 +150,7 @@ spec:
 `;
     await applyYaml(
       kubectl,
-      `apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: default
-  namespace: ${ns}
----
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata:
-  name: from-publisher
-  namespace: ${ns}
-spec:
-  broker: default
-  filter:
-    attributes:
-      type: dev.wisp.test.sink
-  subscriber:
-    ref:
-      apiVersion: serving.knative.dev/v1
-      kind: Service
-      name: broker-display
----
-${deployment('publisher-1')}`,
+      `${brokerTriggerYaml({ namespace: ns, trigger: 'from-publisher', type: 'dev.wisp.test.sink', subscriber: 'broker-display' })}---\n${deployment('publisher-1')}`,
     );
     await waitKsvcReady(kubectl, ns, 'broker-display');
     await waitFor(async () => (await condition('trigger', 'from-publisher')) === 'True', { timeoutMs: 30_000, intervalMs: 200, what: 'trigger READY True' });
