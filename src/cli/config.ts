@@ -2,7 +2,7 @@
 import { TOKEN_PATTERN } from '../control/auth.js';
 import { LEADER_ELECTION_DEFAULTS, leaseTimingsProblem, scaledTimings, type LeaseTimings } from '../control/kube/lease.js';
 import type { LeaderElectionOptions } from '../platform/leader.js';
-import { COMPONENTS, DEFAULT_AUTOSCALER_PORT, RUNTIME_MODES, type PlatformOptions } from '../platform/types.js';
+import { COMPONENTS, DEFAULT_AUTOSCALER_PORT, RUNTIME_MODES, SERVE_ENGINES, type PlatformOptions } from '../platform/types.js';
 import { BROKER_CLASSES, CLI_DEFAULTS, LOG_LEVELS, type LogLevel } from './defaults.js';
 import { UsageError } from './errors.js';
 
@@ -57,6 +57,7 @@ export interface UpFlags {
   component?: string;
   autoscalerPort?: string;
   autoscalerUrl?: string;
+  serveEngine?: string;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -165,6 +166,7 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
   };
   if (Object.keys(publicUrls).length > 0) options.publicUrls = publicUrls;
   resolveComponent(flags, env, options);
+  resolveServeEngine(flags, env, options);
   const backlogRaw = nonEmpty(env.WISP_BROKER_MAX_BACKLOG);
   if (backlogRaw !== undefined) {
     const n = /^\d+$/.test(backlogRaw.trim()) ? Number(backlogRaw.trim()) : NaN;
@@ -174,6 +176,37 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
     options.brokerMaxBacklog = n;
   }
   return Object.freeze(options);
+}
+
+/**
+ * `--serve-engine` (env WISP_SERVE_ENGINE): `none` (default) or `haproxy`, embedded mode and component `all` only;
+ * WISP_HAPROXY (the binary) and WISP_HAPROXY_THREADS (nbthread, default 1) go with it.
+ */
+function resolveServeEngine(flags: UpFlags, env: NodeJS.ProcessEnv, options: PlatformOptions): void {
+  const raw = flags.serveEngine ?? nonEmpty(env.WISP_SERVE_ENGINE);
+  const what = flags.serveEngine !== undefined ? '--serve-engine' : 'WISP_SERVE_ENGINE';
+  const kind = raw === undefined ? 'none' : SERVE_ENGINES.find((e) => e === raw.trim().toLowerCase());
+  if (kind === undefined) throw new UsageError(`wisp: invalid value '${raw}' for ${what}: expected one of ${SERVE_ENGINES.join(', ')}`);
+  const binary = nonEmpty(env.WISP_HAPROXY);
+  const threadsRaw = nonEmpty(env.WISP_HAPROXY_THREADS);
+  if (kind === 'none') {
+    if (binary !== undefined || threadsRaw !== undefined) {
+      throw new UsageError(`wisp: ${binary !== undefined ? 'WISP_HAPROXY' : 'WISP_HAPROXY_THREADS'} only applies with --serve-engine haproxy (or WISP_SERVE_ENGINE=haproxy)`);
+    }
+    return;
+  }
+  if ((options.runtime ?? 'embedded') !== 'embedded') {
+    throw new UsageError(`wisp: ${what} haproxy runs only in embedded mode: with --runtime kubernetes the activator Deployment is the ingress`);
+  }
+  if ((options.component ?? 'all') !== 'all') {
+    throw new UsageError(`wisp: ${what} haproxy runs only with --component all (the one process owning the ingress port and the routing table), not --component ${options.component}`);
+  }
+  let threads: number | undefined;
+  if (threadsRaw !== undefined) {
+    threads = /^\d+$/.test(threadsRaw.trim()) ? Number(threadsRaw.trim()) : NaN;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new UsageError(`wisp: invalid value '${threadsRaw}' for WISP_HAPROXY_THREADS: expected an integer from 1 to 64 (haproxy's nbthread)`);
+  }
+  options.serveEngine = { engine: 'haproxy', ...(binary !== undefined && { binary }), ...(threads !== undefined && { threads }) };
 }
 
 /**

@@ -27,6 +27,7 @@ import { ComponentAddressError } from './errors.js';
 import { PlatformMetrics } from './metrics.js';
 import { beginProcess, listenControlApi, portOf, portOfUrl, urlHost } from './process.js';
 import { DEFAULT_AUTOSCALER_PORT, type Platform, type PlatformOptions } from './types.js';
+import { assertServeEngineFits, prepareServeEngine } from './serve.js';
 
 export type { Platform, PlatformOptions, ApplyOutcome, BrokerClass, Component, StartPlatform } from './types.js';
 
@@ -40,6 +41,7 @@ const CONFIGMAPS = kindByName('configmaps')!;
  */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const component = options.component ?? 'all';
+  assertServeEngineFits(options);
   if (component === 'activator' || component === 'broker') {
     const { startDataPlane } = await import('./components.js');
     return startDataPlane(component, options);
@@ -62,12 +64,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ...(seams.mode === 'kubernetes' && seams.inClusterNamespace !== undefined && { inClusterNamespace: seams.inClusterNamespace }),
     });
     const metrics = new PlatformMetrics(registry);
+    // --serve-engine haproxy (serve.ts): it gates the autoscaler's scale-downs and takes its decisions.
+    const serve = await prepareServeEngine(options, { stateDir, clock, log });
     const autoscaler = new Autoscaler({
       clock,
-      scaler: runtime,
+      scaler: serve?.gate(runtime) ?? runtime,
       config: autoscalerConfigFrom(store, log),
       ...(options.autoscalerTickMs !== undefined ? { tickMs: options.autoscalerTickMs } : {}),
-      onDecision: (key, d) => metrics.decision(key, d),
+      onDecision: serve === undefined ? (key, d) => metrics.decision(key, d) : (key, d) => (metrics.decision(key, d), serve.decision(key, d)),
     });
     closers.push(() => autoscaler.close());
 
@@ -100,13 +104,21 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       closers.push(() => stats.close());
       autoscalerUrl = `http://${urlHost(options.host)}:${portOf(stats.server.address())}`;
     } else {
-      const activator = new Activator({ clock, reporter: autoscaler, registry, logger: log });
-      const listening = await activator.listen({ port: options.ingressPort, host: options.host });
+      // With the serve engine haproxy is the activator's only client (on an internal port): no per-client cap then.
+      const activator = new Activator({ clock, reporter: autoscaler, registry, logger: log, ...(serve && { connectionLimits: serve.activatorLimits }) });
+      const listening = await activator.listen(serve ? { port: 0, host: '127.0.0.1' } : { port: options.ingressPort, host: options.host });
       closers.push(() => activator.close());
       routing = activator;
       listenPort = listening.port;
+      if (serve) {
+        await serve.start({ activator, ingressHost: options.host, ingressPort: options.ingressPort, activatorPort: listening.port, autoscaler });
+        // Closed before the activator (closers run in reverse): haproxy stops taking requests, finishes those in flight.
+        closers.push(() => serve.close());
+        routing = serve;
+        listenPort = serve.port;
+      }
       // In the cluster the activator is reached through its Service, on port 80: that is the port of Services' URLs.
-      ingressPort = seams.mode === 'kubernetes' && seams.inClusterNamespace !== undefined && publicUrls.activator !== undefined ? portOfUrl(publicUrls.activator) : listening.port;
+      ingressPort = seams.mode === 'kubernetes' && seams.inClusterNamespace !== undefined && publicUrls.activator !== undefined ? portOfUrl(publicUrls.activator) : listenPort;
     }
     const ingress = { port: ingressPort };
 

@@ -62,6 +62,22 @@ export interface PlatformOptions {
    * Service of Wisp's namespace on 8082; outside it, required.
    */
   autoscalerUrl?: string;
+  /**
+   * Knative's serve mode with a real proxy as the engine (flag --serve-engine, env WISP_SERVE_ENGINE; default none:
+   * the activator alone). `haproxy`: haproxy owns the ingress port and serves warm revisions itself, the activator moves
+   * to an internal port and takes cold revisions, splits and everything else. Embedded mode, component `all` only.
+   * `binary`: WISP_HAPROXY (default `haproxy` on PATH, then /usr/sbin/haproxy); `threads`: WISP_HAPROXY_THREADS (default 1).
+   */
+  serveEngine?: ServeEngineOptions;
+}
+
+export type ServeEngineKind = 'none' | 'haproxy';
+export const SERVE_ENGINES: readonly ServeEngineKind[] = ['none', 'haproxy'];
+
+export interface ServeEngineOptions {
+  engine: 'haproxy';
+  binary?: string;
+  threads?: number;
 }
 
 export type Component = 'all' | 'controller' | 'activator' | 'broker';
