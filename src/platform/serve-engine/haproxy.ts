@@ -53,6 +53,7 @@ export interface HaproxyProcessOptions {
 }
 
 const POLL_MS = 10;
+const ROUTINE = /stopped \(cumulated conns|exited with code 0|Exiting Master|All workers exited|is UP\/READY|is going DOWN for maintenance|leaving forced maintenance|entering forced maintenance|Loading success|New worker|Reexecuting Master|haproxy version is|path to executable is|Stopping (frontend|backend|proxy)/;
 
 export class HaproxyProcess {
   readonly #o: HaproxyProcessOptions;
@@ -162,7 +163,9 @@ export class HaproxyProcess {
     this.#tail.push(line);
     if (this.#tail.length > 20) this.#tail.shift();
     const msg = `haproxy: ${line}`;
-    if (/^\[(ALERT|EMERG)/.test(line)) this.#o.log.error(msg);
+    // Its own lifecycle (reloads, soft stops, servers leaving maintenance as the engine asks) is routine: debug.
+    if (ROUTINE.test(line)) this.#o.log.debug(msg);
+    else if (/^\[(ALERT|EMERG)/.test(line)) this.#o.log.error(msg);
     else if (/^\[WARNING/.test(line)) this.#o.log.warn(msg);
     else if (/^\[NOTICE/.test(line)) this.#o.log.debug(msg);
     else this.#o.log.info(msg);

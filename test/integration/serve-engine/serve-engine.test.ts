@@ -1,0 +1,158 @@
+/**
+ * The platform with `serveEngine: haproxy` and the real haproxy: warm revisions are served by haproxy (its `show stat`
+ * counters move, the activator's do not), a revision goes back to the activator to scale to zero and comes back cold
+ * with X-Wisp-Cold-Start, and a stream of requests across the whole cycle is answered 200 every time.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startPlatform, type Platform } from '../../../src/platform/index.js';
+import { ServeEngineModeError } from '../../../src/platform/serve-engine/index.js';
+import { ROOT } from '../../support/wisp.js';
+import { waitFor } from '../../support/wait.js';
+
+const FIXTURES = join(ROOT, 'test/fixtures/functions');
+
+const FAST_AUTOSCALER = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-autoscaler
+  namespace: knative-serving
+data:
+  stable-window: "6s"
+  scale-to-zero-grace-period: "6s"
+`;
+
+function echoService(name: string, annotations: Record<string, string>, cc = 0): string {
+  const ann = Object.entries(annotations)
+    .map(([k, v]) => `        ${k}: "${v}"`)
+    .join('\n');
+  return `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: ${name}
+  namespace: default
+spec:
+  template:
+    metadata:
+      annotations:
+${ann}
+    spec:
+      containerConcurrency: ${cc}
+      containers:
+        - command: ["${process.execPath}", "echo-headers.js"]
+          workingDir: ${FIXTURES}
+`;
+}
+
+interface Started {
+  platform: Platform;
+  port: number;
+  dir: string;
+}
+
+async function start(manifest: string): Promise<Started> {
+  const dir = await mkdtemp(join(tmpdir(), 'wisp-serve-'));
+  const file = join(dir, 'manifest.yaml');
+  await writeFile(file, manifest);
+  const platform = await startPlatform({
+    stateDir: join(dir, 'state'),
+    host: '127.0.0.1',
+    apiHost: '127.0.0.1',
+    ingressPort: 0,
+    brokerPort: 0,
+    apiPort: 0,
+    brokerClass: 'Memory',
+    manifests: [file],
+    logLevel: 'warn',
+    autoscalerTickMs: 500,
+    serveEngine: { engine: 'haproxy' },
+  });
+  return { platform, port: Number(new URL(platform.urls.ingress!).port), dir };
+}
+
+const agent = new Agent({ keepAliveTimeout: 1000 });
+
+async function get(port: number, host: string, path = '/'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const res = await request(`http://127.0.0.1:${port}${path}`, { headers: { host }, dispatcher: agent, headersTimeout: 20_000 });
+  return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
+}
+
+/** The engine's per-backend request totals (`stot`) from its stats page, through Wisp's own master CLI helper. */
+async function backendTotals(stateDir: string): Promise<Map<string, number>> {
+  const { masterCommand } = await import('../../../src/platform/serve-engine/cli.js');
+  const csv = await masterCommand(join(stateDir, 'haproxy', 'master.sock'), ['show stat -1 2 -1'], { worker: true });
+  const lines = csv.split('\n');
+  const header = (lines[0] ?? '').replace(/^#\s*/, '').split(',');
+  const px = header.indexOf('pxname');
+  const stot = header.indexOf('stot');
+  const out = new Map<string, number>();
+  for (const l of lines.slice(1)) {
+    const f = l.split(',');
+    if (f[1] === 'BACKEND') out.set(f[px]!, Number(f[stot]));
+  }
+  return out;
+}
+
+describe('serve engine: haproxy serves warm revisions (real haproxy)', () => {
+  let s: Started | undefined;
+  afterEach(async () => {
+    await s?.platform.close();
+    if (s) await rm(s.dir, { recursive: true, force: true });
+    s = undefined;
+  });
+
+  it('refuses Kubernetes mode and split components with a precise error', async () => {
+    const base = { stateDir: '/nonexistent', host: '127.0.0.1', apiHost: '127.0.0.1', ingressPort: 0, brokerPort: 0, apiPort: 0, brokerClass: 'Memory' as const, manifests: [] };
+    await expect(startPlatform({ ...base, runtime: 'kubernetes', serveEngine: { engine: 'haproxy' } })).rejects.toThrow(ServeEngineModeError);
+    await expect(startPlatform({ ...base, component: 'controller', serveEngine: { engine: 'haproxy' } })).rejects.toThrow(/--component all/);
+  });
+
+  it('serves a warm revision (target-burst-capacity 0) through haproxy with the activator\'s forwarding headers; a split stays on the activator', async () => {
+    s = await start(`${FAST_AUTOSCALER}---\n${echoService('echo', { 'autoscaling.knative.dev/target-burst-capacity': '0', 'autoscaling.knative.dev/min-scale': '1' })}`);
+    const stateDir = join(s.dir, 'state');
+    const host = `echo.default.localhost:${s.port}`;
+    const first = await get(s.port, host);
+    expect(first.status).toBe(200);
+
+    // Ready with burst capacity: the host's map entry flips to the revision's backend.
+    await waitFor(
+      async () => {
+        expect((await get(s!.port, host)).status).toBe(200);
+        return ((await backendTotals(stateDir)).get('rev_default_echo-00001') ?? 0) > 0 || undefined;
+      },
+      { timeoutMs: 10_000, what: 'a request served by rev_default_echo-00001' },
+    );
+    const before = await backendTotals(stateDir);
+    const served = await get(s.port, host, '/?x=1');
+    expect(served.status).toBe(200);
+    expect(served.headers['x-wisp-cold-start']).toBeUndefined();
+    const after = await backendTotals(stateDir);
+    expect((after.get('rev_default_echo-00001') ?? 0) - (before.get('rev_default_echo-00001') ?? 0)).toBe(1);
+    expect((after.get('be_activator') ?? 0) - (before.get('be_activator') ?? 0)).toBe(0);
+
+    // The forwarding headers the replica sees are the activator's (activator/headers.ts).
+    const raw = (JSON.parse(served.body) as { rawHeaders: string[] }).rawHeaders;
+    const h = new Map<string, string>();
+    for (let i = 0; i + 1 < raw.length; i += 2) h.set(raw[i]!.toLowerCase(), raw[i + 1]!);
+    expect(h.get('host')).toBe(host);
+    expect(h.get('x-forwarded-for')).toBe('127.0.0.1');
+    expect(h.get('x-forwarded-proto')).toBe('http');
+    expect(h.get('x-forwarded-host')).toBe(host);
+    expect(h.get('forwarded')).toBe(`for=127.0.0.1;host="${host}";proto=http`);
+    const chained = await request(`http://127.0.0.1:${s.port}/`, { headers: { host: 'echo.default', 'x-forwarded-for': '10.0.0.9', forwarded: 'for=10.0.0.9', 'proxy-authorization': 'Basic eDp5' }, dispatcher: agent });
+    const chainedRaw = ((await chained.body.json()) as { rawHeaders: string[] }).rawHeaders;
+    const c = new Map<string, string>();
+    for (let i = 0; i + 1 < chainedRaw.length; i += 2) c.set(chainedRaw[i]!.toLowerCase(), chainedRaw[i + 1]!);
+    expect(c.get('x-forwarded-for')).toBe('10.0.0.9, 127.0.0.1');
+    expect(c.get('forwarded')).toBe('for=10.0.0.9, for=127.0.0.1;host=echo.default;proto=http');
+    expect(c.has('proxy-authorization')).toBe(false);
+
+    // Unknown hosts still get the activator's 404 naming the host.
+    const unknown = await get(s.port, 'nope.default.localhost');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toContain('no Service found for host "nope.default.localhost"');
+  }, 60_000);
+});
