@@ -34,6 +34,8 @@ export interface EngineConfig {
   /** The activator's internal listener (127.0.0.1). */
   activatorPort: number;
   mapFile: string;
+  /** The worker's own CLI socket (expose-fd listeners: seamless reloads). */
+  adminSocket: string;
   errorDir: string;
   threads: number;
   maxconn: number;
@@ -128,10 +130,15 @@ export function renderConfig(c: EngineConfig): string {
     `  maxconn ${c.maxconn}`,
     '  log stderr format raw local0 notice',
     '  hard-stop-after 30s',
+    // The listening sockets pass from the old worker to the new one on a reload (no refused connections).
+    `  stats socket ${c.adminSocket} mode 600 level admin expose-fd listeners`,
     '',
     'defaults',
     '  mode http',
     '  option http-keep-alive',
+    // A reload must not close a client's idle keep-alive connection under a request it is sending: the old worker
+    // answers one more request on it with `Connection: close` instead (haproxy < 2.4's behaviour).
+    '  option idle-close-on-response',
     '  timeout connect 5s',
     `  timeout client ${c.activatorTimeoutSeconds + 60}s`,
     `  timeout http-request ${c.headersTimeoutMs}ms`,

@@ -403,6 +403,7 @@ export class ServeEngine implements RoutingSink {
         ingress,
         activatorPort: this.#activatorPort,
         mapFile: this.#mapFile,
+        adminSocket: join(this.#o.dir, 'admin.sock'),
         errorDir: this.#errorDir,
         threads: this.#o.threads ?? 1,
         maxconn: this.#o.maxconn ?? DEFAULT_MAXCONN,

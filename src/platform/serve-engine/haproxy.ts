@@ -53,7 +53,7 @@ export interface HaproxyProcessOptions {
 }
 
 const POLL_MS = 10;
-const ROUTINE = /stopped \(cumulated conns|exited with code 0|Exiting Master|All workers exited|is UP\/READY|is going DOWN for maintenance|leaving forced maintenance|entering forced maintenance|Loading success|New worker|Reexecuting Master|haproxy version is|path to executable is|Stopping (frontend|backend|proxy)/;
+const ROUTINE = /stopped \(cumulated conns|exited with code 0|Exiting Master|All workers exited|is UP\/READY|is going DOWN for maintenance|leaving forced maintenance|entering forced maintenance|Loading success|New worker|Reexecuting Master|haproxy version is|path to executable is|Stopping (frontend|backend|proxy)|has no server available/;
 
 export class HaproxyProcess {
   readonly #o: HaproxyProcessOptions;
@@ -163,7 +163,8 @@ export class HaproxyProcess {
     this.#tail.push(line);
     if (this.#tail.length > 20) this.#tail.shift();
     const msg = `haproxy: ${line}`;
-    // Its own lifecycle (reloads, soft stops, servers leaving maintenance as the engine asks) is routine: debug.
+    // Its own lifecycle (reloads, soft stops, servers leaving maintenance as the engine asks) is routine: debug. So is
+    // a backend left without servers: the engine points its hosts at the activator before it takes the last one away.
     if (ROUTINE.test(line)) this.#o.log.debug(msg);
     else if (/^\[(ALERT|EMERG)/.test(line)) this.#o.log.error(msg);
     else if (/^\[WARNING/.test(line)) this.#o.log.warn(msg);

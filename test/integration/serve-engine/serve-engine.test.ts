@@ -155,4 +155,74 @@ describe('serve engine: haproxy serves warm revisions (real haproxy)', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body).toContain('no Service found for host "nope.default.localhost"');
   }, 60_000);
+
+  it('loses no request across serve → scale-down → proxy → zero → cold start → serve, under a stream of requests', async () => {
+    s = await start(`${FAST_AUTOSCALER}---\n${echoService('cycle', { 'autoscaling.knative.dev/target-burst-capacity': '0', 'autoscaling.knative.dev/initial-scale': '2' })}`);
+    const stateDir = join(s.dir, 'state');
+    const port = s.port;
+    const host = `cycle.default.localhost:${port}`;
+    const be = 'rev_default_cycle-00001';
+    const statuses: number[] = [];
+    const coldStarts: string[] = [];
+    const stream = (): { stop: () => Promise<void> } => {
+      let on = true;
+      const loop = async (): Promise<void> => {
+        while (on) {
+          try {
+            const r = await get(port, host, '/?sleep=10');
+            statuses.push(r.status);
+            const cs = r.headers['x-wisp-cold-start'];
+            if (typeof cs === 'string') coldStarts.push(cs);
+          } catch (err) {
+            statuses.push(-1);
+            throw err;
+          }
+        }
+      };
+      const loops = [loop(), loop(), loop()];
+      return {
+        stop: async () => {
+          on = false;
+          await Promise.all(loops);
+        },
+      };
+    };
+    const revision = async (): Promise<{ actual: number; desired: number }> => {
+      const { apiToken } = { apiToken: (await import('node:fs/promises')).readFile(join(stateDir, 'token'), 'utf8') };
+      const res = await request(`${s!.platform.urls.api}/apis/serving.knative.dev/v1/namespaces/default/revisions/cycle-00001`, { headers: { authorization: `Bearer ${(await apiToken).trim()}` }, dispatcher: agent });
+      const rev = (await res.body.json()) as { status?: { actualReplicas?: number; desiredReplicas?: number } };
+      return { actual: rev.status?.actualReplicas ?? -1, desired: rev.status?.desiredReplicas ?? -1 };
+    };
+    const mapValue = async (): Promise<string | undefined> => {
+      const { masterCommand } = await import('../../../src/platform/serve-engine/cli.js');
+      const text = await masterCommand(join(stateDir, 'haproxy', 'master.sock'), [`show map ${join(stateDir, 'haproxy', 'hosts.map')}`], { worker: true });
+      return / cycle\.default\.localhost (\S+)/.exec(text)?.[1];
+    };
+
+    // Warm at 2 replicas, served by haproxy; the light stream needs 1: the autoscaler scales down under load.
+    await waitFor(async () => ((await revision()).actual === 2 ? true : undefined), { timeoutMs: 15_000, intervalMs: 100, what: 'initial scale 2' });
+    const first = stream();
+    await waitFor(async () => ((await backendTotals(stateDir)).get(be) ?? 0) > 20 || undefined, { timeoutMs: 15_000, what: 'requests served by haproxy' });
+    await waitFor(async () => ((await revision()).actual === 1 ? true : undefined), { timeoutMs: 30_000, intervalMs: 200, what: 'scale-down to 1 under load' });
+    const servedAfterScaleDown = (await backendTotals(stateDir)).get(be) ?? 0;
+    await waitFor(async () => ((await backendTotals(stateDir)).get(be) ?? 0) > servedAfterScaleDown + 20 || undefined, { timeoutMs: 15_000, what: 'served by haproxy again after the scale-down' });
+    await first.stop();
+
+    // No traffic: to zero, through the activator (the host points at it before the replica is stopped).
+    await waitFor(async () => ((await revision()).actual === 0 ? true : undefined), { timeoutMs: 40_000, intervalMs: 200, what: 'scale to zero' });
+    expect(await mapValue()).toBe('be_activator');
+
+    // Cold start through the activator, then back to haproxy, all under the stream.
+    const activatorBefore = (await backendTotals(stateDir)).get('be_activator') ?? 0;
+    const servedBefore = (await backendTotals(stateDir)).get(be) ?? 0;
+    const second = stream();
+    await waitFor(async () => ((await backendTotals(stateDir)).get(be) ?? 0) > servedBefore + 20 || undefined, { timeoutMs: 20_000, what: 'served by haproxy after the cold start' });
+    await second.stop();
+    expect((await backendTotals(stateDir)).get('be_activator') ?? 0).toBeGreaterThan(activatorBefore);
+    expect(coldStarts.length).toBeGreaterThan(0);
+    expect(Number(coldStarts[0])).toBeGreaterThan(0);
+    expect(await mapValue()).toBe(be);
+    expect(statuses.length).toBeGreaterThan(60);
+    expect(statuses.filter((st) => st !== 200)).toEqual([]);
+  }, 120_000);
 });
