@@ -110,7 +110,7 @@ describe('serve engine: haproxy serves warm revisions (real haproxy)', () => {
     await expect(startPlatform({ ...base, component: 'controller', serveEngine: { engine: 'haproxy' } })).rejects.toThrow(/--component all/);
   });
 
-  it('serves a warm revision (target-burst-capacity 0) through haproxy with the activator\'s forwarding headers; a split stays on the activator', async () => {
+  it('serves a warm revision (target-burst-capacity 0) through haproxy with the activator\'s forwarding headers', async () => {
     s = await start(`${FAST_AUTOSCALER}---\n${echoService('echo', { 'autoscaling.knative.dev/target-burst-capacity': '0', 'autoscaling.knative.dev/min-scale': '1' })}`);
     const stateDir = join(s.dir, 'state');
     const host = `echo.default.localhost:${s.port}`;
@@ -225,4 +225,43 @@ describe('serve engine: haproxy serves warm revisions (real haproxy)', () => {
     expect(statuses.length).toBeGreaterThan(60);
     expect(statuses.filter((st) => st !== 200)).toEqual([]);
   }, 120_000);
+
+  it('feeds haproxy\'s concurrency to the autoscaler: load served only by haproxy scales the revision up', async () => {
+    s = await start(
+      `${FAST_AUTOSCALER}---\n${echoService('busy', { 'autoscaling.knative.dev/target-burst-capacity': '-1', 'autoscaling.knative.dev/target': '1', 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/max-scale': '3' })}`,
+    );
+    const stateDir = join(s.dir, 'state');
+    const port = s.port;
+    const host = `busy.default.localhost:${port}`;
+    const be = 'rev_default_busy-00001';
+    await waitFor(
+      async () => {
+        expect((await get(port, host)).status).toBe(200);
+        return ((await backendTotals(stateDir)).get(be) ?? 0) > 0 || undefined;
+      },
+      { timeoutMs: 10_000, what: 'served by haproxy' },
+    );
+    const activatorBefore = (await backendTotals(stateDir)).get('be_activator') ?? 0;
+    const token = (await (await import('node:fs/promises')).readFile(join(stateDir, 'token'), 'utf8')).trim();
+    const desired = async (): Promise<number> => {
+      const res = await request(`${s!.platform.urls.api}/apis/serving.knative.dev/v1/namespaces/default/revisions/busy-00001`, { headers: { authorization: `Bearer ${token}` }, dispatcher: agent });
+      return ((await res.body.json()) as { status?: { desiredReplicas?: number } }).status?.desiredReplicas ?? 0;
+    };
+    expect(await desired()).toBe(1);
+    let on = true;
+    const statuses: number[] = [];
+    const loop = async (): Promise<void> => {
+      while (on) statuses.push((await get(port, host, '/?sleep=100')).status);
+    };
+    const loops = [loop(), loop(), loop(), loop()];
+    try {
+      await waitFor(async () => ((await desired()) >= 2 ? true : undefined), { timeoutMs: 20_000, intervalMs: 200, what: 'scale-up from haproxy\'s stats' });
+    } finally {
+      on = false;
+      await Promise.all(loops);
+    }
+    expect(statuses.filter((st) => st !== 200)).toEqual([]);
+    // Every request went through haproxy's revision backend, none through the activator.
+    expect((await backendTotals(stateDir)).get('be_activator') ?? 0).toBe(activatorBefore);
+  }, 60_000);
 });
