@@ -1,6 +1,8 @@
 /**
- * Activator benchmark: one hello replica, loaded directly, through the Activator (standalone process, cc 0)
- * and through nginx (upstream keepalive pool), with the same generators for all three, measured round-robin:
+ * Activator benchmark: one hello replica, loaded directly, through the Activator (standalone process, cc 0),
+ * through nginx (upstream keepalive pool) and through Wisp's serve mode (`--serve-engine haproxy`: haproxy nbthread 1
+ * serving the warm revision, configured by the ServeEngine in a Wisp process of its own that also runs the activator
+ * and polls haproxy's stats), with the same generators for all columns, measured round-robin:
  *  - max throughput: wrk, 1 thread, 50 connections, 3 round-robin rounds of 3 s per column (see THREADS below for why one thread);
  *  - latency at a fixed 1 000 req/s: an open-loop generator in this process (node:http keep-alive agent),
  *    latency measured from send to the end of the body, with a 1 ms timer scheduler (no busy spin).
@@ -18,6 +20,7 @@ import { connect } from 'node:net';
 import { Registry } from 'prom-client';
 import { Activator } from '../../activator/index.js';
 import { systemClock } from '../../src/clock.js';
+import { ServeEngine, findHaproxy } from '../../src/platform/serve-engine/index.js';
 import { freePort } from '../support/wait.js';
 
 const HOST = 'hello.default.localhost';
@@ -43,6 +46,7 @@ const TICKS_PER_SECOND = 100;
 const mode = process.argv[2];
 if (mode === '--replica') runReplica(Number(process.argv[3]));
 else if (mode === '--activator') void runActivator(Number(process.argv[3]), Number(process.argv[4]));
+else if (mode === '--serve') void runServe(Number(process.argv[3]), Number(process.argv[4]), process.argv[5]!);
 else void main();
 
 function runReplica(port: number): void {
@@ -72,15 +76,51 @@ async function runActivator(port: number, replicaPort: number): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+/**
+ * Wisp's serve mode as `wisp up --serve-engine haproxy` runs it: the ServeEngine starts haproxy on `port` in front of
+ * an activator on an internal port, and the revision (target-burst-capacity 0, one ready replica) is served by
+ * haproxy. Writes haproxy's master pid to `<dir>/serve.pid` once the host points at the revision's backend.
+ */
+async function runServe(port: number, replicaPort: number, dir: string): Promise<void> {
+  const key = 'default/hello-00001';
+  const quiet = { debug() {}, info() {}, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
+  const engine = new ServeEngine({ binary: await findHaproxy({ pathEnv: process.env['PATH'] ?? '' }), threads: 1, dir: join(dir, 'haproxy'), clock: systemClock, log: quiet });
+  const activator = new Activator({ clock: systemClock, registry: new Registry(), reporter: { report() {}, poke() {} } });
+  const internal = await activator.listen({ port: 0 });
+  await engine.start({ activator, ingressHost: '127.0.0.1', ingressPort: port, activatorPort: internal.port, autoscaler: { report() {}, spec: () => ({ targetBurstCapacity: 0 }) } });
+  engine.setRouting({ hosts: new Map([[HOST, { namespace: 'default', service: 'hello', targets: [{ revision: key, percent: 100 }] }]]) });
+  engine.upsertRevision({
+    key,
+    namespace: 'default',
+    service: 'hello',
+    revision: 'hello-00001',
+    containerConcurrency: 0,
+    timeoutSeconds: 300,
+    endpoints: [{ id: 'hello-00001-1', host: '127.0.0.1', port: replicaPort }],
+  });
+  await engine.settled();
+  if (engine.appliedMode(key) !== 'serve') throw new Error('bench: the revision is not in serve mode');
+  writeFileSync(join(dir, 'serve.pid'), String(engine.pid));
+  const stop = (): void => void engine.close().then(() => activator.close()).then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
 interface Column {
   name: string;
   port: number;
   /** The process that serves this column (replica, activator, nginx worker): its CPU time is measured. */
   pid?: number;
+  /** More processes whose CPU time counts for this column (the serve column: haproxy's worker besides Wisp). */
+  extraPids?: number[];
   rps?: number;
   /** CPU time (user+sys) of `pid` per request during the wrk runs, microseconds. */
   cpuUs?: number;
   rounds?: { rps: number; p50: number; p99: number; cpuUs: number }[];
+  /** Per process of the column (pid → CPU µs per request), summed over the recorded rounds. */
+  parts?: Map<number, { name: string; ticks: number }>;
+  partNames?: Map<number, string>;
+  requests?: number;
   wrkP50?: number;
   wrkP99?: number;
   p50?: number;
@@ -112,6 +152,14 @@ async function stopAll(): Promise<void> {
         }),
     ),
   );
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`bench: condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function waitPort(port: number, timeoutMs = 10_000): Promise<void> {
@@ -165,10 +213,24 @@ function cpuTicks(pid: number | undefined): number {
 
 /** One wrk run of `seconds`; with `record`, adds a round (req/s, p50, p99, CPU µs per request) to the column. */
 async function wrk(col: Column, seconds: number, record: boolean): Promise<void> {
-  const before = cpuTicks(col.pid);
+  const pids = [col.pid, ...(col.extraPids ?? [])];
+  const ticksNow = (): number => pids.reduce((sum: number, p) => sum + cpuTicks(p), 0);
+  const each = pids.map((p) => cpuTicks(p));
+  const before = ticksNow();
   const out = await run(WRK, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', `Host: ${HOST}`, `http://127.0.0.1:${col.port}/`]);
-  const ticks = cpuTicks(col.pid) - before;
+  const ticks = ticksNow() - before;
   if (!record) return;
+  if (col.partNames !== undefined) {
+    col.parts ??= new Map();
+    pids.forEach((p, i) => {
+      if (p === undefined) return;
+      const part = col.parts!.get(p) ?? { name: col.partNames!.get(p) ?? String(p), ticks: 0 };
+      part.ticks += cpuTicks(p) - each[i]!;
+      col.parts!.set(p, part);
+    });
+    const n = /(\d+) requests in/.exec(out);
+    col.requests = (col.requests ?? 0) + (n ? Number(n[1]) : 0);
+  }
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
   const total = /(\d+) requests in/.exec(out);
   const p50 = /\s50%\s+(\S+)/.exec(out);
@@ -330,6 +392,26 @@ async function main(): Promise<void> {
       console.log(`note: ${NGINX} not found; skipping the nginx column`);
     }
 
+    let serve: Column | undefined;
+    const haproxyBinary = await findHaproxy({ pathEnv: process.env['PATH'] ?? '' }).catch(() => undefined);
+    if (haproxyBinary !== undefined) {
+      const servePort = await freePort();
+      const wisp = start(process.execPath, [...flags, self, '--serve', String(servePort), String(replicaPort), dir]);
+      await waitFor(() => existsSync(join(dir, 'serve.pid')), 10_000);
+      const master = Number(readFileSync(join(dir, 'serve.pid'), 'utf8'));
+      const worker = nginxWorker(master);
+      // haproxy's master relays the engine's CLI commands (the stats poll): its CPU counts too.
+      serve = { name: 'wisp serve', port: servePort, ...(wisp.pid === undefined ? {} : { pid: wisp.pid }), extraPids: [...(worker === undefined ? [] : [worker]), master] };
+      serve.partNames = new Map([
+        [wisp.pid ?? -1, 'wisp process'],
+        [worker ?? -1, 'haproxy worker'],
+        [master, 'haproxy master'],
+      ]);
+      cols.push(serve);
+    } else {
+      console.log('note: haproxy not found; skipping the wisp serve column');
+    }
+
     for (const col of cols) await wrk(col, WARMUP_SECONDS, false); // warm-up (connections, JIT)
     const samples = new Map<Column, number[]>(cols.map((c) => [c, []]));
     for (let round = 1; round <= ROUNDS; round++) {
@@ -349,15 +431,16 @@ async function main(): Promise<void> {
     console.log(`  setting the same forwarding headers the activator adds (Host, X-Forwarded-For/-Proto/-Host, Forwarded).`);
     console.log(`  throughput: wrk -t${THREADS} -c${CONNECTIONS} --latency, same for all three columns, after one ${WARMUP_SECONDS} s warm-up run each;`);
     console.log(`    ${ROUNDS} round-robin rounds of ${ROUND_SECONDS} s per column, medians reported; cpu us/req = the serving process's`);
-    console.log(`    user+sys CPU time per request during those runs (replica for direct, activator, nginx worker).`);
+    console.log(`    user+sys CPU time per request during those runs (replica for direct, activator, nginx worker; wisp serve:`);
+    console.log(`    haproxy's worker (nbthread 1) + haproxy's master + the Wisp process that runs the engine, its stats poll every 100 ms and the activator).`);
     console.log(`  latency: open loop at ${RATE} req/s, ${ROUNDS} round-robin rounds of ${f(RATE_SECONDS / ROUNDS, 1)} s per column from this process`);
     console.log(`    (node:http keep-alive agent), send to end of body; percentiles over all rounds' samples.`);
     console.log(`  machine: ${cpus().length} cores shared by wrk, the replica and the proxy under test.`);
     console.log('');
-    console.log('column      req/s(wrk)  wrk p50 ms  wrk p99 ms  cpu us/req  @1000/s p50 ms  @1000/s p99 ms  errors');
+    console.log('column        req/s(wrk)  wrk p50 ms  wrk p99 ms  cpu us/req  @1000/s p50 ms  @1000/s p99 ms  errors');
     for (const c of cols) {
       console.log(
-        `${c.name.padEnd(10)}  ${f(c.rps, 0).padStart(10)}  ${f(c.wrkP50).padStart(10)}  ${f(c.wrkP99).padStart(10)}  ${f(c.cpuUs, 1).padStart(10)}  ${f(c.p50, 3).padStart(14)}  ${f(c.p99, 3).padStart(14)}  ${String(c.errors ?? 0).padStart(6)}`,
+        `${c.name.padEnd(12)}  ${f(c.rps, 0).padStart(10)}  ${f(c.wrkP50).padStart(10)}  ${f(c.wrkP99).padStart(10)}  ${f(c.cpuUs, 1).padStart(10)}  ${f(c.p50, 3).padStart(14)}  ${f(c.p99, 3).padStart(14)}  ${String(c.errors ?? 0).padStart(6)}`,
       );
     }
     console.log(`per round req/s: ${cols.map((c) => `${c.name} ${(c.rounds ?? []).map((r) => f(r.rps, 0)).join('/')}`).join(', ')}`);
@@ -369,6 +452,15 @@ async function main(): Promise<void> {
     if (nginx) console.log(`activator/nginx  throughput: ${f((act.rps ?? NaN) / (nginx.rps ?? NaN))}  (target >= 0.90)`);
     console.log(`added at ${RATE} req/s (activator - direct): p50 ${added(act, 'p50')} ms, p99 ${added(act, 'p99')} ms  (target p99 <= 1 ms)`);
     if (nginx) console.log(`added at ${RATE} req/s (nginx - direct):     p50 ${added(nginx, 'p50')} ms, p99 ${added(nginx, 'p99')} ms`);
+    if (serve?.parts !== undefined && serve.requests) {
+      const per = [...serve.parts.values()].map((p) => `${p.name} ${f((p.ticks * (1e6 / TICKS_PER_SECOND)) / serve!.requests!, 1)}`);
+      console.log(`wisp serve cpu us/req by process (all rounds): ${per.join(', ')}`);
+    }
+    if (serve && nginx) {
+      console.log(`wisp serve/nginx throughput: ${f((serve.rps ?? NaN) / (nginx.rps ?? NaN))}  (target >= 0.90)`);
+      console.log(`wisp serve/nginx cpu us/req: ${f((serve.cpuUs ?? NaN) / (nginx.cpuUs ?? NaN))}  (target <= 1.30)`);
+      console.log(`added at ${RATE} req/s (wisp serve - direct): p50 ${added(serve, 'p50')} ms, p99 ${added(serve, 'p99')} ms  (target p99 <= nginx's + 0.5 ms)`);
+    }
   } finally {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });

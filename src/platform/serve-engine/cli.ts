@@ -8,7 +8,10 @@ import { ServeEngineCommandError } from './errors.js';
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 
-/** Sends `commands` to the master socket; `worker` prefixes each with `@1`. Resolves with the whole answer. */
+/**
+ * Sends `commands` to a CLI socket (the master's; `worker` prefixes each with `@1`), or to a worker's stats socket
+ * (`worker: false`). Resolves with the whole answer.
+ */
 export function masterCommand(socketPath: string, commands: readonly string[], opts: { worker: boolean; timeoutMs?: number }): Promise<string> {
   const line = commands.map((c) => (opts.worker ? `@1 ${c}` : c)).join('; ') + '\n';
   const timeoutMs = opts.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;

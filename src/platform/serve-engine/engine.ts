@@ -90,6 +90,7 @@ export class ServeEngine implements RoutingSink {
   readonly #configFile: string;
   readonly #mapFile: string;
   readonly #errorDir: string;
+  readonly #adminSocket: string;
   #autoscaler: EngineAutoscaler | undefined;
   /** The activator (set by start()): every RoutingSink call is forwarded to it. */
   #activator: RoutingSink = { setRouting: () => undefined, upsertRevision: () => undefined, removeRevision: () => undefined };
@@ -131,6 +132,7 @@ export class ServeEngine implements RoutingSink {
     this.#mapFile = join(opts.dir, 'hosts.map');
     this.#errorDir = join(opts.dir, 'errors');
     const masterSocket = join(opts.dir, 'master.sock');
+    this.#adminSocket = join(opts.dir, 'admin.sock');
     // sun_path holds 108 bytes on Linux.
     if (Buffer.byteLength(masterSocket) > 100) {
       throw new ServeEngineStartError(`serve engine: the master socket path ${masterSocket} is longer than a Unix socket allows (100 bytes): use a shorter --state-dir`);
@@ -139,6 +141,7 @@ export class ServeEngine implements RoutingSink {
       binary: opts.binary,
       configFile: this.#configFile,
       masterSocket,
+      adminSocket: this.#adminSocket,
       clock: opts.clock,
       log: opts.log,
       onExit: (code, signal) => this.#crashed(code, signal),
@@ -169,6 +172,7 @@ export class ServeEngine implements RoutingSink {
       await writeFile(join(this.#errorDir, `${status}.http`), renderErrorPage(Number(status), reason, ERROR_MESSAGES[Number(status)] ?? `${reason}\n`));
     }
     await rm(join(this.#o.dir, 'master.sock'), { force: true });
+    await rm(this.#adminSocket, { force: true });
     const rendered = await this.#writeConfig();
     await this.#proc.start();
     this.#applied = rendered;
@@ -403,7 +407,7 @@ export class ServeEngine implements RoutingSink {
         ingress,
         activatorPort: this.#activatorPort,
         mapFile: this.#mapFile,
-        adminSocket: join(this.#o.dir, 'admin.sock'),
+        adminSocket: this.#adminSocket,
         errorDir: this.#errorDir,
         threads: this.#o.threads ?? 1,
         maxconn: this.#o.maxconn ?? DEFAULT_MAXCONN,
@@ -482,7 +486,7 @@ export class ServeEngine implements RoutingSink {
       if (key !== undefined) this.#servedInInterval.add(key);
     }
     this.#proc
-      .command(['show stat -1 2 -1'])
+      .stats('show stat -1 2 -1')
       .then((csv) => {
         this.#samples++;
         for (const [name, load] of parseBackendLoad(csv)) {

@@ -44,6 +44,8 @@ export interface HaproxyProcessOptions {
   binary: string;
   configFile: string;
   masterSocket: string;
+  /** The worker's own stats socket (the config's `stats socket`): the stats poll reads it without the master's relay. */
+  adminSocket: string;
   clock: Clock;
   log: Logger;
   /** An exit close() did not ask for (a crash, a kill). */
@@ -113,6 +115,11 @@ export class HaproxyProcess {
   /** Worker commands (`@1`-prefixed). */
   command(commands: readonly string[]): Promise<string> {
     return masterCommand(this.#o.masterSocket, commands, { worker: true });
+  }
+
+  /** A read-only command on the current worker's stats socket directly (cheaper than through the master). */
+  stats(cmd: string): Promise<string> {
+    return masterCommand(this.#o.adminSocket, [cmd], { worker: false, timeoutMs: 2000 });
   }
 
   /** Checks the config file with `haproxy -c`, then SIGUSR2; resolves once the master counts the reload done. */
