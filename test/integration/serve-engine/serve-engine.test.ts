@@ -272,4 +272,29 @@ describe('serve engine: haproxy serves warm revisions (real haproxy)', () => {
     // Every request went through haproxy's revision backend, none through the activator.
     expect((await backendTotals(stateDir)).get('be_activator') ?? 0).toBe(activatorBefore);
   }, 60_000);
+
+  it('detects a crash of haproxy and restarts it with the whole current state', async () => {
+    s = await start(`${FAST_AUTOSCALER}---\n${echoService('crash', { 'autoscaling.knative.dev/target-burst-capacity': '0', 'autoscaling.knative.dev/min-scale': '1' })}`);
+    const stateDir = join(s.dir, 'state');
+    const port = s.port;
+    const host = `crash.default.localhost:${port}`;
+    const be = 'rev_default_crash-00001';
+    const servedByHaproxy = async (): Promise<true | undefined> => {
+      const r = await get(port, host).catch(() => undefined);
+      if (r?.status !== 200) return undefined;
+      return ((await backendTotals(stateDir).catch(() => new Map<string, number>())).get(be) ?? 0) > 0 || undefined;
+    };
+    await waitFor(servedByHaproxy, { timeoutMs: 10_000, what: 'served by haproxy' });
+    const { masterCommand, parseShowProc } = await import('../../../src/platform/serve-engine/cli.js');
+    const proc = parseShowProc(await masterCommand(join(stateDir, 'haproxy', 'master.sock'), ['show proc'], { worker: false }));
+    const worker = proc.workers[0]!;
+    process.kill(worker, 'SIGKILL'); // a worker crash: the master exits with it (haproxy's exit-on-failure)
+    await waitFor(async () => (parseShowProc(await masterCommand(join(stateDir, 'haproxy', 'master.sock'), ['show proc'], { worker: false }).catch(() => '')).workers.some((w) => w !== worker) ? true : undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      what: 'a new haproxy worker',
+    });
+    // The restarted haproxy has the revision's backend, endpoint and map entry from the rendered state.
+    await waitFor(servedByHaproxy, { timeoutMs: 10_000, what: 'served by haproxy after the restart' });
+  }, 60_000);
 });

@@ -125,3 +125,12 @@ rev_default_hello-00001,BACKEND,4,4,3,3,400,7
     expect(refusals("\nno need to change the addr, port changed from '1' to '4000' by 'stats socket command'\n")).toEqual([]);
   });
 });
+
+describe('serve engine: finding haproxy', () => {
+  it('takes WISP_HAPROXY when executable, else PATH, else /usr/sbin/haproxy; says how to install it when none is', async () => {
+    const { findHaproxy } = await import('../../../src/platform/serve-engine/index.js');
+    expect(await findHaproxy({ explicit: HAPROXY })).toBe(HAPROXY);
+    expect(await findHaproxy({ pathEnv: '/nonexistent-dir' })).toBe(HAPROXY);
+    await expect(findHaproxy({ explicit: '/nonexistent/haproxy' })).rejects.toThrow('serve engine haproxy: WISP_HAPROXY=/nonexistent/haproxy is not an executable file; install it (Debian/Ubuntu: apt-get install haproxy) or point WISP_HAPROXY at the binary');
+  });
+});
