@@ -3,13 +3,13 @@
  * counters move, the activator's do not), a revision goes back to the activator to scale to zero and comes back cold
  * with X-Wisp-Cold-Start, and a stream of requests across the whole cycle is answered 200 every time.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '../../../src/platform/index.js';
-import { ServeEngineModeError } from '../../../src/platform/serve-engine/index.js';
+import { ServeEngineModeError, masterCommand, parseShowProc } from '../../../src/platform/serve-engine/index.js';
 import { ROOT } from '../../support/wisp.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -92,7 +92,6 @@ async function get(port: number, host: string, path = '/'): Promise<{ status: nu
 
 /** The engine's per-backend request totals (`stot`) from its stats page, through Wisp's own master CLI helper. */
 async function backendTotals(stateDir: string): Promise<Map<string, number>> {
-  const { masterCommand } = await import('../../../src/platform/serve-engine/cli.js');
   const csv = await masterCommand(join(stateDir, 'haproxy', 'master.sock'), ['show stat -1 2 -1'], { worker: true });
   const lines = csv.split('\n');
   const header = (lines[0] ?? '').replace(/^#\s*/, '').split(',');
@@ -196,13 +195,12 @@ describe('serve engine: haproxy serves warm revisions (real haproxy)', () => {
       };
     };
     const revision = async (): Promise<{ actual: number; desired: number }> => {
-      const { apiToken } = { apiToken: (await import('node:fs/promises')).readFile(join(stateDir, 'token'), 'utf8') };
-      const res = await request(`${s!.platform.urls.api}/apis/serving.knative.dev/v1/namespaces/default/revisions/cycle-00001`, { headers: { authorization: `Bearer ${(await apiToken).trim()}` }, dispatcher: agent });
+      const token = (await readFile(join(stateDir, 'token'), 'utf8')).trim();
+      const res = await request(`${s!.platform.urls.api}/apis/serving.knative.dev/v1/namespaces/default/revisions/cycle-00001`, { headers: { authorization: `Bearer ${token}` }, dispatcher: agent });
       const rev = (await res.body.json()) as { status?: { actualReplicas?: number; desiredReplicas?: number } };
       return { actual: rev.status?.actualReplicas ?? -1, desired: rev.status?.desiredReplicas ?? -1 };
     };
     const mapValue = async (): Promise<string | undefined> => {
-      const { masterCommand } = await import('../../../src/platform/serve-engine/cli.js');
       const text = await masterCommand(join(stateDir, 'haproxy', 'master.sock'), [`show map ${join(stateDir, 'haproxy', 'hosts.map')}`], { worker: true });
       return / cycle\.default\.localhost (\S+)/.exec(text)?.[1];
     };
@@ -250,7 +248,7 @@ describe('serve engine: haproxy serves warm revisions (real haproxy)', () => {
       { timeoutMs: 10_000, what: 'served by haproxy' },
     );
     const activatorBefore = (await backendTotals(stateDir)).get('be_activator') ?? 0;
-    const token = (await (await import('node:fs/promises')).readFile(join(stateDir, 'token'), 'utf8')).trim();
+    const token = (await readFile(join(stateDir, 'token'), 'utf8')).trim();
     const desired = async (): Promise<number> => {
       const res = await request(`${s!.platform.urls.api}/apis/serving.knative.dev/v1/namespaces/default/revisions/busy-00001`, { headers: { authorization: `Bearer ${token}` }, dispatcher: agent });
       return ((await res.body.json()) as { status?: { desiredReplicas?: number } }).status?.desiredReplicas ?? 0;
@@ -285,7 +283,6 @@ describe('serve engine: haproxy serves warm revisions (real haproxy)', () => {
       return ((await backendTotals(stateDir).catch(() => new Map<string, number>())).get(be) ?? 0) > 0 || undefined;
     };
     await waitFor(servedByHaproxy, { timeoutMs: 10_000, what: 'served by haproxy' });
-    const { masterCommand, parseShowProc } = await import('../../../src/platform/serve-engine/cli.js');
     const proc = parseShowProc(await masterCommand(join(stateDir, 'haproxy', 'master.sock'), ['show proc'], { worker: false }));
     const worker = proc.workers[0]!;
     process.kill(worker, 'SIGKILL'); // a worker crash: the master exits with it (haproxy's exit-on-failure)
