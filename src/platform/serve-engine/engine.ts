@@ -109,7 +109,9 @@ export class ServeEngine implements RoutingSink {
   #appliedVersion = 0;
   #waiters: { version: number; resolve: () => void }[] = [];
   #pumping = false;
-  #reloadDue = 0;
+  /** A reload is wanted: the debounce timer runs (armed) or has run (ready). */
+  #reloadArmed = false;
+  #reloadReady = false;
   #reloadTimer: Timer | undefined;
   #retryTimer: Timer | undefined;
   #running = false;
@@ -307,16 +309,23 @@ export class ServeEngine implements RoutingSink {
         const needReload = !sameSet(wanted.backends, this.#applied.backends);
         try {
           await this.#applyRuntime(wanted.map);
-          if (needReload && this.#reloadDue !== 0 && this.#o.clock.now() >= this.#reloadDue) {
+          if (needReload && this.#reloadReady) {
             const rendered = await this.#writeConfig();
             await this.#proc.reload();
             this.#applied = rendered;
-            this.#reloadDue = 0;
+            this.#reloadArmed = false;
+            this.#reloadReady = false;
             // Anything changed while the new worker started is re-applied on it by the next round.
             this.#version++;
             continue;
           }
           if (needReload) this.#scheduleReload();
+          else if (this.#reloadArmed) {
+            // The backends came back to what the worker has: no reload after all.
+            this.#reloadTimer?.cancel();
+            this.#reloadArmed = false;
+            this.#reloadReady = false;
+          }
         } catch (err) {
           this.#o.log.error(`serve engine: ${err instanceof Error ? err.message : String(err)}`);
           this.#retryTimer?.cancel();
@@ -332,14 +341,14 @@ export class ServeEngine implements RoutingSink {
   }
 
   #scheduleReload(): void {
-    if (this.#reloadDue !== 0) return;
-    const delay = this.#o.reloadDelayMs ?? 100;
-    this.#reloadDue = this.#o.clock.now() + delay;
+    if (this.#reloadArmed) return;
+    this.#reloadArmed = true;
     this.#reloadTimer = this.#o.clock.setTimeout(() => {
       this.#reloadTimer = undefined;
+      this.#reloadReady = true;
       this.#version++;
       if (!this.#pumping) void this.#pump();
-    }, delay);
+    }, this.#o.reloadDelayMs ?? 100);
   }
 
   /** Proxy flips, then server changes, then serve flips, in one ordered batch on the current worker. */
@@ -421,7 +430,7 @@ export class ServeEngine implements RoutingSink {
   }
 
   #appliedUpTo(version: number, includingReload = false): Promise<void> {
-    if (this.#closed || (this.#appliedVersion >= version && (!includingReload || this.#reloadDue === 0))) return Promise.resolve();
+    if (this.#closed || (this.#appliedVersion >= version && (!includingReload || !this.#reloadArmed))) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ version: includingReload ? -version : version, resolve }));
   }
 
@@ -544,7 +553,9 @@ export class ServeEngine implements RoutingSink {
       await this.#proc.start();
       this.#applied = rendered;
       this.#running = true;
-      this.#reloadDue = 0;
+      this.#reloadTimer?.cancel();
+      this.#reloadArmed = false;
+      this.#reloadReady = false;
       this.#pollTimer = this.#o.clock.setInterval(() => this.#poll(), this.#o.pollMs ?? 100);
       this.#reportTimer = this.#o.clock.setInterval(() => this.#report(), this.#o.reportMs ?? 1000);
       this.#o.log.warn(`serve engine: haproxy restarted (pid ${this.#proc.pid})`);
