@@ -38,6 +38,7 @@ import {
 import { ServeEngineStartError } from './errors.js';
 import { HaproxyProcess } from './haproxy.js';
 import { modeOf, servableHosts, type ServeMode } from './mode.js';
+import { LoadWindow } from './stats.js';
 
 /** The autoscaler's side the engine needs: its stats sink and each revision's target-burst-capacity. */
 export interface EngineAutoscaler {
@@ -123,9 +124,7 @@ export class ServeEngine implements RoutingSink {
   #pollTimer: Timer | undefined;
   #reportTimer: Timer | undefined;
   #polling = false;
-  #loadSums = new Map<string, number>();
-  #samples = 0;
-  #servedInInterval = new Set<string>();
+  readonly #load = new LoadWindow();
 
   constructor(opts: ServeEngineOptions) {
     this.#o = opts;
@@ -490,44 +489,33 @@ export class ServeEngine implements RoutingSink {
   #poll(): void {
     if (this.#polling || !this.#running || this.#closed) return;
     this.#polling = true;
-    for (const [, be] of this.#applied.map) {
+    const served: string[] = [];
+    for (const be of this.#applied.map.values()) {
       const key = keyOfBackend(be);
-      if (key !== undefined) this.#servedInInterval.add(key);
+      if (key !== undefined) served.push(key);
     }
+    this.#load.served(served);
     this.#proc
       .stats('show stat -1 2 -1')
-      .then((csv) => {
-        this.#samples++;
-        for (const [name, load] of parseBackendLoad(csv)) {
-          const key = keyOfBackend(name);
-          if (key === undefined) continue;
-          this.#loadSums.set(key, (this.#loadSums.get(key) ?? 0) + load);
-        }
-      })
+      .then((csv) => this.#load.sample(parseBackendLoad(csv)))
       .catch((err: unknown) => this.#o.log.debug(`serve engine: show stat: ${err instanceof Error ? err.message : String(err)}`))
       .finally(() => {
         this.#polling = false;
       });
   }
 
-  /** Every second: each backend's average of (queued + in flight) over the interval's samples, as its own source. */
+  /** Every second: each backend's average of (queued + in flight) over the interval's polls, as its own source. */
   #report(): void {
+    const reports = this.#load.drain();
     const autoscaler = this.#autoscaler;
-    const samples = this.#samples;
-    const sums = this.#loadSums;
-    const served = this.#servedInInterval;
-    this.#samples = 0;
-    this.#loadSums = new Map();
-    this.#servedInInterval = new Set();
-    if (autoscaler === undefined || samples === 0) return;
+    if (autoscaler === undefined) return;
     const now = this.#o.clock.now();
-    const keys = new Set([...served, ...sums.keys()]);
-    for (const key of keys) {
-      if (!this.#revisions.has(key)) continue;
+    for (const r of reports) {
+      if (!this.#revisions.has(r.key)) continue;
       try {
-        autoscaler.report(key, (sums.get(key) ?? 0) / samples, now, ENGINE_STATS_SOURCE);
+        autoscaler.report(r.key, r.concurrency, now, ENGINE_STATS_SOURCE);
       } catch (err) {
-        this.#o.log.warn(`serve engine: report ${key} failed: ${String(err)}`);
+        this.#o.log.warn(`serve engine: report ${r.key} failed: ${String(err)}`);
       }
     }
   }

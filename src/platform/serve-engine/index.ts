@@ -9,3 +9,5 @@ export type { EngineConfig, BackendSpec } from './config.js';
 export { masterCommand, parseShowProc, parseBackendLoad, refusals } from './cli.js';
 export { ERROR_CODES, ServeEngineModeError, ServeEngineBinaryError, ServeEngineStartError, ServeEngineCommandError } from './errors.js';
 export type { ServeEngineErrorCode } from './errors.js';
+export { LoadWindow } from './stats.js';
+export type { LoadReport } from './stats.js';

@@ -134,3 +134,22 @@ describe('serve engine: finding haproxy', () => {
     await expect(findHaproxy({ explicit: '/nonexistent/haproxy' })).rejects.toThrow('serve engine haproxy: WISP_HAPROXY=/nonexistent/haproxy is not an executable file; install it (Debian/Ubuntu: apt-get install haproxy) or point WISP_HAPROXY at the binary');
   });
 });
+
+describe('serve engine: haproxy\'s load as the autoscaler sees it', () => {
+  it('averages queued + in-flight over the interval\'s polls; served revisions are reported at 0 too', async () => {
+    const { LoadWindow } = await import('../../../src/platform/serve-engine/index.js');
+    const w = new LoadWindow();
+    w.served(['default/a-00001']);
+    w.sample(new Map([['rev_default_a-00001', 4], ['rev_default_b-00001', 1], ['be_activator', 9]]));
+    w.sample(new Map([['rev_default_a-00001', 2], ['rev_default_b-00001', 0]]));
+    w.served(['default/c-00001']);
+    expect(w.drain()).toEqual([
+      { key: 'default/a-00001', concurrency: 3 },
+      { key: 'default/c-00001', concurrency: 0 },
+      { key: 'default/b-00001', concurrency: 0.5 },
+    ]);
+    // A new interval; without an answered poll there is nothing to report.
+    w.served(['default/a-00001']);
+    expect(w.drain()).toEqual([]);
+  });
+});
