@@ -39,6 +39,7 @@ import { ServeEngineStartError } from './errors.js';
 import { HaproxyProcess } from './haproxy.js';
 import { modeOf, servableHosts, type ServeMode } from './mode.js';
 import { LoadWindow } from './stats.js';
+import { ScaleGate, type GateEngine } from './gate.js';
 
 /** The autoscaler's side the engine needs: its stats sink and each revision's target-burst-capacity. */
 export interface EngineAutoscaler {
@@ -84,7 +85,7 @@ interface Applied {
 
 const addr = (ep: SlotEndpoint): string => (ep.host.includes(':') ? `[${ep.host}]:${ep.port}` : `${ep.host}:${ep.port}`);
 
-export class ServeEngine implements RoutingSink {
+export class ServeEngine implements RoutingSink, GateEngine {
   readonly #o: ServeEngineOptions;
   readonly #slotCount: number;
   readonly #proc: HaproxyProcess;
@@ -118,8 +119,7 @@ export class ServeEngine implements RoutingSink {
   #running = false;
   #closed = false;
 
-  readonly #lastScale = new Map<string, number>();
-  readonly #scaleChains = new Map<string, Promise<void>>();
+  #gate: ScaleGate | undefined;
 
   #pollTimer: Timer | undefined;
   #reportTimer: Timer | undefined;
@@ -151,7 +151,8 @@ export class ServeEngine implements RoutingSink {
 
   /** The scaler the autoscaler gets: a scale-down of a served revision first points its hosts at the activator. */
   gate(scaler: WorkloadScaler): WorkloadScaler {
-    return { scale: (key, n) => this.#scale(scaler, key, n) };
+    this.#gate = new ScaleGate(scaler, this);
+    return this.#gate;
   }
 
   /** The autoscaler's decision of a tick: its excess burst capacity decides serve or proxy. */
@@ -203,7 +204,7 @@ export class ServeEngine implements RoutingSink {
     this.#revisions.delete(key);
     this.#slots.delete(key);
     this.#ebc.delete(key);
-    this.#lastScale.delete(key);
+    this.#gate?.forget(key);
     this.#bump();
   }
 
@@ -443,45 +444,33 @@ export class ServeEngine implements RoutingSink {
     });
   }
 
-  // ---- scale gate ----
+  // ---- scale gate (gate.ts) ----
 
-  #scale(scaler: WorkloadScaler, key: string, n: number): void {
-    const prev = this.#lastScale.get(key);
-    this.#lastScale.set(key, n);
-    const pending = this.#scaleChains.get(key);
-    const down = prev !== undefined && n < prev;
-    if (pending === undefined && (!down || this.#closed || this.appliedMode(key) === 'proxy' && !this.#wantsServe(key))) {
-      scaler.scale(key, n);
-      return;
-    }
-    const run = async (): Promise<void> => {
-      if (!down || this.#closed) return scaler.scale(key, n);
-      this.#held.set(key, (this.#held.get(key) ?? 0) + 1);
-      this.#bump();
-      try {
-        await withTimeout(this.#appliedUpTo(this.#version), this.#o.flipTimeoutMs ?? 5000, this.#o.clock, () =>
-          this.#o.log.warn(`serve engine: ${key}: haproxy did not take the proxy flip in time; scaling to ${n} anyway`),
-        );
-        scaler.scale(key, n);
-      } finally {
-        const h = (this.#held.get(key) ?? 1) - 1;
-        if (h <= 0) this.#held.delete(key);
-        else this.#held.set(key, h);
-        this.#bump();
-      }
-    };
-    const chain = (pending ?? Promise.resolve()).then(run, run);
-    this.#scaleChains.set(key, chain);
-    void chain.finally(() => {
-      if (this.#scaleChains.get(key) === chain) this.#scaleChains.delete(key);
-    });
-  }
-
-  /** Whether the wanted state (not yet applied) has one of the revision's hosts on its backend. */
-  #wantsServe(key: string): boolean {
+  /** GateEngine: the revision is served, or about to be. */
+  serving(key: string): boolean {
     const be = backendName(key);
+    for (const v of this.#applied.map.values()) if (v === be) return true;
     for (const v of this.#wanted(this.#applied.backends).map.values()) if (v === be) return true;
     return false;
+  }
+
+  /** GateEngine: the revision's hosts to the activator until released; resolves once applied (at most flipTimeoutMs). */
+  async holdProxy(key: string, replicas: number): Promise<() => void> {
+    this.#held.set(key, (this.#held.get(key) ?? 0) + 1);
+    this.#bump();
+    await withTimeout(this.#appliedUpTo(this.#version), this.#o.flipTimeoutMs ?? 5000, this.#o.clock, () =>
+      this.#o.log.warn(`serve engine: ${key}: haproxy did not take the proxy flip in time; scaling to ${replicas} anyway`),
+    );
+    return () => {
+      const h = (this.#held.get(key) ?? 1) - 1;
+      if (h <= 0) this.#held.delete(key);
+      else this.#held.set(key, h);
+      this.#bump();
+    };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   // ---- stats for the autoscaler ----

@@ -11,3 +11,5 @@ export { ERROR_CODES, ServeEngineModeError, ServeEngineBinaryError, ServeEngineS
 export type { ServeEngineErrorCode } from './errors.js';
 export { LoadWindow } from './stats.js';
 export type { LoadReport } from './stats.js';
+export { ScaleGate } from './gate.js';
+export type { GateEngine } from './gate.js';
