@@ -98,6 +98,7 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
     .option('--leader-elect-namespace <ns>', 'namespace of the leader-election Lease (env WISP_LEADER_ELECT_NAMESPACE, default wisp-system)')
     .option('--component <name>', 'kubernetes runtime: all (default), or one of controller, activator, broker, each its own Deployment (env WISP_COMPONENT)')
     .option('--autoscaler-port <n>', 'component controller: the autoscaler stats endpoint activators report to (env WISP_AUTOSCALER_PORT, default 8082)')
+    .option('--data-plane-processes <n>', 'embedded: processes running the activator and the broker ingress and dispatch on the same ports (env WISP_DATA_PLANE_PROCESSES, default 1)')
     .option('--autoscaler-url <url>', 'component activator: where to send stats (env WISP_AUTOSCALER_URL; default in the cluster http://wisp-autoscaler.<ns>.svc.cluster.local:8082)')
     .action(async (flags: Record<string, string | string[] | boolean | undefined>) => {
       // --state-dir is a global option (the other commands read the token there), so commander hands it to the program.

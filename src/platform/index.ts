@@ -27,6 +27,7 @@ import { ComponentAddressError } from './errors.js';
 import { PlatformMetrics } from './metrics.js';
 import { beginProcess, listenControlApi, portOf, portOfUrl, urlHost } from './process.js';
 import { DEFAULT_AUTOSCALER_PORT, type Platform, type PlatformOptions } from './types.js';
+import type { DataPlaneWorkers } from './workers.js';
 
 export type { Platform, PlatformOptions, ApplyOutcome, BrokerClass, Component, StartPlatform } from './types.js';
 
@@ -88,6 +89,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     let ingressPort: number;
     let listenPort = 0;
     let autoscalerUrl: string | undefined;
+    let dataPlane: (DataPlaneWorkers & { brokerUrl: string }) | undefined;
     const addressBase = publicUrls.activator;
     if (controllerOnly) {
       if (publicUrls.activator === undefined || publicUrls.brokerIngress === undefined) {
@@ -99,6 +101,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await stats.listen({ port: options.autoscalerPort ?? DEFAULT_AUTOSCALER_PORT, host: options.host });
       closers.push(() => stats.close());
       autoscalerUrl = `http://${urlHost(options.host)}:${portOf(stats.server.address())}`;
+    } else if ((options.dataPlaneProcesses ?? 1) > 1) {
+      // The activator and the broker data plane in N worker processes on the same ports (workers.ts).
+      const { startDataPlaneWorkers } = await import('./data-plane.js');
+      dataPlane = await startDataPlaneWorkers(options, { seams, clock, log, autoscaler, ...(publicUrls.brokerIngress !== undefined && { brokerUrlBase: publicUrls.brokerIngress }) });
+      closers.push(() => dataPlane!.close());
+      routing = dataPlane;
+      listenPort = ingressPort = dataPlane.ports.ingress;
     } else {
       const activator = new Activator({ clock, reporter: autoscaler, registry, logger: log });
       const listening = await activator.listen({ port: options.ingressPort, host: options.host });
@@ -130,7 +139,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const stopReplicaMetrics = runtime.onChange((key, status) => metrics.replicas(key, status));
     closers.push(stopReplicaMetrics);
 
-    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers, brokerUrlBase: publicUrls.brokerIngress, role: controllerOnly ? 'control' : 'all' });
+    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers, brokerUrlBase: publicUrls.brokerIngress ?? dataPlane?.brokerUrl, role: controllerOnly || dataPlane ? 'control' : 'all' });
 
     let ready = false;
     const { apiUrl } = await listenControlApi(options, {
@@ -159,7 +168,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     return {
       urls: controllerOnly
         ? { ingress: publicUrls.activator!, broker: publicUrls.brokerIngress!, api: apiUrl, ...(autoscalerUrl !== undefined && { autoscaler: autoscalerUrl }) }
-        : { ingress: `http://${options.host}:${listenPort}`, broker: `http://${options.host}:${events.port}`, api: apiUrl },
+        : { ingress: `http://${options.host}:${listenPort}`, broker: `http://${options.host}:${dataPlane?.ports.broker ?? events.port}`, api: apiUrl },
       component,
       tokenFile: apiToken.file,
       runtime: seams.describe,

@@ -62,6 +62,11 @@ export interface PlatformOptions {
    * Service of Wisp's namespace on 8082; outside it, required.
    */
   autoscalerUrl?: string;
+  /**
+   * Processes that run the Service ingress (activator) and the broker ingress and dispatch, sharing the ingress ports
+   * (env WISP_DATA_PLANE_PROCESSES; embedded only). Default 1: all in this process. See workers.ts.
+   */
+  dataPlaneProcesses?: number;
 }
 
 export type Component = 'all' | 'controller' | 'activator' | 'broker';
