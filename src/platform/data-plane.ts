@@ -2,6 +2,7 @@
  * The composition root's entry to `--data-plane-processes N` (workers.ts): the workers' settings from `wisp up`'s
  * options, kept out of index.ts.
  */
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Autoscaler } from '../../autoscaler/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from './logger.js';
@@ -12,7 +13,7 @@ import { DataPlaneStartError, DataPlaneWorkers } from './workers.js';
 
 export async function startDataPlaneWorkers(
   options: PlatformOptions,
-  ctx: { seams: Seams; clock: Clock; log: Logger; autoscaler: Autoscaler; brokerUrlBase?: string },
+  ctx: { seams: Seams; clock: Clock; log: Logger; autoscaler: Autoscaler; registry: Registry; brokerUrlBase?: string },
 ): Promise<DataPlaneWorkers & { brokerUrl: string }> {
   const count = options.dataPlaneProcesses ?? 1;
   if (ctx.seams.mode !== 'embedded') {
@@ -39,6 +40,19 @@ export async function startDataPlaneWorkers(
       logFormat: options.logFormat ?? 'text',
     },
   });
+  // /metrics shows the data plane as one: the workers' activator and broker series (their registries, which no
+  // name of this process's collides with), summed over the workers by prom-client's cluster aggregation (counters,
+  // histograms and gauges alike: queued and in-flight requests add up too). A restarting worker is left out until
+  // it is back, its counters starting again from 0, which Prometheus reads as a counter reset.
+  const aggregator = new AggregatorRegistry();
+  const own = ctx.registry.metrics.bind(ctx.registry);
+  ctx.registry.metrics = async () => {
+    const [mine, theirs] = await Promise.all([own(), aggregator.clusterMetrics().catch((err: unknown) => {
+      ctx.log.warn(`/metrics: the data-plane workers' metrics are left out: ${err instanceof Error ? err.message : String(err)}`);
+      return '';
+    })]);
+    return theirs === '' ? mine : `${mine.trimEnd()}\n${theirs}`;
+  };
   const brokerUrl = ctx.brokerUrlBase ?? `http://${urlHost(options.host)}:${pool.ports.broker}`;
   return Object.assign(pool, { brokerUrl });
 }

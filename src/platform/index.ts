@@ -104,7 +104,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     } else if ((options.dataPlaneProcesses ?? 1) > 1) {
       // The activator and the broker data plane in N worker processes on the same ports (workers.ts).
       const { startDataPlaneWorkers } = await import('./data-plane.js');
-      dataPlane = await startDataPlaneWorkers(options, { seams, clock, log, autoscaler, ...(publicUrls.brokerIngress !== undefined && { brokerUrlBase: publicUrls.brokerIngress }) });
+      dataPlane = await startDataPlaneWorkers(options, { seams, clock, log, autoscaler, registry, ...(publicUrls.brokerIngress !== undefined && { brokerUrlBase: publicUrls.brokerIngress }) });
       closers.push(() => dataPlane!.close());
       routing = dataPlane;
       listenPort = ingressPort = dataPlane.ports.ingress;

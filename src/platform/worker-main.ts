@@ -11,7 +11,7 @@
  * are left to the primary, which sends `shutdown`; a worker whose primary is gone (IPC disconnected) drains and exits.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Registry } from 'prom-client';
+import { AggregatorRegistry, Registry } from 'prom-client';
 import { Activator, normaliseHost, RemoteReporter, type ConcurrencyReporter, type RouteEntry } from '../../activator/index.js';
 import { HttpSender } from '../../broker/delivery/index.js';
 import { systemClock } from '../clock.js';
@@ -59,6 +59,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => log.debug('SIGTERM left to the primary'));
   const clock = systemClock;
   const registry = new Registry();
+  // Answers the primary's /metrics (prom-client's cluster aggregation; see data-plane.ts).
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([registry]);
   const store = new MirrorStore({ kinds: dataPlaneKinds('broker').map((k) => k.info), onError: (err) => log.error(`mirror watcher: ${String(err)}`) });
 
   // Revisions forwarded to worker 0 are reported by worker 0, which holds them: not here as well.

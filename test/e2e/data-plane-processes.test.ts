@@ -156,6 +156,10 @@ spec:
       // A Memory broker's events are dispatched by the worker that accepted them: deliveries came from both.
       const held = holdersOf([...new Set(seen.map((s) => s.from))].map((from) => ({ localPort: from, remotePort: subPort })), workers());
       expect([...new Set(held.values())].sort()).toEqual(workers());
+      // /metrics sums the workers' series: every event counted once.
+      const metrics = await (await wisp.fetch('/metrics')).text();
+      const accepted = /wisp_broker_events_accepted_total\{[^}]*broker="default\/default"[^}]*\} (\d+)/.exec(metrics);
+      expect(Number(accepted?.[1]), metrics.slice(0, 2000)).toBe(40);
     } finally {
       await new Promise<void>((r) => {
         subscriber.closeAllConnections();
