@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childPids, holdersOf } from '../support/proc-sockets.js';
+import { deleteKeys } from '../support/redis.js';
 import { waitFor } from '../support/wait.js';
 import { ROOT, WispProcess } from '../support/wisp.js';
 import { getJson, revPath, waitReady, yamlFile } from './helpers.js';
@@ -61,6 +62,7 @@ function send(agent: Agent, opts: { port: number; host?: string; path: string; m
 
 describe('wisp up --data-plane-processes 2 (e2e)', () => {
   let wisp: WispProcess;
+  const redisPrefix = `wisp-e2e-dpp-${randomUUID()}`;
   const agents: Agent[] = [];
   const agent = (): Agent => {
     const a = new Agent({ keepAlive: true, maxSockets: 50 });
@@ -72,16 +74,16 @@ describe('wisp up --data-plane-processes 2 (e2e)', () => {
     expect(res.code, res.stderr).toBe(0);
   };
   const workers = (): number[] => childPids(wisp.pid!, 'worker-main');
-  /** Which worker holds each client connection to the Service ingress. */
-  const acceptedBy = (answers: Answer[]): Map<number, number> => {
-    const held = holdersOf(answers.map((a) => ({ localPort: wisp.ports.ingress, remotePort: a.localPort })), workers());
+  /** Which worker holds each client connection to the Service ingress (or another port). */
+  const acceptedBy = (answers: Answer[], port = wisp.ports.ingress): Map<number, number> => {
+    const held = holdersOf(answers.map((a) => ({ localPort: port, remotePort: a.localPort })), workers());
     const count = new Map<number, number>();
     for (const pid of held.values()) count.set(pid, (count.get(pid) ?? 0) + 1);
     return count;
   };
 
   beforeAll(async () => {
-    wisp = await WispProcess.create({ WISP_DATA_PLANE_PROCESSES: '2' });
+    wisp = await WispProcess.create({ WISP_DATA_PLANE_PROCESSES: '2', WISP_REDIS_PREFIX: redisPrefix });
     await wisp.start();
     await apply(CONFIG);
     expect(workers()).toHaveLength(2);
@@ -90,6 +92,7 @@ describe('wisp up --data-plane-processes 2 (e2e)', () => {
   afterAll(async () => {
     for (const a of agents) a.destroy();
     await wisp?.cleanup();
+    await deleteKeys(redisPrefix);
     // Every worker went with its primary.
     if (wisp?.pid !== undefined) expect(childPids(wisp.pid, 'worker-main')).toEqual([]);
   });
@@ -111,7 +114,8 @@ describe('wisp up --data-plane-processes 2 (e2e)', () => {
     expect(max).toEqual({ max: 1, served: 12, inFlight: 0 });
   }, 60_000);
 
-  it('delivers every event of a Memory Broker + Trigger, accepted and dispatched by both workers', async () => {
+  /** 80 events through a Broker of `brokerClass` to one Trigger: every one delivered once; which workers delivered. */
+  async function brokerRound(brokerClass: string, broker: string): Promise<{ deliverers: number[]; metrics: string }> {
     const seen: { id: string; from: number }[] = [];
     const subscriber: Server = createServer((req, res) => {
       seen.push({ id: String(req.headers['ce-id']), from: req.socket.remotePort ?? 0 });
@@ -123,49 +127,66 @@ describe('wisp up --data-plane-processes 2 (e2e)', () => {
     try {
       await apply(`apiVersion: eventing.knative.dev/v1
 kind: Broker
-metadata: {name: default, namespace: default}
+metadata:
+  name: ${broker}
+  namespace: default
+  annotations: {eventing.knative.dev/broker.class: ${brokerClass}}
 ---
 apiVersion: eventing.knative.dev/v1
 kind: Trigger
-metadata: {name: all, namespace: default}
+metadata: {name: ${broker}-all, namespace: default}
 spec:
-  broker: default
+  broker: ${broker}
   subscriber: {uri: "http://127.0.0.1:${subPort}"}
 `);
       await waitFor(async () => {
-        const t = await getJson(wisp, '/apis/eventing.knative.dev/v1/namespaces/default/triggers/all');
+        const t = await getJson(wisp, `/apis/eventing.knative.dev/v1/namespaces/default/triggers/${broker}-all`);
         return t.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-      }, { what: 'trigger all Ready' });
+      }, { what: `trigger ${broker}-all Ready` });
 
       const a = agent();
-      const ids = Array.from({ length: 40 }, () => randomUUID());
+      const ids = Array.from({ length: 80 }, () => randomUUID());
       const answers = await Promise.all(
         ids.map((id) =>
           send(a, {
             port: wisp.ports.broker,
-            path: '/default/default',
+            path: `/default/${broker}`,
             method: 'POST',
             headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/e2e', 'ce-type': 'dev.example', 'content-type': 'application/json' },
             body: '{"n":1}',
           }),
         ),
       );
-      expect(answers.map((r) => r.status)).toEqual(Array(40).fill(202));
-      await waitFor(() => seen.length >= 40, { what: '40 deliveries' });
-      expect(new Set(seen.map((s) => s.id))).toEqual(new Set(ids));
-      // A Memory broker's events are dispatched by the worker that accepted them: deliveries came from both.
+      expect(answers.map((r) => r.status)).toEqual(Array(80).fill(202));
+      expect(acceptedBy(answers, wisp.ports.broker).size, 'the broker ingress connections were accepted by both workers').toBe(2);
+      await waitFor(() => seen.length >= 80, { what: '80 deliveries' });
+      // Once each: the workers' consumers share the Trigger, none delivers another's events.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen.map((s) => s.id).sort()).toEqual([...ids].sort());
       const held = holdersOf([...new Set(seen.map((s) => s.from))].map((from) => ({ localPort: from, remotePort: subPort })), workers());
-      expect([...new Set(held.values())].sort()).toEqual(workers());
-      // /metrics sums the workers' series: every event counted once.
       const metrics = await (await wisp.fetch('/metrics')).text();
-      const accepted = /wisp_broker_events_accepted_total\{[^}]*broker="default\/default"[^}]*\} (\d+)/.exec(metrics);
-      expect(Number(accepted?.[1]), metrics.slice(0, 2000)).toBe(40);
+      return { deliverers: [...new Set(held.values())].sort(), metrics };
     } finally {
       await new Promise<void>((r) => {
         subscriber.closeAllConnections();
         subscriber.close(() => r());
       });
     }
+  }
+
+  it('delivers every event of a Memory Broker + Trigger once, accepted and dispatched by both workers', async () => {
+    const { deliverers, metrics } = await brokerRound('MTChannelBasedBroker', 'mem');
+    // A Memory broker's events are dispatched by the worker that accepted them: deliveries came from both.
+    expect(deliverers).toEqual(workers());
+    // /metrics sums the workers' series: every event counted once.
+    const accepted = /wisp_broker_events_accepted_total\{[^}]*broker="default\/mem"[^}]*\} (\d+)/.exec(metrics);
+    expect(Number(accepted?.[1]), metrics.slice(0, 2000)).toBe(80);
+  }, 60_000);
+
+  it('delivers every event of a Redis Broker once, the workers consuming its Trigger as competing consumers', async () => {
+    const { deliverers } = await brokerRound('Redis', 'red');
+    expect(deliverers.length).toBeGreaterThanOrEqual(1);
+    expect(workers()).toEqual(expect.arrayContaining(deliverers));
   }, 60_000);
 
   it('adds up both workers\' stats in the autoscaler, which scales up under load', async () => {
@@ -212,7 +233,9 @@ spec:
       const now = workers();
       return now.length === 2 && !now.includes(victim) ? now : undefined;
     }, { timeoutMs: 20_000, what: 'the killed worker started again' });
-    expect(wisp.output).toMatch(new RegExp(`data-plane worker \\d \\(pid ${victim}\\) was killed by SIGKILL`));
+    // The primary logs it as an error (its stderr reaches this process a moment later).
+    const logged = new RegExp(`ERROR +data-plane worker \\d \\(pid ${victim}\\) was killed by SIGKILL`);
+    await waitFor(() => logged.test(wisp.output), { timeoutMs: 5_000, what: `the log line for ${victim}` });
 
     // Once the new worker listens, new connections reach it as well.
     const restarted = after.find((p) => !before.includes(p))!;
