@@ -15,6 +15,7 @@ import { ServingReconciler, type RoutingSink } from '../control/serving/reconcil
 import { watchServingDefaults } from '../control/serving/defaults-source.js';
 import type { ResourceReader } from '../control/resource-store.js';
 import type { Store } from '../control/store.js';
+import type { TriggerDispatcher } from '../control/eventing/reconciler.js';
 import { LocalRuntime } from '../runtime/index.js';
 import type { Clock } from '../clock.js';
 import { type Logger } from './logger.js';
@@ -139,7 +140,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const stopReplicaMetrics = runtime.onChange((key, status) => metrics.replicas(key, status));
     closers.push(stopReplicaMetrics);
 
-    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers, brokerUrlBase: publicUrls.brokerIngress ?? dataPlane?.brokerUrl, role: controllerOnly || dataPlane ? 'control' : 'all' });
+    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers, brokerUrlBase: publicUrls.brokerIngress ?? dataPlane?.brokerUrl, role: controllerOnly || dataPlane ? 'control' : 'all', ...(dataPlane && { controlDispatcher: dataPlane }) });
 
     let ready = false;
     const { apiUrl } = await listenControlApi(options, {
@@ -186,6 +187,8 @@ interface EventingContext {
   brokerUrlBase: string | undefined;
   /** `control`: the controller of a split install (no ingress, no consumers: the broker component runs them). */
   role: 'all' | 'control';
+  /** The data-plane workers (`--data-plane-processes`): a Trigger is Ready once they all consume it. */
+  controlDispatcher?: TriggerDispatcher;
   stateDir: string;
   clock: Clock;
   registry: Registry;
@@ -221,6 +224,7 @@ async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
     ...eventingSettings(options),
     log,
     role: ctx.role,
+    ...(ctx.controlDispatcher && { controlDispatcher: ctx.controlDispatcher }),
   });
   closers.push(() => eventing.close());
 

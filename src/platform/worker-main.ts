@@ -114,10 +114,30 @@ async function main(): Promise<void> {
     activator.handle(req, res);
   };
 
+  // The primary's control reconciler reports a Trigger Ready once every worker consumes it: acknowledge the mirrored
+  // changes once this worker's eventing reconciler has taken them (coalesced: the latest seq after an idle queue).
+  let wantSeq = -1;
+  let acking = false;
+  const acknowledge = (seq: number): void => {
+    wantSeq = Math.max(wantSeq, seq);
+    if (acking || eventing === undefined) return;
+    acking = true;
+    void (async () => {
+      for (let sent = -1; sent < wantSeq; ) {
+        const target = wantSeq;
+        await eventing!.reconciler.idle();
+        send({ t: 'synced', seq: target });
+        sent = target;
+      }
+      acking = false;
+    })();
+  };
+
   const apply = (m: PrimaryMessage): void => {
     switch (m.t) {
       case 'object':
         store.change(m.type, m.kind, m.object);
+        acknowledge(m.seq);
         return;
       case 'routing':
         hosts = m.hosts;
@@ -175,6 +195,8 @@ async function main(): Promise<void> {
         role: 'data',
       });
       await eventing.reconciler.idle();
+      wantSeq = Math.max(wantSeq, m.seq);
+      acknowledge(wantSeq);
       send({ t: 'ready', ingressPort: listening.port, brokerPort: eventing.port, privatePort });
       log.debug(`serving on ${cfg.host}:${listening.port} (Services) and :${eventing.port} (Brokers), forwarding port ${privatePort}`);
     } catch (err) {

@@ -36,8 +36,9 @@ export interface MirroredObject {
 
 export type PrimaryMessage =
   /** Everything the worker serves from, sent once it said hello; it then listens and answers `ready`. */
-  | { t: 'init'; objects: MirroredObject[]; hosts: Map<string, RouteEntry>; revisions: { state: RevisionState; forwarded: boolean }[] }
-  | { t: 'object'; type: WatchEventType; kind: string; object: KObject }
+  | { t: 'init'; seq: number; objects: MirroredObject[]; hosts: Map<string, RouteEntry>; revisions: { state: RevisionState; forwarded: boolean }[] }
+  /** `seq` numbers the primary's mirrored changes: the worker acknowledges them (`synced`) once reconciled. */
+  | { t: 'object'; seq: number; type: WatchEventType; kind: string; object: KObject }
   | { t: 'routing'; hosts: Map<string, RouteEntry> }
   | { t: 'revision'; state: RevisionState; forwarded: boolean }
   | { t: 'remove-revision'; key: string }
@@ -48,6 +49,8 @@ export type WorkerMessage =
   | { t: 'hello' }
   /** Listening on the shared ports (as bound) and on its private forwarding port; eventing synced. */
   | { t: 'ready'; ingressPort: number; brokerPort: number; privatePort: number }
+  /** Every mirrored change up to `seq` is reconciled: its Brokers and Triggers are served. */
+  | { t: 'synced'; seq: number }
   | { t: 'failed'; message: string };
 
 export function isWorkerMessage(m: unknown): m is WorkerMessage {

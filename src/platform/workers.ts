@@ -31,6 +31,8 @@ import { buildStatsServer, type StatsSink } from '../../autoscaler/index.js';
 import type { Clock, Timer } from '../clock.js';
 import type { ResourceReader } from '../control/resource-store.js';
 import type { RoutingSink } from '../control/serving/reconciler.js';
+import type { TriggerDispatcher } from '../control/eventing/reconciler.js';
+import type { TriggerRuntime } from '../../broker/types.js';
 import type { Logger } from './logger.js';
 import { kindKey } from './mirror-store.js';
 import { portOf } from './process.js';
@@ -75,9 +77,14 @@ interface Slot {
   restartTimer: Timer | undefined;
   /** What this worker was last sent per revision key (JSON), to send only changes. */
   sent: Map<string, string>;
+  /** The last mirrored change its eventing reconciler has taken (-1: none yet). */
+  synced: number;
 }
 
-export class DataPlaneWorkers implements RoutingSink {
+/** How long a Trigger waits for every worker to consume it before its subscription is retried. */
+const SUBSCRIBE_TIMEOUT_MS = 10_000;
+
+export class DataPlaneWorkers implements RoutingSink, TriggerDispatcher {
   readonly #opts: DataPlaneWorkersOptions;
   readonly #slots: Slot[];
   readonly #states = new Map<string, RevisionState>();
@@ -91,6 +98,9 @@ export class DataPlaneWorkers implements RoutingSink {
   #flushQueued = false;
   #closing: Promise<void> | undefined;
   #starting: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** Mirrored changes sent so far. */
+  #seq = 0;
+  readonly #syncWaiters = new Set<{ seq: number; done: (err?: Error) => void }>();
 
   private constructor(opts: DataPlaneWorkersOptions) {
     this.#opts = opts;
@@ -104,6 +114,7 @@ export class DataPlaneWorkers implements RoutingSink {
       restartDelay: 0,
       restartTimer: undefined,
       sent: new Map(),
+      synced: -1,
     }));
   }
 
@@ -163,7 +174,7 @@ export class DataPlaneWorkers implements RoutingSink {
     const mirrored = new Set(dataPlaneKinds('broker').map((k) => kindKey(k.info)));
     this.#stopMirror = this.#opts.store.watch((ev) => {
       const kind = kindKey(ev.kind);
-      if (mirrored.has(kind)) this.#broadcast({ t: 'object', type: ev.type, kind, object: ev.object });
+      if (mirrored.has(kind)) this.#broadcast({ t: 'object', seq: ++this.#seq, type: ev.type, kind, object: ev.object });
     });
 
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [], serialization: 'advanced' });
@@ -198,6 +209,7 @@ export class DataPlaneWorkers implements RoutingSink {
     slot.ready = false;
     slot.privatePort = undefined;
     slot.sent = new Map();
+    slot.synced = -1;
     slot.startedAt = this.#opts.clock.now();
     let failure: string | undefined;
     worker.on('message', (m: unknown) => {
@@ -205,6 +217,10 @@ export class DataPlaneWorkers implements RoutingSink {
       if (m.t === 'hello') this.#init(slot);
       else if (m.t === 'failed') failure = m.message;
       else if (m.t === 'ready') this.#ready(slot, m);
+      else if (m.t === 'synced') {
+        slot.synced = Math.max(slot.synced, m.seq);
+        this.#checkSynced();
+      }
     });
     worker.on('error', (err) => this.#opts.log.warn(`data-plane worker ${slot.index}: ${err.message}`));
     worker.on('exit', (code, signal) => {
@@ -224,7 +240,7 @@ export class DataPlaneWorkers implements RoutingSink {
       slot.sent.set(key, JSON.stringify(view));
     }
     slot.initialised = true;
-    this.#send(slot, { t: 'init', objects, hosts: this.#hosts, revisions });
+    this.#send(slot, { t: 'init', seq: this.#seq, objects, hosts: this.#hosts, revisions });
   }
 
   #ready(slot: Slot, m: { ingressPort: number; brokerPort: number; privatePort: number }): void {
@@ -243,6 +259,7 @@ export class DataPlaneWorkers implements RoutingSink {
     slot.worker = undefined;
     slot.ready = false;
     slot.initialised = false;
+    this.#checkSynced();
     const how = signal !== null && signal !== '' ? `was killed by ${signal}` : `exited with code ${code}`;
     if (this.#closing !== undefined) return;
     if (this.#starting !== undefined) {
@@ -263,6 +280,48 @@ export class DataPlaneWorkers implements RoutingSink {
       slot.restartTimer = undefined;
       if (this.#closing === undefined) this.#fork(slot);
     }, slot.restartDelay);
+  }
+
+  /**
+   * The eventing reconciler's dispatcher (control role): resolves once every running worker has taken the changes
+   * mirrored so far (the Trigger among them), so that a Trigger is Ready only when every worker's Memory broker
+   * fans events out to it. A worker that is restarting is not waited for: it answers 503 until it has everything.
+   */
+  upsertTrigger(trigger: TriggerRuntime): Promise<void> {
+    return this.#whenSynced(this.#seq, `trigger ${trigger.key}`);
+  }
+
+  async removeTrigger(): Promise<void> {
+    // Each worker's own reconciler unsubscribes it from the mirrored delete.
+  }
+
+  #whenSynced(seq: number, what: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.#opts.clock.setTimeout(() => {
+        this.#syncWaiters.delete(waiter);
+        const late = this.#slots.filter((s) => s.initialised && s.synced < seq).map((s) => s.index);
+        reject(new Error(`data-plane worker(s) ${late.join(', ')} did not take ${what} within ${SUBSCRIBE_TIMEOUT_MS / 1000} s`));
+      }, SUBSCRIBE_TIMEOUT_MS);
+      const waiter = {
+        seq,
+        done: (err?: Error) => {
+          timer.cancel();
+          if (err) reject(err);
+          else resolve();
+        },
+      };
+      this.#syncWaiters.add(waiter);
+      this.#checkSynced();
+    });
+  }
+
+  #checkSynced(): void {
+    for (const w of this.#syncWaiters) {
+      if (this.#slots.every((s) => !s.initialised || s.synced >= w.seq)) {
+        this.#syncWaiters.delete(w);
+        w.done();
+      }
+    }
   }
 
   #markClosure(key: string): void {
@@ -320,6 +379,8 @@ export class DataPlaneWorkers implements RoutingSink {
 
   async #stop(): Promise<void> {
     this.#stopMirror();
+    for (const w of this.#syncWaiters) w.done(new Error('data plane closing'));
+    this.#syncWaiters.clear();
     for (const slot of this.#slots) {
       slot.restartTimer?.cancel();
       slot.restartTimer = undefined;
