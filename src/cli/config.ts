@@ -58,6 +58,7 @@ export interface UpFlags {
   autoscalerPort?: string;
   autoscalerUrl?: string;
   serveEngine?: string;
+  dataPlaneProcesses?: string;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -175,7 +176,32 @@ export function resolveUpOptions(flags: UpFlags, env: NodeJS.ProcessEnv): Platfo
     }
     options.brokerMaxBacklog = n;
   }
+  resolveDataPlaneProcesses(flags, env, options);
+  if (options.serveEngine !== undefined && (options.dataPlaneProcesses ?? 1) > 1) {
+    throw new UsageError(`wisp: --serve-engine haproxy and --data-plane-processes ${options.dataPlaneProcesses} do not combine yet (haproxy fronts one activator): use one of them`);
+  }
   return Object.freeze(options);
+}
+
+/** Most worker processes `--data-plane-processes` takes: more than the cores of any machine Wisp embedded targets. */
+export const MAX_DATA_PLANE_PROCESSES = 64;
+
+/**
+ * `--data-plane-processes` (env WISP_DATA_PLANE_PROCESSES): how many processes run the activator and the broker data
+ * plane (src/platform/workers.ts). 1 (default) keeps today's single process; more is embedded mode, all in one process.
+ */
+function resolveDataPlaneProcesses(flags: UpFlags, env: NodeJS.ProcessEnv, options: PlatformOptions): void {
+  const raw = flags.dataPlaneProcesses ?? nonEmpty(env.WISP_DATA_PLANE_PROCESSES);
+  if (raw === undefined) return;
+  const what = flags.dataPlaneProcesses !== undefined ? '--data-plane-processes' : 'WISP_DATA_PLANE_PROCESSES';
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_DATA_PLANE_PROCESSES) {
+    throw new UsageError(`wisp: invalid value '${raw}' for ${what}: expected an integer from 1 to ${MAX_DATA_PLANE_PROCESSES} (processes running the activator and the broker ingress and dispatch)`);
+  }
+  if (n > 1 && options.runtime === 'kubernetes') {
+    throw new UsageError(`wisp: ${what} ${n} only applies to the embedded runtime: on Kubernetes scale the activator and broker Deployments instead (--component activator|broker)`);
+  }
+  if (n > 1) options.dataPlaneProcesses = n;
 }
 
 /**

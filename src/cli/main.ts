@@ -98,6 +98,7 @@ function buildProgram(io: CliIo, deps: MainDeps, setExit: (code: number) => void
     .option('--leader-elect-namespace <ns>', 'namespace of the leader-election Lease (env WISP_LEADER_ELECT_NAMESPACE, default wisp-system)')
     .option('--component <name>', 'kubernetes runtime: all (default), or one of controller, activator, broker, each its own Deployment (env WISP_COMPONENT)')
     .option('--autoscaler-port <n>', 'component controller: the autoscaler stats endpoint activators report to (env WISP_AUTOSCALER_PORT, default 8082)')
+    .option('--data-plane-processes <n>', 'embedded: processes running the activator and the broker ingress and dispatch on the same ports (env WISP_DATA_PLANE_PROCESSES, default 1)')
     .option('--autoscaler-url <url>', 'component activator: where to send stats (env WISP_AUTOSCALER_URL; default in the cluster http://wisp-autoscaler.<ns>.svc.cluster.local:8082)')
     .option('--serve-engine <engine>', 'none (default: the activator alone) or haproxy: haproxy owns the ingress port and serves warm revisions (env WISP_SERVE_ENGINE; embedded, component all; binary WISP_HAPROXY)')
     .action(async (flags: Record<string, string | string[] | boolean | undefined>) => {

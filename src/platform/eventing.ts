@@ -7,7 +7,7 @@ import { DEFAULT_MAX_BACKLOG, type EventBackend } from '../../broker/types.js';
 import type { Clock } from '../clock.js';
 import type { Sender } from '../../broker/delivery/index.js';
 import type { CoreServiceDirectory } from '../control/eventing/destination.js';
-import { EventingReconciler } from '../control/eventing/reconciler.js';
+import { EventingReconciler, type TriggerDispatcher } from '../control/eventing/reconciler.js';
 import type { ResourceStore } from '../control/resource-store.js';
 import { LazyBackend, UnconfiguredBackend } from './backends.js';
 import type { Logger } from './logger.js';
@@ -62,6 +62,12 @@ export async function startEventing(opts: {
    * broker`): the ingress and the Triggers' consumers, from what it reads; it writes no status.
    */
   role?: 'all' | 'control' | 'data';
+  /**
+   * The control role's dispatcher, whose upsertTrigger resolves once the data plane consumes the Trigger (a Trigger
+   * is Ready after it): `--data-plane-processes` (workers.ts). Default none: the broker component's own reconciler
+   * subscribes it.
+   */
+  controlDispatcher?: TriggerDispatcher;
 }): Promise<Eventing> {
   const { store, clock, registry, log } = opts;
   const maxBacklog = opts.maxBacklog ?? DEFAULT_MAX_BACKLOG;
@@ -88,7 +94,7 @@ export async function startEventing(opts: {
   if (role === 'control') {
     if (opts.brokerUrlBase === undefined) throw new Error('startEventing: the control role needs brokerUrlBase (the broker ingress of the broker component)');
     // Triggers are consumed by the broker component: here they are resolved and reported, and handed to no one.
-    const control = new EventingReconciler({ ...reconcilerOptions, brokerIngressUrl: opts.brokerUrlBase, dispatcher: { upsertTrigger: async () => undefined, removeTrigger: async () => undefined } });
+    const control = new EventingReconciler({ ...reconcilerOptions, brokerIngressUrl: opts.brokerUrlBase, dispatcher: opts.controlDispatcher ?? { upsertTrigger: async () => undefined, removeTrigger: async () => undefined } });
     control.start();
     return {
       port: 0,

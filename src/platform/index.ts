@@ -15,6 +15,7 @@ import { ServingReconciler, type RoutingSink } from '../control/serving/reconcil
 import { watchServingDefaults } from '../control/serving/defaults-source.js';
 import type { ResourceReader } from '../control/resource-store.js';
 import type { Store } from '../control/store.js';
+import type { TriggerDispatcher } from '../control/eventing/reconciler.js';
 import { LocalRuntime } from '../runtime/index.js';
 import type { Clock } from '../clock.js';
 import { type Logger } from './logger.js';
@@ -28,6 +29,7 @@ import { PlatformMetrics } from './metrics.js';
 import { beginProcess, listenControlApi, portOf, portOfUrl, urlHost } from './process.js';
 import { DEFAULT_AUTOSCALER_PORT, type Platform, type PlatformOptions } from './types.js';
 import { assertServeEngineFits, prepareServeEngine } from './serve.js';
+import type { DataPlaneWorkers } from './workers.js';
 
 export type { Platform, PlatformOptions, ApplyOutcome, BrokerClass, Component, StartPlatform } from './types.js';
 
@@ -92,6 +94,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     let ingressPort: number;
     let listenPort = 0;
     let autoscalerUrl: string | undefined;
+    let dataPlane: (DataPlaneWorkers & { brokerUrl: string }) | undefined;
     const addressBase = publicUrls.activator;
     if (controllerOnly) {
       if (publicUrls.activator === undefined || publicUrls.brokerIngress === undefined) {
@@ -103,6 +106,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await stats.listen({ port: options.autoscalerPort ?? DEFAULT_AUTOSCALER_PORT, host: options.host });
       closers.push(() => stats.close());
       autoscalerUrl = `http://${urlHost(options.host)}:${portOf(stats.server.address())}`;
+    } else if ((options.dataPlaneProcesses ?? 1) > 1) {
+      // The activator and the broker data plane in N worker processes on the same ports (workers.ts).
+      const { startDataPlaneWorkers } = await import('./data-plane.js');
+      dataPlane = await startDataPlaneWorkers(options, { seams, clock, log, autoscaler, registry, ...(publicUrls.brokerIngress !== undefined && { brokerUrlBase: publicUrls.brokerIngress }) });
+      closers.push(() => dataPlane!.close());
+      routing = dataPlane;
+      listenPort = ingressPort = dataPlane.ports.ingress;
     } else {
       // With the serve engine haproxy is the activator's only client (on an internal port): no per-client cap then.
       const activator = new Activator({ clock, reporter: autoscaler, registry, logger: log, ...(serve && { connectionLimits: serve.activatorLimits }) });
@@ -142,7 +152,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const stopReplicaMetrics = runtime.onChange((key, status) => metrics.replicas(key, status));
     closers.push(stopReplicaMetrics);
 
-    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers, brokerUrlBase: publicUrls.brokerIngress, role: controllerOnly ? 'control' : 'all' });
+    const events = await startEventingAndImporters(seams, { stateDir, clock, registry, options, log, closers, brokerUrlBase: publicUrls.brokerIngress ?? dataPlane?.brokerUrl, role: controllerOnly || dataPlane ? 'control' : 'all', ...(dataPlane && { controlDispatcher: dataPlane }) });
 
     let ready = false;
     const { apiUrl } = await listenControlApi(options, {
@@ -171,7 +181,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     return {
       urls: controllerOnly
         ? { ingress: publicUrls.activator!, broker: publicUrls.brokerIngress!, api: apiUrl, ...(autoscalerUrl !== undefined && { autoscaler: autoscalerUrl }) }
-        : { ingress: `http://${options.host}:${listenPort}`, broker: `http://${options.host}:${events.port}`, api: apiUrl },
+        : { ingress: `http://${options.host}:${listenPort}`, broker: `http://${options.host}:${dataPlane?.ports.broker ?? events.port}`, api: apiUrl },
       component,
       tokenFile: apiToken.file,
       runtime: seams.describe,
@@ -189,6 +199,8 @@ interface EventingContext {
   brokerUrlBase: string | undefined;
   /** `control`: the controller of a split install (no ingress, no consumers: the broker component runs them). */
   role: 'all' | 'control';
+  /** The data-plane workers (`--data-plane-processes`): a Trigger is Ready once they all consume it. */
+  controlDispatcher?: TriggerDispatcher;
   stateDir: string;
   clock: Clock;
   registry: Registry;
@@ -224,6 +236,7 @@ async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
     ...eventingSettings(options),
     log,
     role: ctx.role,
+    ...(ctx.controlDispatcher && { controlDispatcher: ctx.controlDispatcher }),
   });
   closers.push(() => eventing.close());
 

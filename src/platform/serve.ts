@@ -25,6 +25,11 @@ export function assertServeEngineFits(options: PlatformOptions): void {
   if (component !== 'all') {
     throw new ServeEngineModeError(`wisp up: --serve-engine haproxy runs only with --component all (the process that owns the ingress port and the routing table), not --component ${component}`);
   }
+  // haproxy owns the one ingress port and hands cold hosts to one activator; N data-plane workers sharing that port
+  // would each need their own internal activator port behind it. Refused until that is built.
+  if ((options.dataPlaneProcesses ?? 1) > 1) {
+    throw new ServeEngineModeError(`wisp up: --serve-engine haproxy and --data-plane-processes ${options.dataPlaneProcesses} do not combine yet (haproxy fronts one activator); use one of them`);
+  }
 }
 
 export interface PreparedServeEngine extends ServeEngine {

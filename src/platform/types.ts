@@ -69,6 +69,11 @@ export interface PlatformOptions {
    * `binary`: WISP_HAPROXY (default `haproxy` on PATH, then /usr/sbin/haproxy); `threads`: WISP_HAPROXY_THREADS (default 1).
    */
   serveEngine?: ServeEngineOptions;
+  /**
+   * Processes that run the Service ingress (activator) and the broker ingress and dispatch, sharing the ingress ports
+   * (env WISP_DATA_PLANE_PROCESSES; embedded only). Default 1: all in this process. See workers.ts.
+   */
+  dataPlaneProcesses?: number;
 }
 
 export type ServeEngineKind = 'none' | 'haproxy';

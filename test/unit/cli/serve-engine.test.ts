@@ -22,4 +22,9 @@ describe('wisp up --serve-engine (flags and environment)', () => {
     expect(() => resolveUpOptions({}, { WISP_HAPROXY: '/usr/sbin/haproxy' })).toThrow('WISP_HAPROXY only applies with --serve-engine haproxy');
     expect(() => resolveUpOptions({ serveEngine: 'haproxy' }, { WISP_HAPROXY_THREADS: '0' })).toThrow("invalid value '0' for WISP_HAPROXY_THREADS: expected an integer from 1 to 64");
   });
+
+  it('refuses the serve engine together with several data-plane processes (haproxy fronts one activator)', () => {
+    expect(() => resolveUpOptions({ serveEngine: 'haproxy', dataPlaneProcesses: '2' }, {})).toThrow('--serve-engine haproxy and --data-plane-processes 2 do not combine yet');
+    expect(resolveUpOptions({ serveEngine: 'haproxy', dataPlaneProcesses: '1' }, {}).serveEngine).toEqual({ engine: 'haproxy' });
+  });
 });
