@@ -23,6 +23,8 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { printServices, runServices } from './scale/services.js';
+import { printTriggers, runTriggers } from './scale/triggers.js';
+import { printQueue, runQueue } from './scale/queue.js';
 import { CPU_PROF_DIR } from './scale/common.js';
 
 const list = (name: string, fallback: number[]): number[] => {
@@ -54,6 +56,20 @@ async function main(): Promise<void> {
     const res = await runServices(steps);
     console.log('');
     printServices(res);
+  }
+  if (want.has('b')) {
+    const steps = list('WISP_BENCH_SCALE_TRIGGERS', [1, 10, 100, 1000]);
+    const events = list('WISP_BENCH_SCALE_EVENTS', [4000])[0]!;
+    console.log(`\n(b) one Memory Broker per variant, Triggers in cumulative steps ${steps.join(', ')}; ${events} events per selective phase, ~${events * 4} deliveries per all-match phase`);
+    const rows = await runTriggers(steps, events);
+    printTriggers(rows);
+  }
+  if (want.has('c')) {
+    const steps = list('WISP_BENCH_SCALE_REQUESTS', [1000, 4000, 10000]);
+    console.log(`\n(c) bursts of ${steps.join(', ')} requests at once (a connection each) to a Service at zero whose function listens after a delay`);
+    const rows = await runQueue(steps);
+    console.log('');
+    printQueue(rows);
   }
   if (CPU_PROF_DIR) console.log(`\ncpu profiles of wisp up written to ${CPU_PROF_DIR}`);
 }
