@@ -17,13 +17,14 @@
  * Run: npm run bench:scale [-- --part a|b|c ...]   (default all parts; --part repeatable)
  *   WISP_BENCH_SCALE_SERVICES=10,100,1000   steps of (a)
  *   WISP_BENCH_SCALE_TRIGGERS=1,10,100,1000 steps of (b)
- *   WISP_BENCH_SCALE_REQUESTS=10000         requests of (c)
- *   WISP_BENCH_SECONDS=2                     length of each load phase of (b)
+ *   WISP_BENCH_SCALE_REQUESTS=1000,4000,10000 burst sizes of (c)
+ *   WISP_BENCH_SCALE_EVENTS=2000            events per selective phase of (b) (fewer from 1 000 Triggers; all-match ~4× as many deliveries)
+ *   WISP_BENCH_START_DELAY_MS=4000          how long the function of (c) takes to listen
  *   WISP_BENCH_CPU_PROF=DIR                  a --cpu-prof of each wisp up into DIR
  */
 import { cpus, loadavg } from 'node:os';
 import { printServices, runServices } from './scale/services.js';
-import { printTriggers, runTriggers } from './scale/triggers.js';
+import { eventsFor, printTriggers, runTriggers } from './scale/triggers.js';
 import { printQueue, runQueue } from './scale/queue.js';
 import { CPU_PROF_DIR } from './scale/common.js';
 
@@ -59,8 +60,11 @@ async function main(): Promise<void> {
   }
   if (want.has('b')) {
     const steps = list('WISP_BENCH_SCALE_TRIGGERS', [1, 10, 100, 1000]);
-    const events = list('WISP_BENCH_SCALE_EVENTS', [4000])[0]!;
-    console.log(`\n(b) one Memory Broker per variant, Triggers in cumulative steps ${steps.join(', ')}; ${events} events per selective phase, ~${events * 4} deliveries per all-match phase`);
+    const events = list('WISP_BENCH_SCALE_EVENTS', [2000])[0]!;
+    console.log(
+      `\n(b) one Memory Broker per variant, Triggers in cumulative steps ${steps.join(', ')}; selective phases ${steps.map((t) => eventsFor('sel', t, events)).join('/')} events, ` +
+        `all-match phases ${steps.map((t) => eventsFor('all', t, events)).join('/')} events (closed loop, 16 at a time)`,
+    );
     const rows = await runTriggers(steps, events);
     printTriggers(rows);
   }

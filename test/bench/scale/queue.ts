@@ -2,7 +2,7 @@
  * Part (c): a burst of requests, each on its own connection, sent at once to a Service at zero replicas whose
  * function listens only `START_DELAY_MS` after it is spawned (slow-start.ts): the requests wait in Wisp's activator
  * until the replica is up. Measured: the wisp process's RSS (from /proc, every 50 ms) and V8 heap (its /metrics,
- * every 250 ms) while they wait, against just before; every response counted by status.
+ * every second) while they wait, against just before; every response counted by status.
  *
  * Connections come from several loopback addresses (127.0.0.2, .3, ...; at most CONNS_PER_ADDRESS each) because
  * Wisp's ingress caps connections per client address (512) as well as per port (4 096): a burst over the port's cap
@@ -136,7 +136,8 @@ async function burst(wisp: WispUp, name: string, requests: number): Promise<Queu
     while (sampling) {
       const h = await heapUsedMiB(wisp).catch(() => NaN);
       if (performance.now() < firstOk && Number.isFinite(h)) heapPeak = Math.max(heapPeak, h);
-      await sleep(250);
+      // Not more often: with thousands of sockets open, a scrape costs Wisp a scan of all its handles and fds.
+      await sleep(1000);
     }
   })();
   const first = new Map<number, number>();

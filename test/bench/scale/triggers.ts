@@ -111,9 +111,12 @@ export interface TriggerRow {
   cpuUs: number;
 }
 
-/** Events per phase: `sel` a fixed count; `all` enough for ~`deliveries` deliveries (at least 20 events). */
-function eventsFor(variant: Variant, triggers: number, base: number): number {
-  return variant === 'sel' ? base : Math.max(20, Math.round((base * 4) / triggers));
+/**
+ * Events per phase, so that a phase takes seconds at every step: `sel` `base` events up to 100 Triggers, fewer
+ * beyond (each costs more; at least 500); `all` enough for ~4 × `base` deliveries (at least 10 events).
+ */
+export function eventsFor(variant: Variant, triggers: number, base: number): number {
+  return variant === 'sel' ? Math.max(500, Math.min(base, Math.round((base * 100) / triggers))) : Math.max(10, Math.round((base * 4) / triggers));
 }
 
 async function phase(wisp: WispUp, sub: Subscriber, variant: Variant, triggers: number, events: number, label: string): Promise<TriggerRow> {
