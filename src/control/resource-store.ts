@@ -24,8 +24,11 @@ export type ApplyResult = 'created' | 'configured' | 'unchanged';
 /** Reads from memory, and change events delivered synchronously to every listener. */
 export interface ResourceReader {
   get(kind: KindInfo, namespace: string, name: string): KObject | undefined;
-  /** Objects of a kind in one namespace, or in all namespaces when `namespace` is undefined; sorted by namespace, name. */
-  list(kind: KindInfo, namespace?: string): KObject[];
+  /**
+   * Objects of a kind in one namespace, or in all namespaces when `namespace` is undefined, and with every label of
+   * `labels` when given (a lister's label selector: only the matches are copied); sorted by namespace, name.
+   */
+  list(kind: KindInfo, namespace?: string, labels?: Readonly<Record<string, string>>): KObject[];
   watch(listener: (ev: WatchEvent) => void): () => void;
 }
 

@@ -26,13 +26,35 @@ export interface StoreOptions {
   onError?: (err: unknown, where: 'listener' | 'persist') => void;
 }
 
+/**
+ * A stored object. `object` is never changed in place once stored: a change stores a new object (which may share
+ * unchanged parts with the old one), and readers get copies. So a snapshot for the state file can hold the stored
+ * objects themselves, without a copy of the whole store per write.
+ */
 interface Entry {
   info: KindInfo;
   object: KObject;
 }
 
+function kindKeyOf(info: KindInfo): string {
+  return `${info.group}|${info.kind}`;
+}
+
 function keyOf(info: KindInfo, ns: string, name: string): string {
-  return `${info.group}|${info.kind}|${ns}|${name}`;
+  return `${kindKeyOf(info)}|${ns}|${name}`;
+}
+
+/** The label index's key of one label of an object of a kind in a namespace. */
+function labelKeyOf(kindKey: string, ns: string, label: string, value: string): string {
+  return `${kindKey}\u0000${ns}\u0000${label}\u0000${value}`;
+}
+
+/** Whether `obj` carries every label of `selector` with that value. */
+function hasLabels(obj: KObject, selector: Readonly<Record<string, string>> | undefined): boolean {
+  if (selector === undefined) return true;
+  const labels = obj.metadata.labels;
+  for (const k in selector) if (labels?.[k] !== selector[k]) return false;
+  return true;
 }
 
 function compareObjects(a: KObject, b: KObject): number {
@@ -53,6 +75,16 @@ function userContent(obj: KObject): unknown {
 
 export class Store implements ResourceStore {
   readonly #objects = new Map<string, Entry>();
+  /**
+   * The same entries by kind: a list reads only its kind's objects. With 1 000 Services the store holds ~4 000
+   * objects of 4 kinds, and every reconcile lists some kind, so a scan of all of them made applying N Services O(N²).
+   */
+  readonly #byKind = new Map<string, Map<string, Entry>>();
+  /**
+   * The entries by (kind, namespace, label, value): a list with labels in one namespace (a Service's Revisions) reads
+   * only the objects carrying the first of them, instead of every object of the kind in the namespace.
+   */
+  readonly #byLabel = new Map<string, Map<string, Entry>>();
   readonly #listeners = new Set<(ev: WatchEvent) => void>();
   readonly #revisionCounters = new Map<string, number>();
   readonly #file: string | undefined;
@@ -63,6 +95,8 @@ export class Store implements ResourceStore {
   #dirty = false;
   #timer: Timer | undefined;
   #writing: Promise<void> = Promise.resolve();
+  /** The write waiting for the one in flight (see flush). */
+  #queued: Promise<void> | undefined;
   #closed = false;
 
   private constructor(opts: StoreOptions) {
@@ -91,7 +125,7 @@ export class Store implements ResourceStore {
       if (!info) {
         throw new StoreCorruptError({ file, message: `state file ${file} is corrupt: unknown kind ${obj.apiVersion}/${obj.kind}` });
       }
-      this.#objects.set(keyOf(info, obj.metadata.namespace, obj.metadata.name), { info, object: obj });
+      this.#put(keyOf(info, obj.metadata.namespace, obj.metadata.name), { info, object: obj });
     }
   }
 
@@ -110,15 +144,64 @@ export class Store implements ResourceStore {
     return e ? structuredClone(e.object) : undefined;
   }
 
-  /** Objects of a kind in one namespace, or in all namespaces when `namespace` is undefined; sorted by namespace, name. */
-  list(kind: KindInfo, namespace?: string): KObject[] {
+  /**
+   * Objects of a kind in one namespace, or in all namespaces when `namespace` is undefined, with all of `labels` when
+   * given; sorted by namespace, name. Only the objects returned are copied.
+   */
+  list(kind: KindInfo, namespace?: string, labels?: Readonly<Record<string, string>>): KObject[] {
     const out: KObject[] = [];
-    for (const e of this.#objects.values()) {
-      if (e.info !== kind && !(e.info.group === kind.group && e.info.kind === kind.kind)) continue;
+    const first = labels === undefined ? undefined : Object.keys(labels)[0];
+    const entries =
+      namespace !== undefined && first !== undefined
+        ? this.#byLabel.get(labelKeyOf(kindKeyOf(kind), namespace, first, labels![first]!))
+        : this.#byKind.get(kindKeyOf(kind));
+    if (entries === undefined) return out;
+    for (const e of entries.values()) {
       if (namespace !== undefined && e.object.metadata.namespace !== namespace) continue;
+      if (!hasLabels(e.object, labels)) continue;
       out.push(structuredClone(e.object));
     }
     return out.sort(compareObjects);
+  }
+
+  #put(key: string, entry: Entry): void {
+    this.#objects.set(key, entry);
+    const k = kindKeyOf(entry.info);
+    let entries = this.#byKind.get(k);
+    if (entries === undefined) this.#byKind.set(k, (entries = new Map()));
+    entries.set(key, entry);
+    this.#indexLabels(key, entry);
+  }
+
+  #remove(key: string, entry: Entry): void {
+    this.#objects.delete(key);
+    const k = kindKeyOf(entry.info);
+    const entries = this.#byKind.get(k);
+    entries?.delete(key);
+    if (entries?.size === 0) this.#byKind.delete(k);
+    this.#unindexLabels(key, entry);
+  }
+
+  #indexLabels(key: string, entry: Entry): void {
+    const k = kindKeyOf(entry.info);
+    const { namespace, labels } = entry.object.metadata;
+    for (const [label, value] of Object.entries(labels ?? {})) {
+      const lk = labelKeyOf(k, namespace, label, value);
+      let entries = this.#byLabel.get(lk);
+      if (entries === undefined) this.#byLabel.set(lk, (entries = new Map()));
+      entries.set(key, entry);
+    }
+  }
+
+  #unindexLabels(key: string, entry: Entry): void {
+    const k = kindKeyOf(entry.info);
+    const { namespace, labels } = entry.object.metadata;
+    for (const [label, value] of Object.entries(labels ?? {})) {
+      const lk = labelKeyOf(k, namespace, label, value);
+      const entries = this.#byLabel.get(lk);
+      entries?.delete(key);
+      if (entries?.size === 0) this.#byLabel.delete(lk);
+    }
   }
 
   #infoOf(obj: KObject): KindInfo {
@@ -146,7 +229,7 @@ export class Store implements ResourceStore {
       creationTimestamp: new Date(this.#clock.now()).toISOString(),
       resourceVersion: this.#nextVersion(),
     };
-    this.#objects.set(keyOf(info, ns, object.metadata.name), { info, object });
+    this.#put(keyOf(info, ns, object.metadata.name), { info, object });
     this.#changed('ADDED', info, object);
     return structuredClone(object);
   }
@@ -197,7 +280,9 @@ export class Store implements ResourceStore {
     for (const k of ['labels', 'annotations', 'ownerReferences'] as const) if (next.metadata[k] === undefined) delete next.metadata[k];
     if (isDeepStrictEqual(userContent(next), userContent(old))) next.metadata.generation = old.metadata.generation ?? 1;
     if (old.status !== undefined) next.status = old.status;
+    this.#unindexLabels(key, existing);
     existing.object = next;
+    this.#indexLabels(key, existing);
     this.#changed('MODIFIED', info, next);
     return { object: structuredClone(next), result: 'configured' };
   }
@@ -218,7 +303,7 @@ export class Store implements ResourceStore {
     const key = keyOf(kind, namespace, name);
     const e = this.#objects.get(key);
     if (!e) return undefined;
-    this.#objects.delete(key);
+    this.#remove(key, e);
     const gone: KObject = { ...e.object, metadata: { ...e.object.metadata, resourceVersion: this.#nextVersion() } };
     this.#changed('DELETED', e.info, gone);
     return structuredClone(gone);
@@ -264,25 +349,37 @@ export class Store implements ResourceStore {
     }, this.#flushDelayMs);
   }
 
-  /** Writes pending changes now; resolves when they are on disk. */
+  /**
+   * Writes pending changes now; resolves when they are on disk. One write at a time, and at most one waiting behind
+   * it, which takes its snapshot when it starts and so carries every change made until then: a write slower than
+   * the flush delay (fsync on a busy disk, a large store) no longer queues a full copy of the store per flush.
+   */
   flush(): Promise<void> {
     this.#timer?.cancel();
     this.#timer = undefined;
     const file = this.#file;
     if (file === undefined || !this.#dirty) return this.#writing;
-    this.#dirty = false;
-    const snap = {
-      resourceVersion: this.#resourceVersion,
-      revisionCounters: Object.fromEntries(this.#revisionCounters),
-      objects: [...this.#objects.values()].map((e) => e.object),
-    };
-    const data = structuredClone(snap);
-    const write = this.#writing.catch(() => undefined).then(() => writeSnapshot(file, data));
-    this.#writing = write.catch((err: unknown) => {
+    if (this.#queued !== undefined) return this.#queued;
+    const write = this.#writing
+      .catch(() => undefined)
+      .then(() => {
+        this.#queued = undefined;
+        this.#dirty = false;
+        const snap = {
+          resourceVersion: this.#resourceVersion,
+          revisionCounters: Object.fromEntries(this.#revisionCounters),
+          objects: [...this.#objects.values()].map((e) => e.object),
+        };
+        // The stored objects themselves: they are never changed in place (see Entry).
+        return writeSnapshot(file, snap);
+      });
+    const tracked = write.catch((err: unknown) => {
       this.#dirty = true;
       throw err;
     });
-    return this.#writing;
+    this.#writing = tracked;
+    this.#queued = tracked;
+    return tracked;
   }
 
   /** Flushes and stops background writes. The store stays readable. */

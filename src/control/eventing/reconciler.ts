@@ -30,7 +30,8 @@ import type { Clock, Timer } from '../../clock.js';
 import { getCondition, type DesiredCondition } from '../conditions.js';
 import type { ResourceReader, ResourceStore, WatchEvent } from '../resource-store.js';
 import { WorkQueue } from '../work-queue.js';
-import { refersTo, resolveDestination, type AddressableLookup, type CoreServiceDirectory } from './destination.js';
+import { resolveDestination, type AddressableLookup, type CoreServiceDirectory } from './destination.js';
+import { ReferrerIndex, brokerTargets, memberKey, targetKey, triggerTargets } from './referrers.js';
 import { brokerStatus, deadLetterCondition, triggerStatus, type BrokerBackendState, type BrokerBacklogState, type DeadLetterState, type TriggerConditionInput } from './status.js';
 
 /** What the eventing reconciler needs of the dispatcher. */
@@ -115,6 +116,8 @@ export class EventingReconciler {
   readonly #published = new Map<string, string>();
   readonly #retries = new Map<string, Timer>();
   readonly #unsubscribe: (() => void)[] = [];
+  /** What each Trigger and Broker (by queue key) points at, from the store's events. */
+  readonly #refs = new ReferrerIndex();
   /** The queue key whose status this reconciler is writing: its own write does not queue it again. */
   #writing: string | undefined;
   /** Latest backlog of every trigger of the backends that cap it (polled with the health check). */
@@ -143,8 +146,16 @@ export class EventingReconciler {
     this.#unsubscribe.push(this.#o.store.watch((ev) => this.#onEvent(ev)));
     const core = this.#o.coreServices;
     if (core) this.#unsubscribe.push(core.watch((namespace, name) => this.#requeueReferrers({ kind: 'Service', namespace, name })));
-    for (const b of this.#o.store.list(BROKERS)) this.#queue.add(`broker:${b.metadata.namespace}/${b.metadata.name}`);
-    for (const t of this.#o.store.list(TRIGGERS)) this.#queue.add(`trigger:${t.metadata.namespace}/${t.metadata.name}`);
+    for (const b of this.#o.store.list(BROKERS)) {
+      const key = `broker:${b.metadata.namespace}/${b.metadata.name}`;
+      this.#refs.set(key, brokerTargets(b));
+      this.#queue.add(key);
+    }
+    for (const t of this.#o.store.list(TRIGGERS)) {
+      const key = `trigger:${t.metadata.namespace}/${t.metadata.name}`;
+      this.#refs.set(key, triggerTargets(t));
+      this.#queue.add(key);
+    }
     void this.#queue.idle().then(() => (this.#synced = true));
     this.#healthTimer = this.#o.clock.setInterval(() => this.#checkHealth(), this.#o.healthIntervalMs ?? 2000);
   }
@@ -228,35 +239,29 @@ export class EventingReconciler {
   #onEvent(ev: WatchEvent): void {
     const { namespace, name } = ev.object.metadata;
     if (isKind(ev, BROKERS)) {
-      if (this.#writing !== `broker:${namespace}/${name}`) this.#queue.add(`broker:${namespace}/${name}`);
+      const key = `broker:${namespace}/${name}`;
+      if (ev.type === 'DELETED') this.#refs.delete(key);
+      else this.#refs.set(key, brokerTargets(ev.object));
+      if (this.#writing !== key) this.#queue.add(key);
       this.#requeueTriggersOf(namespace, name);
       this.#requeueReferrers({ kind: 'Broker', namespace, name });
     } else if (isKind(ev, TRIGGERS)) {
-      if (this.#writing !== `trigger:${namespace}/${name}`) this.#queue.add(`trigger:${namespace}/${name}`);
+      const key = `trigger:${namespace}/${name}`;
+      if (ev.type === 'DELETED') this.#refs.delete(key);
+      else this.#refs.set(key, triggerTargets(ev.object));
+      if (this.#writing !== key) this.#queue.add(key);
     } else if (isKind(ev, SERVICES)) {
       this.#requeueReferrers({ kind: 'Service', namespace, name });
     }
   }
 
   #requeueTriggersOf(namespace: string, broker: string): void {
-    for (const t of this.#o.store.list(TRIGGERS, namespace)) {
-      if ((t.spec as Partial<TriggerSpec> | undefined)?.broker === broker) this.#queue.add(`trigger:${namespace}/${t.metadata.name}`);
-    }
+    for (const key of this.#refs.referrers(memberKey(namespace, broker))) this.#queue.add(key);
   }
 
   /** Triggers and Brokers whose subscriber or dead-letter sink points at `target`. */
   #requeueReferrers(target: { kind: string; namespace: string; name: string }): void {
-    for (const t of this.#o.store.list(TRIGGERS)) {
-      const spec = t.spec as Partial<TriggerSpec> | undefined;
-      const ns = t.metadata.namespace;
-      if (refersTo(spec?.subscriber, ns, target) || refersTo(spec?.delivery?.deadLetterSink, ns, target)) {
-        this.#queue.add(`trigger:${ns}/${t.metadata.name}`);
-      }
-    }
-    for (const b of this.#o.store.list(BROKERS)) {
-      const ns = b.metadata.namespace;
-      if (refersTo((b.spec as BrokerSpec | undefined)?.delivery?.deadLetterSink, ns, target)) this.#queue.add(`broker:${ns}/${b.metadata.name}`);
-    }
+    for (const key of this.#refs.referrers(targetKey(target.kind, target.namespace, target.name))) this.#queue.add(key);
   }
 
   #retryLater(queueKey: string): void {

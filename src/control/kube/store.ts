@@ -158,10 +158,15 @@ export class KubeStore implements ResourceStore {
     return o ? structuredClone(o) : undefined;
   }
 
-  list(kind: KindInfo, namespace?: string): KObject[] {
+  list(kind: KindInfo, namespace?: string, labels?: Readonly<Record<string, string>>): KObject[] {
     const out: KObject[] = [];
+    const wanted = labels === undefined ? [] : Object.entries(labels);
     for (const r of this.#reflectorsOf(kind)) {
-      for (const o of r.objects.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(structuredClone(o));
+      for (const o of r.objects.values()) {
+        if (namespace !== undefined && o.metadata.namespace !== namespace) continue;
+        if (wanted.some(([k, v]) => o.metadata.labels?.[k] !== v)) continue;
+        out.push(structuredClone(o));
+      }
     }
     return out.sort(compareObjects);
   }

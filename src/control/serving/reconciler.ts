@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { resolve as resolvePath } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { RouteEntry, RoutingSnapshot, RevisionState } from '../../../activator/types.js';
 import { COMPILED_SERVING_DEFAULTS, type ServingDefaults } from '../../api/config-defaults.js';
 import { requireKind } from '../../api/kinds.js';
@@ -266,8 +267,11 @@ export class ServingReconciler {
     } else {
       routeCond = { type: 'RoutesReady', status: 'False', reason: resolution.reason, message: resolution.message };
     }
+    const published = this.#routes.get(key);
     this.#routes.set(key, hosts);
-    this.#publishRouting();
+    // The table is rebuilt from every Service's hosts: only when this Service's changed (most reconciles are status
+    // churn), so N Services cost O(N) rebuilds of O(N) instead of one per reconcile.
+    if (published === undefined || !isDeepStrictEqual(published, hosts)) this.#publishRouting();
 
     // Configuration readiness follows the latest created revision (Knative's ConfigurationsReady).
     const latestRev = all.find((r) => r.metadata.name === latestCreated.name);
@@ -472,7 +476,8 @@ export class ServingReconciler {
 
   /** The Service's revisions, oldest first. */
   #revisionsOf(namespace: string, service: string): Revision[] {
-    return (this.#o.store.list(REVISIONS, namespace) as Revision[])
+    return (this.#o.store.list(REVISIONS, namespace, { [SERVICE_LABEL]: service }) as Revision[])
+      // The selector copies only this Service's revisions; the filter keeps a reader that ignores it correct.
       .filter((r) => r.metadata.labels?.[SERVICE_LABEL] === service)
       .sort((a, b) => generationOf(a) - generationOf(b) || a.metadata.name.localeCompare(b.metadata.name));
   }

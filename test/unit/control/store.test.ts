@@ -139,6 +139,58 @@ describe('Store', () => {
     expect((JSON.parse(text) as { objects: KObject[] }).objects.map((o) => o.metadata.name).sort()).toEqual(['a', 'b']);
   });
 
+  it('lists by label selector within a kind and namespace, following label changes and deletes', async () => {
+    const store = await open({});
+    const rev = (name: string, svc: string, ns = 'default'): KObject => ({
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Revision',
+      metadata: { name, namespace: ns, labels: { 'serving.knative.dev/service': svc, tier: 'web' } },
+      spec: { containers: [{ image: 'img:1' }] },
+    });
+    store.apply(rev('a-00001', 'a'));
+    store.apply(rev('a-00002', 'a'));
+    store.apply(rev('b-00001', 'b'));
+    store.apply(rev('a-00001', 'a', 'other'));
+    // A Service with the same label is another kind: never listed as a Revision.
+    store.apply({ ...service('a'), metadata: { name: 'a', namespace: 'default', labels: { 'serving.knative.dev/service': 'a' } } });
+    const names = (labels?: Record<string, string>, allNamespaces = false): string[] =>
+      store.list(REVISION, allNamespaces ? undefined : 'default', labels).map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+    expect(names({ 'serving.knative.dev/service': 'a' })).toEqual(['default/a-00001', 'default/a-00002']);
+    expect(names({ 'serving.knative.dev/service': 'a', tier: 'web' })).toEqual(['default/a-00001', 'default/a-00002']);
+    expect(names({ 'serving.knative.dev/service': 'a', tier: 'db' })).toEqual([]);
+    expect(names({ 'serving.knative.dev/service': 'a' }, true)).toEqual(['default/a-00001', 'default/a-00002', 'other/a-00001']);
+    expect(names({ tier: 'web' })).toEqual(['default/a-00001', 'default/a-00002', 'default/b-00001']);
+    expect(names()).toEqual(['default/a-00001', 'default/a-00002', 'default/b-00001']);
+    // Relabelled: found under the new value only.
+    store.apply({ ...rev('a-00002', 'a'), metadata: { ...rev('a-00002', 'a').metadata, labels: { 'serving.knative.dev/service': 'b' } } });
+    expect(names({ 'serving.knative.dev/service': 'a' })).toEqual(['default/a-00001']);
+    expect(names({ 'serving.knative.dev/service': 'b' })).toEqual(['default/a-00002', 'default/b-00001']);
+    store.delete(REVISION, 'default', 'b-00001');
+    expect(names({ 'serving.knative.dev/service': 'b' })).toEqual(['default/a-00002']);
+    // What a list returns is a copy.
+    const [copy] = store.list(REVISION, 'default', { 'serving.knative.dev/service': 'a' });
+    copy!.metadata.labels!['serving.knative.dev/service'] = 'changed';
+    expect(names({ 'serving.knative.dev/service': 'a' })).toEqual(['default/a-00001']);
+  });
+
+  it('keeps one write in flight and one waiting: flushes during a write share the next, which has every change', async () => {
+    const store = await open({ dir, flushDelayMs: 1 });
+    store.apply(service('a'));
+    const first = store.flush();
+    store.apply(service('b'));
+    const second = store.flush();
+    store.apply(service('c'));
+    const third = store.flush();
+    expect(third).toBe(second);
+    await Promise.all([first, second, third]);
+    const text = await readFile(join(dir, 'store.json'), 'utf8');
+    expect((JSON.parse(text) as { objects: KObject[] }).objects.map((o) => o.metadata.name).sort()).toEqual(['a', 'b', 'c']);
+    // Nothing changed since: flush resolves without another write.
+    const before = (await stat(join(dir, 'store.json'))).mtimeMs;
+    await store.flush();
+    expect((await stat(join(dir, 'store.json'))).mtimeMs).toBe(before);
+  });
+
   it('refuses to open a corrupt state file, naming it', async () => {
     const file = join(dir, 'store.json');
     await writeFile(file, '{"version":1,"objects":[');
