@@ -15,6 +15,8 @@ export interface MemorySubscriptionOptions {
   onError: (err: HandlerFailedError) => void;
   /** Called once when close() starts, so the backend stops fanning out to this subscription. */
   onClose: (sub: MemorySubscription) => void;
+  /** Called after the consumer took events from the queue (the backend admits paced publishers). */
+  onTake?: () => void;
 }
 
 const DONE: HandleOutcome = Object.freeze({ kind: 'done' });
@@ -85,7 +87,9 @@ export class MemorySubscription implements Consumer {
   }
 
   #pump(): void {
+    let took = false;
     while (!this.closed && this.#inFlight < this.maxInFlight && this.queued > 0) {
+      took = true;
       const item = this.#items[this.#head] as StoredEvent;
       this.#head++;
       if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
@@ -95,6 +99,7 @@ export class MemorySubscription implements Consumer {
       this.#inFlight++;
       void this.#run(item);
     }
+    if (took) this.#opts.onTake?.();
   }
 
   async #run(first: StoredEvent): Promise<void> {
