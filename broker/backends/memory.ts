@@ -26,7 +26,8 @@
  * nothing: the producer's 202 still means "stored", and nothing accepted is dropped.
  */
 import type { CloudEvent } from 'cloudevents';
-import type { Clock, Timer } from '../../src/clock.js';
+import type { Clock } from '../../src/clock.js';
+import { Deadlines, type DeadlineHandle, type Expirable } from '../delivery/deadlines.js';
 import { DEFAULT_MAX_BACKLOG, type BrokerRef, type BrokerSettings, type Consumer, type EventBackend, type EventHandler, type TriggerBacklog, type TriggerSubscription } from '../types.js';
 import { BackendClosedError, BackendFullError, BatchTooLargeError, BrokerNotFoundError, type HandlerFailedError } from '../errors.js';
 import { MemorySubscription } from './memory-subscription.js';
@@ -67,11 +68,11 @@ export interface MemoryPacing {
 export const DEFAULT_PACING: Readonly<MemoryPacing> = Object.freeze({ perSlot: 2, min: 64, maxWaitMs: 1_000 });
 
 /** A publish waiting for its broker's queues to go below their high-water marks. */
-interface Waiter {
+interface Waiter extends Expirable {
   events: readonly CloudEvent<unknown>[];
   resolve: () => void;
   reject: (err: unknown) => void;
-  timer: Timer | undefined;
+  deadline: DeadlineHandle | undefined;
   settled: boolean;
 }
 
@@ -100,6 +101,8 @@ export class MemoryBackend implements EventBackend {
   readonly #waiters = new Map<string, Waiter[]>();
   /** Brokers whose waiters are being admitted (admission stores events, which may take events, which admits...). */
   readonly #admitting = new Set<string>();
+  /** The waits' deadlines: one timer per lane of equal waits, not one per waiting publish (it waits on every event under load). */
+  readonly #deadlines: Deadlines;
   #closed = false;
 
   constructor(opts: MemoryBackendOptions) {
@@ -107,6 +110,7 @@ export class MemoryBackend implements EventBackend {
     this.#maxQueued = Math.max(1, opts.maxQueued ?? DEFAULT_MAX_QUEUED);
     this.#closeTimeoutMs = Math.max(0, opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     this.#onError = opts.onError ?? ((err) => process.stderr.write(`wisp broker: ${err.message}\n`));
+    this.#deadlines = new Deadlines(opts.clock);
     if (opts.pacing !== undefined) {
       this.#pacing = {
         perSlot: Math.max(0, opts.pacing.perSlot ?? DEFAULT_PACING.perSlot ?? 2),
@@ -186,26 +190,32 @@ export class MemoryBackend implements EventBackend {
   #wait(key: string, broker: BrokerRef, events: readonly CloudEvent<unknown>[]): Promise<void> {
     const pacing = this.#pacing as Required<MemoryPacing>;
     return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { events, resolve, reject, timer: undefined, settled: false };
+      const w: Waiter = {
+        events,
+        resolve,
+        reject,
+        deadline: undefined,
+        settled: false,
+        // Past the wait, store while there is room under the limit (or refuse at it), as without pacing.
+        expire: () => {
+          if (w.settled) return;
+          const l = this.#waiters.get(key);
+          const i = l?.indexOf(w) ?? -1;
+          if (l !== undefined && i >= 0) l.splice(i, 1);
+          if (l?.length === 0) this.#waiters.delete(key);
+          this.#settle(w, () => this.#store(key, broker, events));
+        },
+      };
       let list = this.#waiters.get(key);
       if (list === undefined) this.#waiters.set(key, (list = []));
       list.push(w);
-      // Past the wait, store while there is room under the limit (or refuse at it), as without pacing.
-      w.timer = this.#clock.setTimeout(() => {
-        w.timer = undefined;
-        if (w.settled) return;
-        const l = this.#waiters.get(key);
-        const i = l?.indexOf(w) ?? -1;
-        if (l !== undefined && i >= 0) l.splice(i, 1);
-        if (l?.length === 0) this.#waiters.delete(key);
-        this.#settle(w, () => this.#store(key, broker, events));
-      }, pacing.maxWaitMs);
+      w.deadline = this.#deadlines.add(pacing.maxWaitMs, w);
     });
   }
 
   #settle(w: Waiter, store: () => void): void {
     w.settled = true;
-    w.timer?.cancel();
+    w.deadline?.cancel();
     try {
       store();
       w.resolve();
