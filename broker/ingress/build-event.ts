@@ -23,6 +23,9 @@
  */
 import { CloudEvent, ValidationError } from 'cloudevents';
 import { invalid } from './attributes.js';
+import { surelyValidTime } from '../rfc3339.js';
+
+export { surelyValidTime };
 
 export type EventBuilder = (attrs: Record<string, unknown>, data: unknown, stamp?: Readonly<Record<string, string>>) => CloudEvent<unknown>;
 
@@ -77,24 +80,6 @@ class Accepted {
 const MEMO_SIZE = 4096;
 const acceptedSources = new Accepted(MEMO_SIZE);
 const acceptedSchemas = new Accepted(MEMO_SIZE);
-
-const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const digits = (s: string, from: number, n: number): number => Number(s.slice(from, from + n));
-
-/**
- * True when the SDK's date-time format surely accepts `time`, which attributes.ts has already matched against
- * `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`: the date exists (leap years per RFC 3339 appendix C) and the time is at
- * most 23:59:59. False sends the event to the SDK (e.g. a leap second, which it judges itself).
- */
-export function surelyValidTime(time: string): boolean {
-  const year = digits(time, 0, 4);
-  const month = digits(time, 5, 2);
-  const day = digits(time, 8, 2);
-  if (!(month >= 1 && month <= 12 && day >= 1)) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month] ?? 0))) return false;
-  return digits(time, 11, 2) <= 23 && digits(time, 14, 2) <= 59 && digits(time, 17, 2) <= 59;
-}
 
 /** The producer's value of `name`, with `stamp` over it (as `{ ...attrs, ...stamp }` gives). */
 function valueOf(attrs: Record<string, unknown>, stamp: Readonly<Record<string, string>> | undefined, name: string): unknown {
