@@ -1,7 +1,7 @@
 import type { EventBackend } from '../types.js';
 
-export { MemoryBackend, DEFAULT_MAX_QUEUED, DEFAULT_CLOSE_TIMEOUT_MS } from './memory.js';
-export type { MemoryBackendOptions, MemorySubscriptionStats } from './memory.js';
+export { MemoryBackend, DEFAULT_MAX_QUEUED, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_PACING } from './memory.js';
+export type { MemoryBackendOptions, MemoryPacing, MemorySubscriptionStats } from './memory.js';
 export { KafkaBackend, DEFAULT_TOPIC_PARTITIONS, DEFAULT_REPLICATION_FACTOR } from './kafka/index.js';
 export type { KafkaBackendOptions, KafkaTopicConfig, KafkaBackendHealth } from './kafka/index.js';
 export { RedisBackend, REDIS_BACKEND_DEFAULTS, DEFAULT_REDIS_URL, redisKeys, queueName } from './redis/index.js';

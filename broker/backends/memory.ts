@@ -13,9 +13,21 @@
  * batch larger than the limit itself is a BatchTooLargeError (413). The limit is per broker (BrokerSettings
  * `maxBacklog`, from the `wisp.dev/max-backlog` annotation), else `maxQueued`. Check and enqueue run in one
  * synchronous step, so the limit is exact.
+ *
+ * Pacing (option `pacing`, on in `wisp up`): the ingress, the dispatcher and the subscriber connections share one
+ * event loop, and a request that only stores an event costs far less than the delivery it causes (ten with ten
+ * Triggers). A producer sending as fast as it is answered therefore filled every queue to the backlog limit
+ * (latency = limit / delivery rate, seconds) and then heard 503s while the subscriber was half idle: dispatch was
+ * starved by ingress. With pacing, a publish that finds a queue of its broker holding `highWater` events or more
+ * (enough to keep every delivery slot busy) waits, in arrival order, until the consumers have taken events below
+ * it, and so answers the producer at the pace its Triggers are delivered. The wait is bounded (`maxWaitMs`, on the
+ * clock): after it the events are stored anyway while there is room under the limit, so a subscriber that does not
+ * keep up still gets its backlog (and, at the limit, the producer its 503) as before. A waiting publish has stored
+ * nothing: the producer's 202 still means "stored", and nothing accepted is dropped.
  */
 import type { CloudEvent } from 'cloudevents';
 import type { Clock } from '../../src/clock.js';
+import { Deadlines, type DeadlineHandle, type Expirable } from '../delivery/deadlines.js';
 import { DEFAULT_MAX_BACKLOG, type BrokerRef, type BrokerSettings, type Consumer, type EventBackend, type EventHandler, type TriggerBacklog, type TriggerSubscription } from '../types.js';
 import { BackendClosedError, BackendFullError, BatchTooLargeError, BrokerNotFoundError, type HandlerFailedError } from '../errors.js';
 import { MemorySubscription } from './memory-subscription.js';
@@ -38,6 +50,30 @@ export interface MemoryBackendOptions {
   closeTimeoutMs?: number;
   /** Told about handlers that throw or return a malformed outcome (a bug; the event counts as done). */
   onError?: (err: HandlerFailedError) => void;
+  /** Paces publishers to the consumers (see the file comment). Default: off (publish stores or rejects at once). */
+  pacing?: MemoryPacing;
+}
+
+export interface MemoryPacing {
+  /**
+   * Events waiting per subscription at or above which a publish waits: `perSlot` × the subscription's maxInFlight,
+   * at least `min` (defaults 2 and 64: two events ready for every busy slot).
+   */
+  perSlot?: number;
+  min?: number;
+  /** Longest a publish waits before it is stored anyway (or, at the limit, refused), ms on the clock. */
+  maxWaitMs: number;
+}
+
+export const DEFAULT_PACING: Readonly<MemoryPacing> = Object.freeze({ perSlot: 2, min: 64, maxWaitMs: 1_000 });
+
+/** A publish waiting for its broker's queues to go below their high-water marks. */
+interface Waiter extends Expirable {
+  events: readonly CloudEvent<unknown>[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  deadline: DeadlineHandle | undefined;
+  settled: boolean;
 }
 
 export interface MemorySubscriptionStats {
@@ -60,6 +96,13 @@ export class MemoryBackend implements EventBackend {
   readonly #brokers = new Map<string, Set<MemorySubscription>>();
   /** Backlog limit per broker that has its own (BrokerSettings `maxBacklog`). */
   readonly #limits = new Map<string, number>();
+  readonly #pacing: Required<MemoryPacing> | undefined;
+  /** Paced publishes per broker, in arrival order. */
+  readonly #waiters = new Map<string, Waiter[]>();
+  /** Brokers whose waiters are being admitted (admission stores events, which may take events, which admits...). */
+  readonly #admitting = new Set<string>();
+  /** The waits' deadlines: one timer per lane of equal waits, not one per waiting publish (it waits on every event under load). */
+  readonly #deadlines: Deadlines;
   #closed = false;
 
   constructor(opts: MemoryBackendOptions) {
@@ -67,6 +110,14 @@ export class MemoryBackend implements EventBackend {
     this.#maxQueued = Math.max(1, opts.maxQueued ?? DEFAULT_MAX_QUEUED);
     this.#closeTimeoutMs = Math.max(0, opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     this.#onError = opts.onError ?? ((err) => process.stderr.write(`wisp broker: ${err.message}\n`));
+    this.#deadlines = new Deadlines(opts.clock);
+    if (opts.pacing !== undefined) {
+      this.#pacing = {
+        perSlot: Math.max(0, opts.pacing.perSlot ?? DEFAULT_PACING.perSlot ?? 2),
+        min: Math.max(1, opts.pacing.min ?? DEFAULT_PACING.min ?? 64),
+        maxWaitMs: Math.max(0, opts.pacing.maxWaitMs),
+      };
+    }
   }
 
   async ensureBroker(broker: BrokerRef, settings: BrokerSettings = {}): Promise<void> {
@@ -83,6 +134,7 @@ export class MemoryBackend implements EventBackend {
     this.#limits.delete(key);
     if (subs === undefined) return;
     this.#brokers.delete(key);
+    this.#failWaiters(key, new BrokerNotFoundError(broker.namespace, broker.name));
     await Promise.all([...subs].map((s) => s.close()));
   }
 
@@ -90,8 +142,19 @@ export class MemoryBackend implements EventBackend {
     return this.publishBatch(broker, [event]);
   }
 
-  async publishBatch(broker: BrokerRef, events: readonly CloudEvent<unknown>[]): Promise<void> {
+  publishBatch(broker: BrokerRef, events: readonly CloudEvent<unknown>[]): Promise<void> {
     const key = brokerKey(broker);
+    try {
+      if (this.#pacing !== undefined && this.#mustWait(key)) return this.#wait(key, broker, events);
+      this.#store(key, broker, events);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Checks room for the whole batch in every queue of the broker, then enqueues it everywhere (or throws, storing nothing). */
+  #store(key: string, broker: BrokerRef, events: readonly CloudEvent<unknown>[]): void {
     if (this.#closed) throw new BackendClosedError(key);
     const subs = this.#brokers.get(key);
     if (subs === undefined) throw new BrokerNotFoundError(broker.namespace, broker.name);
@@ -103,6 +166,88 @@ export class MemoryBackend implements EventBackend {
     }
     for (const s of subs) if (s.queued + events.length > limit) throw new BackendFullError(key, s.trigger, limit, s.queued);
     for (const s of subs) for (const e of events) s.enqueue(e);
+  }
+
+  /** True when a publish to `key` must queue behind others or wait for its consumers (pacing on). */
+  #mustWait(key: string): boolean {
+    if (this.#closed) return false;
+    if ((this.#waiters.get(key)?.length ?? 0) > 0) return true;
+    return this.#aboveHighWater(key);
+  }
+
+  #aboveHighWater(key: string): boolean {
+    const subs = this.#brokers.get(key);
+    const pacing = this.#pacing;
+    if (subs === undefined || pacing === undefined) return false;
+    for (const s of subs) if (s.queued >= this.#highWaterOf(s, pacing)) return true;
+    return false;
+  }
+
+  #highWaterOf(s: MemorySubscription, pacing: Required<MemoryPacing>): number {
+    return Math.max(pacing.min, pacing.perSlot * s.maxInFlight);
+  }
+
+  #wait(key: string, broker: BrokerRef, events: readonly CloudEvent<unknown>[]): Promise<void> {
+    const pacing = this.#pacing as Required<MemoryPacing>;
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = {
+        events,
+        resolve,
+        reject,
+        deadline: undefined,
+        settled: false,
+        // Past the wait, store while there is room under the limit (or refuse at it), as without pacing.
+        expire: () => {
+          if (w.settled) return;
+          const l = this.#waiters.get(key);
+          const i = l?.indexOf(w) ?? -1;
+          if (l !== undefined && i >= 0) l.splice(i, 1);
+          if (l?.length === 0) this.#waiters.delete(key);
+          this.#settle(w, () => this.#store(key, broker, events));
+        },
+      };
+      let list = this.#waiters.get(key);
+      if (list === undefined) this.#waiters.set(key, (list = []));
+      list.push(w);
+      w.deadline = this.#deadlines.add(pacing.maxWaitMs, w);
+    });
+  }
+
+  #settle(w: Waiter, store: () => void): void {
+    w.settled = true;
+    w.deadline?.cancel();
+    try {
+      store();
+      w.resolve();
+    } catch (err) {
+      w.reject(err);
+    }
+  }
+
+  /** A consumer of `key` took events: admit waiting publishes, in order, while every queue is below its high-water mark. */
+  #admit(key: string, broker: BrokerRef): void {
+    if (this.#admitting.has(key)) return;
+    const list = this.#waiters.get(key);
+    if (list === undefined) return;
+    this.#admitting.add(key);
+    try {
+      while (list.length > 0 && !this.#aboveHighWater(key)) {
+        const w = list.shift() as Waiter;
+        this.#settle(w, () => this.#store(key, broker, w.events));
+      }
+      if (list.length === 0) this.#waiters.delete(key);
+    } finally {
+      this.#admitting.delete(key);
+    }
+  }
+
+  #failWaiters(key: string, err: Error): void {
+    const list = this.#waiters.get(key);
+    if (list === undefined) return;
+    this.#waiters.delete(key);
+    for (const w of list) this.#settle(w, () => {
+      throw err;
+    });
   }
 
   async subscribe(sub: TriggerSubscription, handle: EventHandler): Promise<Consumer> {
@@ -118,7 +263,11 @@ export class MemoryBackend implements EventBackend {
       clock: this.#clock,
       closeTimeoutMs: this.#closeTimeoutMs,
       onError: this.#onError,
-      onClose: (s) => owner.delete(s),
+      onClose: (s) => {
+        owner.delete(s);
+        this.#admit(key, sub.broker);
+      },
+      ...(this.#pacing !== undefined && { onTake: () => this.#admit(key, sub.broker) }),
     });
     subs.add(consumer);
     return consumer;
@@ -129,6 +278,7 @@ export class MemoryBackend implements EventBackend {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const key of [...this.#waiters.keys()]) this.#failWaiters(key, new BackendClosedError(key));
     const all = [...this.#brokers.values()].flatMap((subs) => [...subs]);
     this.#brokers.clear();
     await Promise.all(all.map((s) => s.close()));

@@ -18,6 +18,7 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import { isEventData } from '../event-data.js';
+import { isoTime } from '../rfc3339.js';
 
 export const DEFAULT_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -68,7 +69,7 @@ export function buildBinaryMessage(event: CloudEvent<unknown>): BinaryMessage {
       headers[1] = String(value);
     } else if (name === 'time') {
       // The SDK writes time only when truthy, normalised to UTC.
-      if (value !== '' && value !== null) headers.push('ce-time', percentEncodeHeaderValue(new Date(value as string).toISOString()));
+      if (value !== '' && value !== null) headers.push('ce-time', percentEncodeHeaderValue(isoTime(value as string)));
     } else {
       headers.push(`ce-${name}`, percentEncodeHeaderValue(String(value)));
     }

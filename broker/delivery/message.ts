@@ -25,7 +25,11 @@ import { buildStructuredMessage } from './structured.js';
 
 export interface DeliveryMessage extends BinaryMessage {
   readonly mode: 'binary' | 'structured';
+  /** `headers` and `Prefer: reply` (what a Trigger's delivery sends), built once with the message. */
+  readonly replyHeaders: readonly string[];
 }
+
+const PREFER_REPLY = ['prefer', 'reply'] as const;
 
 const cache = new WeakMap<CloudEvent<unknown>, DeliveryMessage>();
 
@@ -42,9 +46,10 @@ export function deliveryMessage(event: CloudEvent<unknown>): DeliveryMessage {
 export function buildDeliveryMessage(event: CloudEvent<unknown>): DeliveryMessage {
   if (!unlabelledBytes(event)) {
     const binary = buildBinaryMessage(event);
-    if (binary.headerBytes <= MAX_BINARY_HEADER_BYTES) return { ...binary, mode: 'binary' };
+    if (binary.headerBytes <= MAX_BINARY_HEADER_BYTES) return { ...binary, mode: 'binary', replyHeaders: [...binary.headers, ...PREFER_REPLY] };
   }
-  return { ...buildStructuredMessage(event), mode: 'structured' };
+  const structured = buildStructuredMessage(event);
+  return { ...structured, mode: 'structured', replyHeaders: [...structured.headers, ...PREFER_REPLY] };
 }
 
 /** Received data that is not JSON and has no datacontenttype to say what it is. */

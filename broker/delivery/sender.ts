@@ -76,7 +76,6 @@ const INVALID_ARG = 'UND_ERR_INVALID_ARG';
 const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT: SendResult = Object.freeze({ kind: 'timeout' });
-const PREFER_REPLY = ['prefer', 'reply'] as const;
 
 function errorCode(err: unknown): string | undefined {
   if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
@@ -228,7 +227,7 @@ export class HttpSender implements Sender {
     } catch (err) {
       return Promise.resolve({ kind: 'unsendable', error: new Error(`the event cannot be written as an HTTP request: ${err instanceof Error ? err.message : String(err)}`, { cause: err }) });
     }
-    let headers = opts.preferReply === true ? [...message.headers, ...PREFER_REPLY] : message.headers;
+    let headers = opts.preferReply === true ? message.replyHeaders : message.headers;
     let origin = target.origin;
     const routed = this.#route?.(origin);
     if (routed !== undefined) {

@@ -11,6 +11,7 @@
  */
 import type { CloudEvent } from 'cloudevents';
 import { isEventData } from '../event-data.js';
+import { isoTime } from '../rfc3339.js';
 import type { BinaryMessage } from './binary.js';
 
 export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
@@ -23,7 +24,7 @@ export function buildStructuredMessage(event: CloudEvent<unknown>): BinaryMessag
     if (value === undefined || value === null || name === 'data' || name === 'data_base64') continue;
     if (name === 'time') {
       if (value === '') continue;
-      head += `${head.length > 1 ? ',' : ''}"time":${JSON.stringify(new Date(value as string).toISOString())}`;
+      head += `${head.length > 1 ? ',' : ''}"time":${JSON.stringify(isoTime(value as string))}`;
     } else {
       head += `${head.length > 1 ? ',' : ''}${JSON.stringify(name)}:${JSON.stringify(value)}`;
     }

@@ -9,7 +9,7 @@ import { sleep, type Clock } from '../../src/clock.js';
 import { backoffDelayMs, retryDelayMs } from '../delivery/backoff.js';
 import { classifyResult, classifyStatus } from '../delivery/classify.js';
 import { DEAD_LETTER_ATTEMPTS, ERROR_DATA_MAX_BYTES } from '../delivery/defaults.js';
-import type { Sender, SendResult } from '../delivery/types.js';
+import type { Sender, SendOptions, SendResult } from '../delivery/types.js';
 import type { BrokerRef, EventHandler, HandleOutcome, StoredEvent, TriggerRuntime } from '../types.js';
 import type { DispatcherMetrics, TriggerLabels, TriggerMeters } from './metrics.js';
 import { describe, parseReply } from './reply.js';
@@ -77,21 +77,27 @@ async function withFewTries<T>(
 class TriggerHandler {
   #rt: TriggerRuntime | undefined;
   #meters: TriggerMeters | undefined;
+  #sendOptions: SendOptions = { timeoutMs: 0, preferReply: true };
 
   constructor(
     readonly deps: HandlerDeps,
     readonly trigger: () => TriggerRuntime,
   ) {}
 
-  /** The runtime's metric children, looked up again only when the runtime object changes. */
+  /** The runtime's metric children and send options, made again only when the runtime object changes. */
   #metersOf(rt: TriggerRuntime): TriggerMeters {
     if (rt !== this.#rt || this.#meters === undefined) {
       this.#rt = rt;
       this.#meters = this.deps.metrics.forTrigger(labelsOf(rt));
+      this.#sendOptions = { timeoutMs: rt.delivery.timeoutMs, preferReply: true };
     }
     return this.#meters;
   }
 
+  /**
+   * One async frame per event (the hot path): filter, POST, judge the answer; only a reply to store, a retry or a
+   * dead letter go through further awaits.
+   */
   async handle(stored: StoredEvent): Promise<HandleOutcome> {
     let rt: TriggerRuntime;
     try {
@@ -101,10 +107,33 @@ class TriggerHandler {
       return DONE;
     }
     const metrics = this.#metersOf(rt);
-    const { labels } = metrics;
+    const { event, attempt } = stored;
     metrics.inFlight++;
     try {
-      return await this.#handle(rt, labels, metrics, stored);
+      // Each trigger evaluates an event once: a retry already matched.
+      if (attempt === 0 && !this.#matches(rt, event)) {
+        metrics.filtered.inc();
+        return DONE;
+      }
+      const dest = rt.subscriberUri;
+      const t0 = performance.now();
+      const res = await this.deps.sender.send(dest, event, this.#sendOptions);
+      metrics.duration.observe((performance.now() - t0) / 1000);
+      let failure = this.#judge(rt, metrics.labels, dest, res);
+      if (failure !== undefined && 'then' in failure) failure = await failure;
+      if (failure === undefined) {
+        metrics.delivered.inc();
+        return DONE;
+      }
+      if (failure.retryable && attempt < rt.delivery.retry) {
+        metrics.retried.inc();
+        const input: Parameters<typeof retryDelayMs>[0] = { delivery: rt.delivery, retry: attempt + 1, now: this.deps.clock.now() };
+        if (failure.status !== undefined) input.status = failure.status;
+        if (failure.retryAfter !== undefined) input.retryAfter = failure.retryAfter;
+        return { kind: 'retry', delayMs: retryDelayMs(input) };
+      }
+      await this.#deadLetterOrDrop(rt, metrics, event, failure, attempt + 1);
+      return DONE;
     } catch (err) {
       metrics.dropped.inc();
       this.deps.logger.warn(`trigger ${rt.key}: dropped event ${stored.event.id}: unexpected error: ${describe(err)}`);
@@ -112,29 +141,6 @@ class TriggerHandler {
     } finally {
       metrics.inFlight--;
     }
-  }
-
-  async #handle(rt: TriggerRuntime, labels: TriggerLabels, metrics: TriggerMeters, stored: StoredEvent): Promise<HandleOutcome> {
-    const { event, attempt } = stored;
-    // Each trigger evaluates an event once: a retry already matched.
-    if (attempt === 0 && !this.#matches(rt, event)) {
-      metrics.filtered.inc();
-      return DONE;
-    }
-    const failure = await this.#attempt(rt, labels, metrics, event);
-    if (failure === undefined) {
-      metrics.delivered.inc();
-      return DONE;
-    }
-    if (failure.retryable && attempt < rt.delivery.retry) {
-      metrics.retried.inc();
-      const input: Parameters<typeof retryDelayMs>[0] = { delivery: rt.delivery, retry: attempt + 1, now: this.deps.clock.now() };
-      if (failure.status !== undefined) input.status = failure.status;
-      if (failure.retryAfter !== undefined) input.retryAfter = failure.retryAfter;
-      return { kind: 'retry', delayMs: retryDelayMs(input) };
-    }
-    await this.#deadLetterOrDrop(rt, metrics, event, failure, attempt + 1);
-    return DONE;
   }
 
   #matches(rt: TriggerRuntime, event: CloudEvent<unknown>): boolean {
@@ -146,12 +152,8 @@ class TriggerHandler {
     }
   }
 
-  /** One POST to the subscriber; undefined on success (a reply, if any, has been stored). */
-  async #attempt(rt: TriggerRuntime, labels: TriggerLabels, metrics: TriggerMeters, event: CloudEvent<unknown>): Promise<Failure | undefined> {
-    const dest = rt.subscriberUri;
-    const t0 = performance.now();
-    const res = await this.deps.sender.send(dest, event, { timeoutMs: rt.delivery.timeoutMs, preferReply: true });
-    metrics.duration.observe((performance.now() - t0) / 1000);
+  /** What one POST's result means: undefined on success; a reply is stored first (the only asynchronous case). */
+  #judge(rt: TriggerRuntime, labels: TriggerLabels, dest: string, res: SendResult): Failure | undefined | Promise<Failure | undefined> {
     if (res.kind !== 'response') return noResponseFailure(dest, res, rt.delivery.timeoutMs);
     const cls = classifyResult(res);
     if (cls !== 'success') {
@@ -166,18 +168,22 @@ class TriggerHandler {
       // The subscriber took the event (2xx): retrying would run it again and get the same answer.
       return { retryable: false, dest, code: res.status, data: res.body, reason: `HTTP ${res.status}: ${reply.reason}`, status: res.status };
     }
+    return this.#storeReply(rt, labels, dest, res.status, reply.event);
+  }
+
+  async #storeReply(rt: TriggerRuntime, labels: TriggerLabels, dest: string, status: number, replyEvent: CloudEvent<unknown>): Promise<Failure | undefined> {
     const broker: BrokerRef = { namespace: rt.namespace, name: rt.broker };
     const stored = await withFewTries(this.deps, rt, async () => {
       try {
-        await this.deps.publishReply(broker, reply.event);
+        await this.deps.publishReply(broker, replyEvent);
         return { ok: true, value: undefined };
       } catch (err) {
         return { ok: false, retryable: true, reason: describe(err) };
       }
     });
     if (stored.ok) return undefined;
-    const reason = `reply event ${reply.event.id} could not be stored in broker ${labels.broker}: ${stored.reason}`;
-    return { retryable: false, dest, code: res.status, data: Buffer.from(reason), reason, status: res.status };
+    const reason = `reply event ${replyEvent.id} could not be stored in broker ${labels.broker}: ${stored.reason}`;
+    return { retryable: false, dest, code: status, data: Buffer.from(reason), reason, status };
   }
 
   async #deadLetterOrDrop(rt: TriggerRuntime, metrics: TriggerMeters, event: CloudEvent<unknown>, failure: Failure, attempts: number): Promise<void> {

@@ -1,19 +1,20 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { countedChild, flushCounted, type Count } from '../counted.js';
 
 export type TriggerLabels = { broker: string; trigger: string };
 type Names = 'broker' | 'trigger';
 
 /**
  * One trigger's metric children, resolved once (not per event): label validation and lookup happen when the
- * trigger first delivers. `inFlight` is a plain number the gauge reads at scrape time.
+ * trigger first delivers. The counters and `inFlight` are plain numbers read at scrape time (../counted.ts).
  */
 export interface TriggerMeters {
   readonly labels: TriggerLabels;
-  readonly delivered: Counter.Internal;
-  readonly retried: Counter.Internal;
-  readonly deadLettered: Counter.Internal;
-  readonly dropped: Counter.Internal;
-  readonly filtered: Counter.Internal;
+  readonly delivered: Count;
+  readonly retried: Count;
+  readonly deadLettered: Count;
+  readonly dropped: Count;
+  readonly filtered: Count;
   readonly duration: Histogram.Internal<Names>;
   inFlight: number;
 }
@@ -39,7 +40,16 @@ export class DispatcherMetrics {
     const meters = this.#meters;
     const registers = [registry];
     const labelNames = ['broker', 'trigger'] as const;
-    const counter = (name: string, help: string): Counter<Names> => new Counter({ name, help, labelNames, registers });
+    const counter = (name: string, help: string): Counter<Names> =>
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          flushCounted(this);
+        },
+      });
     this.delivered = counter('wisp_trigger_events_delivered_total', 'Events the subscriber accepted (2xx), per trigger');
     this.retried = counter('wisp_trigger_events_retried_total', 'Retries scheduled after a retryable failure, per trigger');
     this.deadLettered = counter('wisp_trigger_events_dead_lettered_total', 'Events the dead-letter sink accepted after delivery failed, per trigger');
@@ -71,11 +81,11 @@ export class DispatcherMetrics {
       const l = { broker: labels.broker, trigger: labels.trigger };
       m = {
         labels: l,
-        delivered: this.delivered.labels(l),
-        retried: this.retried.labels(l),
-        deadLettered: this.deadLettered.labels(l),
-        dropped: this.dropped.labels(l),
-        filtered: this.filtered.labels(l),
+        delivered: countedChild(this.delivered, key, l),
+        retried: countedChild(this.retried, key, l),
+        deadLettered: countedChild(this.deadLettered, key, l),
+        dropped: countedChild(this.dropped, key, l),
+        filtered: countedChild(this.filtered, key, l),
         duration: this.duration.labels(l),
         inFlight: 0,
       };

@@ -1,12 +1,11 @@
 /**
- * Validates raw CloudEvent context attributes (from ce-* headers or a structured JSON object) and builds an
- * immutable SDK `CloudEvent`. Pure: no I/O, no clock.
+ * Validates raw CloudEvent context attributes (from ce-* headers or a structured JSON object); build-event.ts
+ * turns them into an immutable SDK `CloudEvent`. Pure: no I/O, no clock.
  *
  * Why the checks happen before the SDK sees the attributes: the SDK's constructor invents an `id` (a UUID)
  * when it is missing, so "missing id" can only be detected on the raw input; it also cannot say which
  * attribute a name or type problem is about in a message a producer can act on.
  */
-import { CloudEvent, ValidationError } from 'cloudevents';
 import { AttributeLimitError, InvalidEventError } from '../errors.js';
 import { MAX_ATTRIBUTES, MAX_ATTRIBUTE_VALUE_BYTES } from '../limits.js';
 
@@ -118,36 +117,4 @@ export function checkAttributes(version: SpecVersion, attrs: Record<string, unkn
     throw invalid(`${names('time')} must be an RFC 3339 timestamp, got ${show(time)}`);
   }
   return out;
-}
-
-/**
- * Builds the SDK event from checked attributes and data (binary data as a Uint8Array). The SDK validates
- * 1.0 events against the CloudEvents JSON schema (e.g. `source` must be a URI-reference); its complaints
- * are turned into messages naming the attribute.
- *
- * `stamp` attributes are set over the producer's (the ingress's arrival time).
- *
- * Note: the SDK's constructor stamps `time` with the wall clock when the producer sent none.
- */
-export function toCloudEvent(attrs: Record<string, unknown>, data: unknown, stamp?: Readonly<Record<string, string>>): CloudEvent<unknown> {
-  const props = data === undefined && stamp === undefined ? attrs : { ...attrs, ...stamp, ...(data === undefined ? {} : { data }) };
-  try {
-    return new CloudEvent<undefined>(props as ConstructorParameters<typeof CloudEvent<undefined>>[0], true);
-  } catch (err) {
-    throw invalid(describeSdkError(err));
-  }
-}
-
-function describeSdkError(err: unknown): string {
-  if (err instanceof ValidationError && Array.isArray(err.errors) && err.errors.length > 0) {
-    const first: unknown = err.errors[0];
-    if (typeof first === 'object' && first !== null && 'instancePath' in first) {
-      const e = first as { instancePath?: unknown; message?: unknown; params?: { missingProperty?: unknown } };
-      const path = typeof e.instancePath === 'string' ? e.instancePath.replace(/^\//, '') : '';
-      if (path === '' && e.params?.missingProperty !== undefined) return `missing required attribute "${String(e.params.missingProperty)}"`;
-      return `attribute "${path}" ${String(e.message ?? 'is invalid')}`;
-    }
-  }
-  const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n')[0] ?? msg;
 }

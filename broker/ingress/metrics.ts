@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type LabelValues, type Registry } from 'prom-client';
 import type { TriggerBacklog } from '../types.js';
+import { countedChild, flushCounted, type Count } from '../counted.js';
 
 /** Why the ingress turned a request away (label `reason`). */
 export type RejectReason =
@@ -32,6 +33,9 @@ export class IngressMetrics {
       help: 'CloudEvents stored by the broker ingress (a batch counts each event), per broker (<namespace>/<name>)',
       labelNames: ['broker'],
       registers,
+      collect() {
+        flushCounted(this);
+      },
     }));
     this.rejected = reuse(registry, 'wisp_broker_events_rejected_total', (name) => new Counter({
       name,
@@ -49,13 +53,13 @@ export class IngressMetrics {
   }
 
   /** Per-broker children, looked up once: labelling on every request costs a hash of the labels each time. */
-  readonly #perBroker = new Map<string, { accepted: Counter.Internal; latency: Histogram.Internal<'broker'> }>();
+  readonly #perBroker = new Map<string, { accepted: Count; latency: Histogram.Internal<'broker'> }>();
 
-  #of(broker: string): { accepted: Counter.Internal; latency: Histogram.Internal<'broker'> } {
+  #of(broker: string): { accepted: Count; latency: Histogram.Internal<'broker'> } {
     let m = this.#perBroker.get(broker);
     if (m === undefined) {
       const labels: LabelValues<'broker'> = { broker };
-      m = { accepted: this.accepted.labels(labels), latency: this.latency.labels(labels) };
+      m = { accepted: countedChild(this.accepted, broker, labels), latency: this.latency.labels(labels) };
       this.#perBroker.set(broker, m);
     }
     return m;

@@ -13,7 +13,8 @@
 import type { CloudEvent } from 'cloudevents';
 import { AttributeLimitError, InvalidEventError, UnsupportedMediaTypeError } from '../errors.js';
 import { EventData, isJsonMedia, isUtf8Bytes, mediaTypeOf } from '../event-data.js';
-import { checkAttributes, checkLimits, checkSpecVersion, invalid, show, toCloudEvent, type SpecVersion } from './attributes.js';
+import { checkAttributes, checkLimits, checkSpecVersion, invalid, show, type SpecVersion } from './attributes.js';
+import { fastCloudEvent, type EventBuilder } from './build-event.js';
 import { batchDataSpans, dataSpan, type Span } from './json-span.js';
 
 export type ContentMode = 'binary' | 'structured' | 'batch';
@@ -51,18 +52,18 @@ export function contentMode(contentType: string | undefined): ContentMode {
  * The events of one request. `stamp`: attributes the receiver sets on every event after validation, over any
  * the producer sent (the ingress's `knativearrivaltime`), so each event is built once.
  */
-export function parseMessage(msg: IngressMessage, stamp?: Readonly<Record<string, string>>): CloudEvent<unknown>[] {
+export function parseMessage(msg: IngressMessage, stamp?: Readonly<Record<string, string>>, build: EventBuilder = fastCloudEvent): CloudEvent<unknown>[] {
   const contentType = header(msg.headers, 'content-type');
   switch (contentMode(contentType)) {
     case 'binary':
-      return [parseBinary(msg.headers, contentType, msg.body, stamp)];
+      return [parseBinary(msg.headers, contentType, msg.body, stamp, build)];
     case 'structured': {
       const { text, value } = parseJson(msg.body, 'structured body');
-      return [parseStructuredObject(value, rawData(text, value, dataSpan), stamp)];
+      return [parseStructuredObject(value, rawData(text, value, dataSpan), stamp, build)];
     }
     case 'batch': {
       const { text, value } = parseJson(msg.body, 'batch body');
-      return parseBatch(text, value, stamp);
+      return parseBatch(text, value, stamp, build);
     }
   }
 }
@@ -81,7 +82,7 @@ function header(headers: IngressMessage['headers'], name: string): string | unde
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-function parseBinary(headers: IngressMessage['headers'], contentType: string | undefined, body: Uint8Array | undefined, stamp: Stamp): CloudEvent<unknown> {
+function parseBinary(headers: IngressMessage['headers'], contentType: string | undefined, body: Uint8Array | undefined, stamp: Stamp, build: EventBuilder): CloudEvent<unknown> {
   for (const name of REQUIRED_HEADERS) {
     const v = header(headers, name);
     if (v === undefined || v.trim() === '') {
@@ -100,7 +101,7 @@ function parseBinary(headers: IngressMessage['headers'], contentType: string | u
   const names = (a: string): string => (a === 'datacontenttype' && contentType ? 'header "content-type"' : `header "${CE_PREFIX}${a}"`);
   checkLimits(raw, 431, names);
   const attrs = checkAttributes(version, raw, names);
-  return toCloudEvent(attrs, binaryData(body, contentType), stamp);
+  return build(attrs, binaryData(body, contentType), stamp);
 }
 
 const NON_ASCII = /[\x80-\xff]/;
@@ -162,13 +163,13 @@ function parseJson(body: Uint8Array | undefined, what: string): { text: string; 
   }
 }
 
-function parseBatch(text: string, value: unknown, stamp: Stamp): CloudEvent<unknown>[] {
+function parseBatch(text: string, value: unknown, stamp: Stamp, build: EventBuilder): CloudEvent<unknown>[] {
   if (!Array.isArray(value)) throw invalid(`a batch body must be a JSON array, got ${jsonKind(value)}`);
   const spans = value.some((e) => typeof e === 'object' && e !== null && (e as Record<string, unknown>)['data'] !== undefined) ? batchDataSpans(text) : [];
   return value.map((element, i) => {
     try {
       const span = spans[i];
-      return parseStructuredObject(element, span === undefined ? undefined : text.slice(span[0], span[1]), stamp);
+      return parseStructuredObject(element, span === undefined ? undefined : text.slice(span[0], span[1]), stamp, build);
     } catch (err) {
       if (err instanceof InvalidEventError) throw new InvalidEventError(`batch event [${i}]: ${err.message}`);
       if (err instanceof AttributeLimitError) throw err.inBatch(i);
@@ -178,7 +179,7 @@ function parseBatch(text: string, value: unknown, stamp: Stamp): CloudEvent<unkn
 }
 
 /** `rawDataText`: the exact JSON text of the object's `data` member, when it has one. */
-function parseStructuredObject(value: unknown, rawDataText: string | undefined, stamp: Stamp): CloudEvent<unknown> {
+function parseStructuredObject(value: unknown, rawDataText: string | undefined, stamp: Stamp, build: EventBuilder): CloudEvent<unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`a structured event must be a JSON object, got ${jsonKind(value)}`);
   }
@@ -186,7 +187,7 @@ function parseStructuredObject(value: unknown, rawDataText: string | undefined, 
   checkLimits(rest, 413);
   const version = checkSpecVersion(rest['specversion']);
   const attrs = checkAttributes(version, rest);
-  return toCloudEvent(attrs, structuredData(version, attrs, data, dataBase64, rawDataText), stamp);
+  return build(attrs, structuredData(version, attrs, data, dataBase64, rawDataText), stamp);
 }
 
 /**

@@ -62,6 +62,10 @@ const REASONS: Partial<Record<BrokerErrorCode, RejectReason>> = {
 };
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** The 202's headers: the same object for every answer (node:http only reads it). */
+const ACCEPTED_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-length': '0' });
+/** Request paths seen (few: one per broker), with their route; bounded, cleared when full. */
+const ROUTE_CACHE_SIZE = 1024;
 
 export function resolveMaxBodyBytes(v: number | undefined): number {
   const n = v ?? DEFAULT_MAX_BODY_BYTES;
@@ -99,9 +103,30 @@ export function buildBrokerIngress(opts: BrokerIngressOptions): BrokerIngress {
   const maxBodyBytes = resolveMaxBodyBytes(opts.maxBodyBytes);
   const metrics = new IngressMetrics(opts.registry);
   const { clock, lookup } = opts;
+  const routes = new Map<string, ReturnType<typeof routeOf>>();
+  const route = (url: string): ReturnType<typeof routeOf> => {
+    let r = routes.get(url);
+    if (r === undefined && !routes.has(url)) {
+      r = routeOf(url);
+      if (routes.size >= ROUTE_CACHE_SIZE) routes.clear();
+      routes.set(url, r);
+    }
+    return r;
+  };
+  // knativearrivaltime in ms resolution: the ISO string is made once per millisecond, not per event.
+  let stampMs = NaN;
+  let stampValue: Readonly<Record<string, string>> = {};
+  const arrivalStamp = (): Readonly<Record<string, string>> => {
+    const now = clock.now();
+    if (now !== stampMs) {
+      stampMs = now;
+      stampValue = Object.freeze({ [ARRIVAL_TIME_EXTENSION]: new Date(now).toISOString() });
+    }
+    return stampValue;
+  };
 
   /** Ends `res` and, for a request to a broker path, observes its latency (a measurement of real time). */
-  const finish = (res: ServerResponse, broker: string, t0: number, status: number, headers: Record<string, string>, body?: string): void => {
+  const finish = (res: ServerResponse, broker: string, t0: number, status: number, headers: Readonly<Record<string, string>>, body?: string): void => {
     res.writeHead(status, headers);
     res.end(body);
     if (broker !== '') metrics.observe(broker, (performance.now() - t0) / 1000);
@@ -123,7 +148,7 @@ export function buildBrokerIngress(opts: BrokerIngressOptions): BrokerIngress {
   const accept = async (req: IncomingMessage, body: Buffer, namespace: string, name: string): Promise<number> => {
     const target = lookup(namespace, name);
     if (target === undefined) throw new BrokerNotFoundError(namespace, name);
-    const events = parseMessage({ headers: req.headers, body }, { [ARRIVAL_TIME_EXTENSION]: new Date(clock.now()).toISOString() });
+    const events = parseMessage({ headers: req.headers, body }, arrivalStamp());
     // A batch is stored whole or not at all: the backend checks room for every event before storing any, so a
     // producer that retries a 503'd batch (as Retry-After asks) creates no duplicates of a part of it.
     if (events.length === 1) await target.backend.publish(target.broker, events[0] as (typeof events)[number]);
@@ -159,7 +184,7 @@ export function buildBrokerIngress(opts: BrokerIngressOptions): BrokerIngress {
       accept(req, body, namespace, name).then(
         (n) => {
           if (n > 0) metrics.accept(broker, n);
-          finish(res, broker, t0, 202, { 'content-length': '0' });
+          finish(res, broker, t0, 202, ACCEPTED_HEADERS);
         },
         (err: unknown) => fail(res, broker, t0, err),
       );
@@ -169,18 +194,18 @@ export function buildBrokerIngress(opts: BrokerIngressOptions): BrokerIngress {
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const t0 = performance.now();
     const url = req.url ?? '/';
-    const route = routeOf(url);
-    if (route === undefined || 'badUrl' in route) {
-      const status = route === undefined ? 404 : 400;
-      const body = JSON.stringify({ error: route === undefined ? `no broker at ${url}: POST events to /<namespace>/<broker>` : route.badUrl });
+    const found = route(url);
+    if (found === undefined || 'badUrl' in found) {
+      const status = found === undefined ? 404 : 400;
+      const body = JSON.stringify({ error: found === undefined ? `no broker at ${url}: POST events to /<namespace>/<broker>` : found.badUrl });
       req.resume();
       finish(res, '', t0, status, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)) }, body);
       return;
     }
-    const broker = `${route.namespace}/${route.broker}`;
+    const broker = `${found.namespace}/${found.broker}`;
     switch (req.method) {
       case 'POST':
-        post(req, res, route.namespace, route.broker, broker, t0);
+        post(req, res, found.namespace, found.broker, broker, t0);
         return;
       case 'OPTIONS':
         // Knative answers the CloudEvents WebHook abuse-protection handshake on OPTIONS.

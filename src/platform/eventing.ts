@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { KafkaBackend, MemoryBackend, RedisBackend } from '../../broker/backends/index.js';
+import { DEFAULT_PACING, KafkaBackend, MemoryBackend, RedisBackend } from '../../broker/backends/index.js';
 import { Dispatcher } from '../../broker/dispatcher/index.js';
 import { BacklogMetrics, buildBrokerIngress } from '../../broker/ingress/index.js';
 import { BrokerStartingError } from '../../broker/errors.js';
@@ -71,7 +71,8 @@ export async function startEventing(opts: {
 }): Promise<Eventing> {
   const { store, clock, registry, log } = opts;
   const maxBacklog = opts.maxBacklog ?? DEFAULT_MAX_BACKLOG;
-  const memory = new MemoryBackend({ clock, maxQueued: maxBacklog, onError: (err) => log.error(`memory broker: ${describe(err)}`) });
+  // Pacing: producers are answered at the pace the Triggers deliver instead of filling the backlog (broker/backends/memory.ts).
+  const memory = new MemoryBackend({ clock, maxQueued: maxBacklog, pacing: DEFAULT_PACING, onError: (err) => log.error(`memory broker: ${describe(err)}`) });
   const logger = log;
   const backends: EventBackend[] = [
     memory,

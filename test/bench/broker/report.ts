@@ -26,6 +26,8 @@ export interface Row {
   drainMs: number;
   wisp?: EventingCounters;
   cpu: CpuShare;
+  /** CPU time of `wisp up` per accepted event (all its Triggers' deliveries included), µs, first send to last delivery. */
+  wispCpuUsPerEvent?: number;
 }
 
 export const f = (v: number | null | undefined, digits = 1): string => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
@@ -64,7 +66,7 @@ export function report(r: Row): void {
 
 export function table(rows: Row[]): void {
   const withBackend = rows.some((r) => !Number.isNaN(r.cpu.backend));
-  const head = ['phase', 'mode', 'ingested ev/s', 'deliveries/s', 'delivered ev/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'resp p50', 'resp p99', 'errors', 'missing', 'cpu% gen/wisp/sub'];
+  const head = ['phase', 'mode', 'ingested ev/s', 'deliveries/s', 'delivered ev/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'resp p50', 'resp p99', 'errors', 'missing', 'cpu% gen/wisp/sub', 'wisp µs/ev'];
   if (withBackend) head.push('backend cpu%');
   head.push('other cpu%');
   const lines = rows.map((r) => {
@@ -84,6 +86,7 @@ export function table(rows: Row[]): void {
       String(r.load.errors),
       String(Math.max(0, r.expected - r.stats.count)),
       `${f(r.cpu.generator, 0)}/${r.triggers > 0 ? f(r.cpu.wisp, 0) : '-'}/${f(r.cpu.subscriber, 0)}`,
+      r.triggers > 0 ? f(r.wispCpuUsPerEvent, 0) : '-',
       ...(withBackend ? [Number.isNaN(r.cpu.backend) ? '-' : f(r.cpu.backend, 0)] : []),
       f(r.cpu.others, 0),
     ];
@@ -126,6 +129,8 @@ export function printMethod(shape: BenchShape, results: ClassResult[]): void {
   console.log(`  cpu%: CPU time of each process during the generator's run, in % of one core (wisp idles in direct phases);`);
   console.log(`  backend cpu%: the Redis server / Kafka JVM when found on this machine (listening socket -> pid);`);
   console.log(`  other cpu%: the rest of the machine's busy time meanwhile (other processes competing for the ${cpus().length} cores).`);
+  console.log(`  wisp µs/ev: CPU time (utime+stime) of wisp up from the first send until the last delivery arrived, per accepted event`);
+  console.log(`  (with ${fanout} Triggers: per event fanned out ${fanout}×). The figure to compare across runs on a busy machine.`);
   console.log(`  delivered ev/s = deliveries/s / Triggers. Every phase waits until all deliveries arrived before reading stats.`);
   console.log(`  machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), shared by all of the above; node ${process.version}.`);
 }
@@ -144,6 +149,7 @@ export function printClassSummary(shape: BenchShape, res: ClassResult, direct: R
     const ratio1 = deliveryRate(res.one) / d;
     const ratioNote = res.cls === 'Memory' ? `  (target >= ${shape.ratioTarget}: ${mark(ratio1 >= shape.ratioTarget)})` : '';
     console.log(`1 Trigger delivered ev/s / direct:         ${f(ratio1, 2)}${ratioNote}`);
+    console.log(`1 Trigger wisp CPU per event:              ${f(res.one.wispCpuUsPerEvent, 0)} µs (${f(1e6 / (res.one.wispCpuUsPerEvent ?? NaN), 0)} ev/s per core of wisp)`);
     const evTarget = EV_TARGET[res.cls];
     if (evTarget !== undefined) {
       const ev = deliveryRate(res.one);
@@ -171,10 +177,10 @@ export function printClassSummary(shape: BenchShape, res: ClassResult, direct: R
 /** One line per class: the numbers that decide the targets. */
 export function printCompact(shape: BenchShape, results: ClassResult[], direct: Row, directRate: Row): void {
   const { fanout, rate } = shape;
-  const head = ['class', '1T ev/s', '1T p50', '1T p99', `${fanout}T deliveries/s`, `@${rate} p50`, `@${rate} p99`, 'ratio 1T/direct', 'missing', 'targets'];
+  const head = ['class', '1T ev/s', '1T p50', '1T p99', '1T wisp µs/ev', `${fanout}T deliveries/s`, `@${rate} p50`, `@${rate} p99`, 'ratio 1T/direct', 'missing', 'targets'];
   const d = deliveryRate(direct);
   const lines: string[][] = [
-    ['direct', f(d, 0), f(direct.stats.p50, 2), f(direct.stats.p99, 2), '-', f(directRate.stats.p50, 2), f(directRate.stats.p99, 2), '1.00', String(Math.max(0, direct.expected - direct.stats.count) + Math.max(0, directRate.expected - directRate.stats.count)), ''],
+    ['direct', f(d, 0), f(direct.stats.p50, 2), f(direct.stats.p99, 2), '-', '-', f(directRate.stats.p50, 2), f(directRate.stats.p99, 2), '1.00', String(Math.max(0, direct.expected - direct.stats.count) + Math.max(0, directRate.expected - directRate.stats.count)), ''],
   ];
   for (const r of results) {
     const rows = [r.one, r.oneRate, r.fan].filter((x): x is Row => x !== undefined);
@@ -193,6 +199,7 @@ export function printCompact(shape: BenchShape, results: ClassResult[], direct: 
       f(ev, 0),
       f(r.one?.stats.p50, 2),
       f(r.one?.stats.p99, 2),
+      f(r.one?.wispCpuUsPerEvent, 0),
       f(r.fan ? deliveryRate(r.fan) : NaN, 0),
       f(r.oneRate?.stats.p50, 2),
       f(p99, 2),
