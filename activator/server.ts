@@ -149,7 +149,8 @@ export class Activator {
     this.#active++;
     const call = new ProxyCall(this.#owner, req, res, key, req.method ?? 'GET', path, head.headers, head.hasBody, t0);
     (res as CallResponse)[CALL] = call;
-    res.once('close', onResponseClose);
+    // `close` fires once per response: `on` with the shared listener saves the wrapper `once` allocates.
+    res.on('close', onResponseClose);
     const queued = this.#throttler.submit(key, call);
     if (queued !== undefined && !call.settled) call.queued = queued;
   };

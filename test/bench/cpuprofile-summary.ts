@@ -3,7 +3,8 @@
  * by total (inclusive) time, as a share of the non-idle samples. A frame is a function at a source position; a
  * recursive frame's total counts each sample once.
  *
- * Run: node dist/test/bench/cpuprofile-summary.js <file.cpuprofile> [top=15]
+ * Run: node dist/test/bench/cpuprofile-summary.js <file.cpuprofile> [top=15] [skip-ms=0]
+ * (`skip-ms` leaves out the first milliseconds of the profile: the process's start and module loading).
  * (e.g. after `WISP_BENCH_ACTIVATOR_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:activator`).
  */
 import { readFileSync } from 'node:fs';
@@ -36,14 +37,18 @@ function frameKey(f: CallFrame): string {
   return `${name} ${short}:${f.lineNumber + 1}`;
 }
 
-function summarise(profile: CpuProfile, top = 15): string {
+function summarise(profile: CpuProfile, top: number, skipMs: number): string {
   const byId = new Map<number, ProfileNode>();
   for (const n of profile.nodes) byId.set(n.id, n);
   // Self time per node from the sample deltas (µs): each delta is the time up to its sample.
   const selfUs = new Map<number, number>();
+  let at = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i]!;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at < skipMs * 1000) continue;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
   const self = new Map<string, number>();
   const total = new Map<string, number>();
@@ -97,7 +102,7 @@ function summarise(profile: CpuProfile, top = 15): string {
 
 const file = process.argv[2];
 if (file === undefined) {
-  console.error('usage: node dist/test/bench/cpuprofile-summary.js <file.cpuprofile> [top=15]');
+  console.error('usage: node dist/test/bench/cpuprofile-summary.js <file.cpuprofile> [top=15] [skip-ms=0]');
   process.exit(2);
 }
-process.stdout.write(summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(process.argv[3] ?? 15)));
+process.stdout.write(summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(process.argv[3] ?? 15), Number(process.argv[4] ?? 0)));
