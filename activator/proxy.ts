@@ -229,10 +229,22 @@ export class ReplicaPool {
       this.#all.delete(idle);
     }
     const client = new Client(this.#origin, this.#opts);
-    // Connection errors surface on the request; this keeps a client-level error from going unhandled.
-    client.on('connectionError', ignore);
+    // A client whose connection failed or closed (the keep-alive timeout, the replica going away) is retired, as
+    // undici's Pool retires one after a connection error: no reuse of a failed client, and no idle clients
+    // accumulating after a burst. Connection errors themselves surface on the request.
+    const retire = (): void => this.#retire(client);
+    client.on('connectionError', retire);
+    client.on('disconnect', retire);
     if (!this.#closed) this.#all.add(client);
     return client;
+  }
+
+  #retire(client: Client): void {
+    if (!this.#all.delete(client)) return;
+    const at = this.#idle.lastIndexOf(client);
+    if (at >= 0) this.#idle.splice(at, 1);
+    // Lets an exchange in progress on it finish; release() then drops it.
+    if (!client.closed && !client.destroyed) client.close().catch(ignore);
   }
 
   release(client: Client): void {

@@ -198,6 +198,19 @@ describe('activator proxy byte path', () => {
     await waitFor(() => u.open === 0);
   });
 
+  it('opens a new connection when the replica closed the idle one', async () => {
+    const u = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-length': '2' });
+      res.end('ok');
+    });
+    const { port } = await activatorFor(u);
+    expect((await send(port)).body.toString()).toBe('ok');
+    servers.at(-1)!.closeIdleConnections();
+    await waitFor(() => u.open === 0);
+    for (let i = 0; i < 3; i++) expect((await send(port)).body.toString()).toBe('ok');
+    expect(u.opened).toBe(2);
+  });
+
   it('aborts the upstream exchange when the client goes away mid-response, and accounts the request as finished', async () => {
     let upstreamClosed = false;
     const u = await upstream((_req, res) => {
