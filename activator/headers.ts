@@ -31,8 +31,15 @@ export interface UpstreamRequestHead {
   hasBody: boolean;
 }
 
+const NO_TOKENS: readonly string[] = Object.freeze([]);
+
 /** Extra header names listed in a Connection header value, excluding keep-alive/close. */
-function connectionTokens(value: string): string[] {
+function connectionTokens(value: string): readonly string[] {
+  // Nearly every message says just `keep-alive` (or `close`): no split, trim and array for it.
+  if (value.length <= 10) {
+    const only = value.toLowerCase();
+    if (only === 'keep-alive' || only === 'close') return NO_TOKENS;
+  }
   const out: string[] = [];
   for (const part of value.split(',')) {
     const t = part.trim().toLowerCase();

@@ -19,8 +19,8 @@ export class ActivatorMetrics {
   readonly queueDepth: Gauge<'revision'>;
   readonly inFlight: Gauge<'revision'>;
   readonly readyReplicas: Gauge<'revision'>;
-  readonly #requestChildren = new Map<string, CounterChild>();
-  readonly #latencyChildren = new Map<string, HistogramChild>();
+  /** Per revision: its latency child and its counter children by status code, so a request costs one Map lookup. */
+  readonly #children = new Map<string, RevisionChildren>();
 
   constructor(registry: Registry, source: ActivatorGaugeSource) {
     const registers = [registry];
@@ -62,20 +62,18 @@ export class ActivatorMetrics {
 
   /** Counts one answered request; `revision` is '' when no revision was resolved (404). */
   observeRequest(revision: string, code: number, seconds: number): void {
-    const ck = `${revision}\u0000${code}`;
-    let c = this.#requestChildren.get(ck);
+    let children = this.#children.get(revision);
+    if (children === undefined) {
+      children = { byCode: [], latency: revision === '' ? undefined : this.latency.labels(revision) };
+      this.#children.set(revision, children);
+    }
+    let c = children.byCode[code];
     if (c === undefined) {
       c = this.requests.labels(revision, String(code));
-      this.#requestChildren.set(ck, c);
+      children.byCode[code] = c;
     }
     c.inc();
-    if (revision === '') return;
-    let h = this.#latencyChildren.get(revision);
-    if (h === undefined) {
-      h = this.latency.labels(revision);
-      this.#latencyChildren.set(revision, h);
-    }
-    h.observe(seconds);
+    children.latency?.observe(seconds);
   }
 
   observeColdStart(revision: string, waitedMs: number): void {
@@ -84,7 +82,12 @@ export class ActivatorMetrics {
 
   /** Drops cached label children of a removed revision. */
   forget(revision: string): void {
-    this.#latencyChildren.delete(revision);
-    for (const k of this.#requestChildren.keys()) if (k.startsWith(`${revision}\u0000`)) this.#requestChildren.delete(k);
+    this.#children.delete(revision);
   }
+}
+
+interface RevisionChildren {
+  /** Indexed by HTTP status code (a sparse array: a handful of codes per revision). */
+  byCode: CounterChild[];
+  latency: HistogramChild | undefined;
 }

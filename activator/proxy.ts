@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool, type Dispatcher } from 'undici';
+import { Client, type Dispatcher } from 'undici';
 import type { ReplicaEndpoint } from '../src/runtime/types.js';
 import { RequestAbortedError, ResponseTimeoutError, UpstreamError } from './errors.js';
 import { responseHeaderList } from './headers.js';
@@ -13,7 +13,7 @@ export const COLD_START_HEADER = 'x-wisp-cold-start';
 /** What a ProxyCall needs from the activator (one shared object, no per-request closures). */
 export interface CallOwner {
   /** The connection pool for a replica. */
-  poolFor(dest: ReplicaEndpoint): Dispatcher;
+  poolFor(dest: ReplicaEndpoint): ReplicaPool;
   /** The request waited `coldMs` for a revision with no ready replica. */
   coldStart(call: ProxyCall, coldMs: number): void;
   /** Called exactly once per call: `err` undefined when the response was fully handed to the client. */
@@ -27,7 +27,7 @@ export interface CallOwner {
  * replica's response into `res`. Settles (owner.finished) once, when the response has been fully written
  * or the exchange failed.
  */
-export class ProxyCall implements Dispatcher.DispatchHandler, ThrottledRequest {
+export class ProxyCall implements Dispatcher.DispatchHandler, Dispatcher.DispatchOptions, ThrottledRequest {
   /** Status sent to the client (0 until the response started). */
   status = 0;
   replica = '';
@@ -35,12 +35,25 @@ export class ProxyCall implements Dispatcher.DispatchHandler, ThrottledRequest {
   lease: Lease | undefined;
   /** The queue entry, while waiting for a replica. */
   queued: QueuedRequest | undefined;
+  // The call is its own undici dispatch options (path, method, headers above; body and timeouts set on start): one
+  // object per request instead of two.
+  body: IncomingMessage | null = null;
+  headersTimeout = 0;
+  bodyTimeout = 0;
   #controller: Controller | undefined;
+  #pool: ReplicaPool | undefined;
+  #client: Client | undefined;
   #aborted = false;
   #settled = false;
   #coldMs = -1;
   #timeoutMs = 0;
   #paused = false;
+  /** The body length the replica announced (Content-Length), -1 when it did not. */
+  #length = -1;
+  /** Body bytes passed on so far. */
+  #sent = 0;
+  /** `res.end` was called with the whole body. */
+  #ended = false;
 
   constructor(
     readonly owner: CallOwner,
@@ -80,18 +93,15 @@ export class ProxyCall implements Dispatcher.DispatchHandler, ThrottledRequest {
     this.#timeoutMs = remainingMs;
     if (coldMs >= 0) this.owner.coldStart(this, coldMs);
     if (this.#aborted) return this.#fail(new RequestAbortedError(this.revision));
+    this.body = this.hasBody ? this.req : null;
+    this.headersTimeout = remainingMs;
+    this.bodyTimeout = remainingMs;
     try {
-      this.owner.poolFor(dest).dispatch(
-        {
-          path: this.path,
-          method: this.method,
-          headers: this.headers,
-          body: this.hasBody ? this.req : null,
-          headersTimeout: remainingMs,
-          bodyTimeout: remainingMs,
-        },
-        this,
-      );
+      const pool = this.owner.poolFor(dest);
+      this.#pool = pool;
+      this.#client = pool.acquire();
+      // undici reports dispatch errors through onResponseError.
+      this.#client.dispatch(this, this);
     } catch (err) {
       this.#fail(err);
     }
@@ -116,6 +126,8 @@ export class ProxyCall implements Dispatcher.DispatchHandler, ThrottledRequest {
       controller.abort(new RequestAbortedError(this.revision));
       return;
     }
+    const length = headers['content-length'];
+    this.#length = typeof length === 'string' ? Number(length) : -1;
     const list = responseHeaderList(headers, COLD_START_HEADER, this.#coldMs >= 0 ? String(Math.round(this.#coldMs)) : undefined);
     try {
       if (statusMessage) res.writeHead(statusCode, statusMessage, list);
@@ -127,6 +139,15 @@ export class ProxyCall implements Dispatcher.DispatchHandler, ThrottledRequest {
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.#sent === 0 && chunk.length === this.#length) {
+      // The whole body in one chunk (a small response): head and body leave in one end(), without the cork and the
+      // uncork tick that write() then end() cost.
+      this.#ended = true;
+      this.#sent = chunk.length;
+      this.res.end(chunk);
+      return;
+    }
+    this.#sent += chunk.length;
     if (this.res.write(chunk)) return;
     if (this.#paused) return;
     this.#paused = true;
@@ -138,14 +159,24 @@ export class ProxyCall implements Dispatcher.DispatchHandler, ThrottledRequest {
   }
 
   onResponseEnd(): void {
-    this.res.end();
+    this.#releaseClient();
+    if (!this.#ended) this.res.end();
     if (this.#settled) return;
     this.#settled = true;
     this.owner.finished(this, undefined);
   }
 
   onResponseError(_controller: Controller, err: Error): void {
+    this.#releaseClient();
     this.#fail(err);
+  }
+
+  /** The exchange on the connection is over (undici resets a failed connection before its next request). */
+  #releaseClient(): void {
+    const client = this.#client;
+    if (client === undefined) return;
+    this.#client = undefined;
+    this.#pool?.release(client);
   }
 
   #fail(err: unknown): void {
@@ -170,30 +201,102 @@ export interface ProxyOptions {
   connectTimeoutMs?: number;
 }
 
-/** Keep-alive connection pools, one per replica address. */
-export class ReplicaPools {
-  readonly #pools = new Map<string, Pool>();
-  readonly #keepAlive: number;
-  readonly #connectTimeout: number;
+/**
+ * Keep-alive connections to one replica: an undici Client per connection (pipelining 1), the idle ones on a stack.
+ * A request takes the most recently used idle connection in O(1) and gives it back when its exchange ends. undici's
+ * Pool does the same job with a scan of its clients for a free one and a `drain` event per response, work the
+ * activator's CPU profile showed on every request; the connection count is unbounded as with
+ * `Pool({ connections: null })`: the throttler's breakers bound the concurrency per replica.
+ */
+export class ReplicaPool {
+  readonly #origin: string;
+  readonly #opts: Client.Options;
+  readonly #idle: Client[] = [];
+  readonly #all = new Set<Client>();
+  #closed = false;
 
-  constructor(opts: ProxyOptions = {}) {
-    this.#keepAlive = opts.keepAliveTimeoutMs ?? 4000;
-    this.#connectTimeout = opts.connectTimeoutMs ?? 5000;
+  constructor(origin: string, opts: Client.Options) {
+    this.#origin = origin;
+    this.#opts = opts;
   }
 
-  get(dest: ReplicaEndpoint): Pool {
+  /** A connection for one exchange; give it back with `release` when the exchange ends. */
+  acquire(): Client {
+    for (;;) {
+      const idle = this.#idle.pop();
+      if (idle === undefined) break;
+      if (!idle.destroyed && !idle.closed) return idle;
+      this.#all.delete(idle);
+    }
+    const client = new Client(this.#origin, this.#opts);
+    // A client whose connection failed or closed (the keep-alive timeout, the replica going away) is retired, as
+    // undici's Pool retires one after a connection error: no reuse of a failed client, and no idle clients
+    // accumulating after a burst. Connection errors themselves surface on the request.
+    const retire = (): void => this.#retire(client);
+    client.on('connectionError', retire);
+    client.on('disconnect', retire);
+    if (!this.#closed) this.#all.add(client);
+    return client;
+  }
+
+  #retire(client: Client): void {
+    if (!this.#all.delete(client)) return;
+    const at = this.#idle.lastIndexOf(client);
+    if (at >= 0) this.#idle.splice(at, 1);
+    // Lets an exchange in progress on it finish; release() then drops it.
+    if (!client.closed && !client.destroyed) client.close().catch(ignore);
+  }
+
+  release(client: Client): void {
+    if (this.#closed || client.destroyed || client.closed) {
+      this.#all.delete(client);
+      if (this.#closed && !client.destroyed) client.close().catch(ignore);
+      return;
+    }
+    this.#idle.push(client);
+  }
+
+  /** Lets exchanges in progress finish, then closes every connection. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#idle.length = 0;
+    const all = [...this.#all];
+    this.#all.clear();
+    return Promise.all(all.map((c) => c.close().catch(ignore))).then(ignore);
+  }
+
+  /** Closes every connection now; exchanges in progress fail. */
+  destroy(): Promise<void> {
+    this.#closed = true;
+    this.#idle.length = 0;
+    const all = [...this.#all];
+    this.#all.clear();
+    return Promise.all(all.map((c) => c.destroy().catch(ignore))).then(ignore);
+  }
+}
+
+function ignore(): void {}
+
+/** Keep-alive connection pools, one per replica address. */
+export class ReplicaPools {
+  readonly #pools = new Map<string, ReplicaPool>();
+  readonly #opts: Client.Options;
+
+  constructor(opts: ProxyOptions = {}) {
+    const keepAlive = opts.keepAliveTimeoutMs ?? 4000;
+    this.#opts = {
+      pipelining: 1,
+      keepAliveTimeout: keepAlive,
+      keepAliveMaxTimeout: keepAlive * 4,
+      connect: { timeout: opts.connectTimeoutMs ?? 5000 },
+    };
+  }
+
+  get(dest: ReplicaEndpoint): ReplicaPool {
     const addr = addressOf(dest);
     let pool = this.#pools.get(addr);
     if (pool === undefined) {
-      pool = new Pool(`http://${addr}`, {
-        connections: null,
-        pipelining: 1,
-        keepAliveTimeout: this.#keepAlive,
-        keepAliveMaxTimeout: this.#keepAlive * 4,
-        connect: { timeout: this.#connectTimeout },
-      });
-      // Connection errors surface on the request; this keeps a pool-level error from going unhandled.
-      pool.on('connectionError', () => {});
+      pool = new ReplicaPool(`http://${addr}`, this.#opts);
       this.#pools.set(addr, pool);
     }
     return pool;
@@ -204,14 +307,14 @@ export class ReplicaPools {
     for (const [addr, pool] of this.#pools) {
       if (live.has(addr)) continue;
       this.#pools.delete(addr);
-      pool.close().catch(() => {});
+      void pool.close();
     }
   }
 
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((p) => p.destroy().catch(() => {})));
+    await Promise.all(pools.map((p) => p.destroy()));
   }
 }
 

@@ -149,7 +149,8 @@ export class Activator {
     this.#active++;
     const call = new ProxyCall(this.#owner, req, res, key, req.method ?? 'GET', path, head.headers, head.hasBody, t0);
     (res as CallResponse)[CALL] = call;
-    res.once('close', onResponseClose);
+    // `close` fires once per response: `on` with the shared listener saves the wrapper `once` allocates.
+    res.on('close', onResponseClose);
     const queued = this.#throttler.submit(key, call);
     if (queued !== undefined && !call.settled) call.queued = queued;
   };
@@ -173,7 +174,7 @@ export class Activator {
   /** Starts the HTTP server (default host 127.0.0.1); resolves with the bound port. */
   listen(opts: { port: number; host?: string }): Promise<{ port: number }> {
     if (this.#server !== undefined) return Promise.reject(new Error('activator: already listening'));
-    const server = createServer({ keepAliveTimeout: 5000, maxHeaderSize: 16 * 1024 }, this.handle);
+    const server = createServer({ keepAliveTimeout: 5000, maxHeaderSize: 16 * 1024, optimizeEmptyRequests: true }, this.handle);
     // Caps connections per port and per client, times out slow request heads (408), and answers client errors
     // (431, 400) and HTTP/1.1 requests without Host (400) with their reason, as text like the activator's own errors.
     guardHttpServer(server, { ...this.#connectionLimits, errorBody: textErrorBody });

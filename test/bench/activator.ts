@@ -370,12 +370,18 @@ async function main(): Promise<void> {
     await waitPort(replicaPort);
     const cols: Column[] = [{ name: 'direct', port: replicaPort, ...(replica.pid === undefined ? {} : { pid: replica.pid }) }];
 
-    const activatorPort = await freePort();
-    // WISP_BENCH_ACTIVATOR_FLAGS: extra node flags for the activator process (e.g. --max-semi-space-size=32).
+    // WISP_BENCH_ACTIVATOR_FLAGS: extra node flags for the activator process (e.g. --max-semi-space-size=32, or
+    // --cpu-prof --cpu-prof-dir=/tmp/prof, then node dist/test/bench/cpuprofile-summary.js /tmp/prof/<file>).
     const flags = (process.env['WISP_BENCH_ACTIVATOR_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
-    const actProc = start(process.execPath, [...flags, self, '--activator', String(activatorPort), String(replicaPort)]);
-    await waitPort(activatorPort);
-    cols.push({ name: 'activator', port: activatorPort, ...(actProc.pid === undefined ? {} : { pid: actProc.pid }) });
+    // WISP_BENCH_BASELINE: another build's dist/test/bench/activator.js (e.g. a `git worktree` of main), measured as a
+    // column of its own in the same rounds, so a change is compared side by side under the same outside load.
+    const baseline = process.env['WISP_BENCH_BASELINE'];
+    for (const [name, entry] of [...(baseline === undefined ? [] : [['baseline', baseline] as const]), ['activator', self] as const]) {
+      const port = await freePort();
+      const proc = start(process.execPath, [...flags, entry, '--activator', String(port), String(replicaPort)]);
+      await waitPort(port);
+      cols.push({ name, port, ...(proc.pid === undefined ? {} : { pid: proc.pid }) });
+    }
 
     let nginx: Column | undefined;
     if (existsSync(NGINX)) {
@@ -445,13 +451,19 @@ async function main(): Promise<void> {
     }
     console.log(`per round req/s: ${cols.map((c) => `${c.name} ${(c.rounds ?? []).map((r) => f(r.rps, 0)).join('/')}`).join(', ')}`);
     const direct = cols[0]!;
-    const act = cols[1]!;
+    const act = cols.find((c) => c.name === 'activator')!;
+    const base = cols.find((c) => c.name === 'baseline');
     const added = (c: Column, q: 'p50' | 'p99'): string => f((c[q] ?? NaN) - (direct[q] ?? NaN), 3);
     console.log('');
     console.log(`activator/direct throughput: ${f((act.rps ?? NaN) / (direct.rps ?? NaN))}`);
     if (nginx) console.log(`activator/nginx  throughput: ${f((act.rps ?? NaN) / (nginx.rps ?? NaN))}  (target >= 0.90)`);
-    console.log(`added at ${RATE} req/s (activator - direct): p50 ${added(act, 'p50')} ms, p99 ${added(act, 'p99')} ms  (target p99 <= 1 ms)`);
+    console.log(`added at ${RATE} req/s (activator - direct): p50 ${added(act, 'p50')} ms, p99 ${added(act, 'p99')} ms  (target p99 <= nginx's + 0.5 ms)`);
     if (nginx) console.log(`added at ${RATE} req/s (nginx - direct):     p50 ${added(nginx, 'p50')} ms, p99 ${added(nginx, 'p99')} ms`);
+    if (nginx) console.log(`activator/nginx  cpu us/req: ${f((act.cpuUs ?? NaN) / (nginx.cpuUs ?? NaN))}  (target <= 1.3)`);
+    if (base) {
+      console.log(`activator/baseline cpu us/req: ${f((act.cpuUs ?? NaN) / (base.cpuUs ?? NaN))}, throughput: ${f((act.rps ?? NaN) / (base.rps ?? NaN))}`);
+      console.log(`added at ${RATE} req/s (baseline - direct):  p50 ${added(base, 'p50')} ms, p99 ${added(base, 'p99')} ms`);
+    }
     if (serve?.parts !== undefined && serve.requests) {
       const per = [...serve.parts.values()].map((p) => `${p.name} ${f((p.ticks * (1e6 / TICKS_PER_SECOND)) / serve!.requests!, 1)}`);
       console.log(`wisp serve cpu us/req by process (all rounds): ${per.join(', ')}`);
