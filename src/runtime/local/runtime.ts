@@ -28,7 +28,10 @@ export interface LocalRuntimeOptions {
   stateDir?: string;
   /** Interface replicas and probes use. Default 127.0.0.1. */
   host?: string;
-  /** Readiness probe period while a replica starts. Default 50 ms. */
+  /**
+   * Readiness probe period while a replica starts. Default 50 ms. Probing right after spawn climbs to it from 1 ms
+   * and is dense around the revision's previous start time (probe-schedule.ts).
+   */
   probeIntervalMs?: number;
   /** Log lines kept per revision. Default 2000. */
   logLines?: number;
@@ -63,6 +66,8 @@ interface RevisionEntry {
   restarts: number;
   nextSeq: number;
   lastEmitted: string;
+  /** The last replica start (probing start to ready): the next replica is probed densely around it (probe-schedule.ts). */
+  lastStartMs?: number;
 }
 
 /** Bound on waiting for SIGKILLed process groups to disappear after their leader exited. */
@@ -225,6 +230,7 @@ export class LocalRuntime implements WorkloadRuntime {
       backoff: this.#backoff,
       parentEnv: this.#env,
       events: this.#eventsFor(key, rev),
+      expectedStartMs: () => rev.lastStartMs,
     });
     rev.replicas.set(replica.id, replica);
     replica.start();
@@ -235,6 +241,7 @@ export class LocalRuntime implements WorkloadRuntime {
       changed: (r) => {
         if (r.phase === 'stopped') rev.replicas.delete(r.id);
         if (r.phase === 'ready' && !rev.unrunnable) delete rev.failure;
+        if (r.phase === 'ready' && r.lastStartMs !== undefined) rev.lastStartMs = r.lastStartMs;
         this.#emit(key, rev);
       },
       failed: (r, failure) => {
