@@ -7,7 +7,7 @@ import { failureFor, type ExitInfo } from './failure.js';
 import { groupListeningPorts, progressDeadlineFailure } from './listening.js';
 import { LineSplitter } from './logs.js';
 import { probeTarget, probeTimeoutMs, runProbe } from './probe.js';
-import { nextProbeDelay, PROBE_LADDER_FIRST_MS } from './probe-schedule.js';
+import { nextProbeDelay, PROBE_LADDER_FIRST_MS, type StartRange } from './probe-schedule.js';
 import { freePort, killGroup } from './proc.js';
 import { assertTransition, type ReplicaPhase } from './replica-state.js';
 import { planSpawn } from './spawn-plan.js';
@@ -35,8 +35,8 @@ export interface ReplicaOptions {
   backoff: BackoffConfig;
   parentEnv: NodeJS.ProcessEnv;
   events: ReplicaEvents;
-  /** The revision's last start (probing start to ready, ms), read when probing starts; probing is dense around it. */
-  expectedStartMs?: () => number | undefined;
+  /** The revision's recent starts (probing start to ready), read when probing starts; probing is dense around them. */
+  expectedStart?: () => StartRange | undefined;
 }
 
 /** How long to wait for stdout/stderr to close after the process exited (a child that escaped the group may hold them). */
@@ -287,7 +287,7 @@ export class Replica {
     const target = probeTarget(probe, host, port);
     const timeoutMs = probeTimeoutMs(probe);
     const startedAt = clock.now() + Math.max(0, probe?.initialDelaySeconds ?? 0) * 1000;
-    const schedule = { periodMs: probeIntervalMs, expectedMs: this.#o.expectedStartMs?.() };
+    const schedule = { periodMs: probeIntervalMs, expected: this.#o.expectedStart?.() };
     const pid = this.#pid;
     let attempt = 0;
     const probeOnce = (): void => {

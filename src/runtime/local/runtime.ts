@@ -12,6 +12,7 @@ import type { BackoffConfig } from './backoff.js';
 import { LocalRuntimeError, RuntimeClosedError } from './errors.js';
 import { LogStore } from './logs.js';
 import { processStartTime, waitForGroupsGone } from './proc.js';
+import { START_HISTORY, startRange } from './probe-schedule.js';
 import { Replica, type ReplicaEvents } from './replica.js';
 import { isStarting, pickVictims, type ReplicaPhase } from './replica-state.js';
 import { checkRunnable } from './spawn-plan.js';
@@ -66,8 +67,8 @@ interface RevisionEntry {
   restarts: number;
   nextSeq: number;
   lastEmitted: string;
-  /** The last replica start (probing start to ready): the next replica is probed densely around it (probe-schedule.ts). */
-  lastStartMs?: number;
+  /** Recent replica starts (probing start to ready, newest last): new replicas are probed densely around them (probe-schedule.ts). */
+  startsMs: number[];
 }
 
 /** Bound on waiting for SIGKILLed process groups to disappear after their leader exited. */
@@ -132,6 +133,7 @@ export class LocalRuntime implements WorkloadRuntime {
       restarts: 0,
       nextSeq: 1,
       lastEmitted: '',
+      startsMs: [],
     };
     try {
       checkRunnable(workload);
@@ -230,7 +232,7 @@ export class LocalRuntime implements WorkloadRuntime {
       backoff: this.#backoff,
       parentEnv: this.#env,
       events: this.#eventsFor(key, rev),
-      expectedStartMs: () => rev.lastStartMs,
+      expectedStart: () => startRange(rev.startsMs),
     });
     rev.replicas.set(replica.id, replica);
     replica.start();
@@ -241,7 +243,10 @@ export class LocalRuntime implements WorkloadRuntime {
       changed: (r) => {
         if (r.phase === 'stopped') rev.replicas.delete(r.id);
         if (r.phase === 'ready' && !rev.unrunnable) delete rev.failure;
-        if (r.phase === 'ready' && r.lastStartMs !== undefined) rev.lastStartMs = r.lastStartMs;
+        if (r.phase === 'ready' && r.lastStartMs !== undefined) {
+          rev.startsMs.push(r.lastStartMs);
+          if (rev.startsMs.length > START_HISTORY) rev.startsMs.shift();
+        }
         this.#emit(key, rev);
       },
       failed: (r, failure) => {
