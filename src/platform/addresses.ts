@@ -5,7 +5,7 @@
  * `http://broker-ingress.knative-eventing.svc.cluster.local/<ns>/<broker>`. WISP_ACTIVATOR_URL and
  * WISP_BROKER_INGRESS_URL override both (a proxy or a LoadBalancer in front). Pure.
  */
-import { serviceHostname } from '../runtime/index.js';
+import { serviceHostname } from '../runtime/kubernetes/dns.js';
 
 /** The Services of manifests/ in front of the activator and the broker ingress. */
 export const ACTIVATOR_SERVICE = 'wisp-activator';

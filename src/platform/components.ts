@@ -20,7 +20,7 @@ import { serviceHostname } from '../runtime/index.js';
 import { ComponentAddressError } from './errors.js';
 import { eventingSettings, startEventing } from './eventing.js';
 import { beginProcess, listenControlApi, urlHost } from './process.js';
-import { openDataPlaneSeams } from './seams.js';
+import { openDataPlaneSeams } from './seams-kube.js';
 import { DEFAULT_AUTOSCALER_PORT, type Platform, type PlatformOptions } from './types.js';
 
 /** The controller's stats Service in manifests/ (its Ready Pod is the leader). */

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { DEFAULT_PACING, KafkaBackend, MemoryBackend, RedisBackend } from '../../broker/backends/index.js';
+import { DEFAULT_PACING, MemoryBackend } from '../../broker/backends/memory.js';
 import { Dispatcher } from '../../broker/dispatcher/index.js';
 import { BacklogMetrics, buildBrokerIngress } from '../../broker/ingress/index.js';
 import { BrokerStartingError } from '../../broker/errors.js';
@@ -76,9 +76,16 @@ export async function startEventing(opts: {
   const logger = log;
   const backends: EventBackend[] = [
     memory,
-    new LazyBackend(['Redis'], () => new RedisBackend({ url: opts.redis.url, prefix: opts.redis.prefix, clock, logger, maxBacklog })),
+    // Imported by the first Broker of the class (backends.ts says why).
+    new LazyBackend(['Redis'], async () => {
+      const { RedisBackend } = await import('../../broker/backends/redis/index.js');
+      return new RedisBackend({ url: opts.redis.url, prefix: opts.redis.prefix, clock, logger, maxBacklog });
+    }),
     opts.kafkaBrokers.length > 0
-      ? new LazyBackend(['Kafka'], () => new KafkaBackend({ brokers: opts.kafkaBrokers, clock, logger }))
+      ? new LazyBackend(['Kafka'], async () => {
+          const { KafkaBackend } = await import('../../broker/backends/kafka/index.js');
+          return new KafkaBackend({ brokers: opts.kafkaBrokers, clock, logger });
+        })
       : new UnconfiguredBackend(['Kafka'], 'no Kafka cluster configured: set WISP_KAFKA_BROKERS (`npm run kafka` starts a local one)'),
   ];
 

@@ -4,11 +4,12 @@ import { Activator } from '../../activator/index.js';
 import { HttpSender } from '../../broker/delivery/index.js';
 import { Autoscaler, DEFAULT_AUTOSCALER_CONFIG, buildStatsServer, parseAutoscalerConfigMap } from '../../autoscaler/index.js';
 import { kindByName } from '../api/kinds.js';
-import { ApiServerSourcesReconciler, kubeApiServerAccess } from '../importers/apiserver/index.js';
-import { ContainerSourcesReconciler } from '../importers/container/index.js';
-import { KafkaSourcesReconciler } from '../importers/kafka/index.js';
-import { SinkBindingsReconciler, sinkBindingEnvSource } from '../importers/binding/index.js';
-import { ImportersReconciler } from '../importers/index.js';
+import { ApiServerSourcesReconciler } from '../importers/apiserver/reconciler.js';
+import { ContainerSourcesReconciler } from '../importers/container/reconciler.js';
+import { KafkaSourcesReconciler } from '../importers/kafka/reconciler.js';
+import { SinkBindingsReconciler } from '../importers/binding/reconciler.js';
+import { sinkBindingEnvSource } from '../importers/binding/injector.js';
+import { ImportersReconciler } from '../importers/reconciler.js';
 import { SourceMetrics } from '../importers/metrics.js';
 import { loadManifests } from '../api/load.js';
 import { ServingReconciler, type RoutingSink } from '../control/serving/reconciler.js';
@@ -16,11 +17,10 @@ import { watchServingDefaults } from '../control/serving/defaults-source.js';
 import type { ResourceReader } from '../control/resource-store.js';
 import type { Store } from '../control/store.js';
 import type { TriggerDispatcher } from '../control/eventing/reconciler.js';
-import { LocalRuntime } from '../runtime/index.js';
+import { LocalRuntime } from '../runtime/local/runtime.js';
 import type { Clock } from '../clock.js';
 import { type Logger } from './logger.js';
 import { publicBaseUrls } from './addresses.js';
-import { startKubeSources } from './kube-sources.js';
 import { openSeams, type Seams } from './seams.js';
 import { eventingSettings, startEventing } from './eventing.js';
 import { applyAll } from './apply.js';
@@ -167,7 +167,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ...(apiTls && { tls: apiTls }),
     });
 
-    const lateSources = startApiAndKafkaSources(seams, { clock, apiUrl, sender: events.sourceSender, sourceMetrics: events.sourceMetrics, log, closers });
+    const lateSources = await startApiAndKafkaSources(seams, { clock, apiUrl, sender: events.sourceSender, sourceMetrics: events.sourceMetrics, log, closers });
 
     const loaded = options.manifests.length > 0 ? await loadManifests(options.manifests) : { objects: [] };
     const applied = await applyAll(store, loaded.objects, { mode: seams.mode });
@@ -258,9 +258,10 @@ async function startEventingAndImporters(seams: Seams, ctx: EventingContext) {
 
   const embedded = seams.mode === 'embedded' ? await startLocalSources(seams.store, { stateDir, clock, log, closers }) : undefined;
   // On Kubernetes a ContainerSource is a Deployment, a SinkBinding patches its Deployments and admits its Jobs.
+  // Imported here, not at the top: it loads @kubernetes/client-node, which the embedded default does without.
   const kube =
     seams.mode === 'kubernetes'
-      ? startKubeSources({ store, kubeConfig: seams.client.config, clock, log, closers, services: seams.services, ...(options.kubernetes?.namespace !== undefined && { namespace: options.kubernetes.namespace }) })
+      ? (await import('./kube-sources.js')).startKubeSources({ store, kubeConfig: seams.client.config, clock, log, closers, services: seams.services, ...(options.kubernetes?.namespace !== undefined && { namespace: options.kubernetes.namespace }) })
       : undefined;
   return {
     port: eventing.port,
@@ -318,13 +319,18 @@ async function startLocalSources(store: Store, ctx: { stateDir: string; clock: C
  * control API's URL as the events' source; Kubernetes: the cluster's, as each source's ServiceAccount, the API
  * server's URL as source).
  */
-function startApiAndKafkaSources(
+async function startApiAndKafkaSources(
   seams: Seams,
   ctx: { clock: Clock; apiUrl: string; sender: HttpSender; sourceMetrics: SourceMetrics; log: Logger; closers: (() => Promise<void> | void)[] },
 ) {
   const { clock, apiUrl, log, closers, sourceMetrics } = ctx;
   const { store } = seams;
   const sourceSender = ctx.sender;
+  // Kubernetes mode only (a module of its own: it loads @kubernetes/client-node).
+  const cluster =
+    seams.mode === 'kubernetes'
+      ? (await import('../importers/apiserver/kube-cluster.js')).kubeApiServerCluster(seams.client, clock, (key, p) => log.warn(`apiserversource ${key}: ${p.reason}: ${p.message}`))
+      : undefined;
   const apiServerSources = new ApiServerSourcesReconciler({
     store,
     clock,
@@ -333,13 +339,7 @@ function startApiAndKafkaSources(
     onError: (what, err) => log.error(`${what}: ${err instanceof Error ? err.message : String(err)}`),
     ...(seams.mode === 'embedded'
       ? { sourceUri: apiUrl }
-      : {
-          sourceUri: seams.client.server,
-          cluster: {
-            access: kubeApiServerAccess(seams.client, clock),
-            onProblem: (key: string, p: { reason: string; message: string }) => log.warn(`apiserversource ${key}: ${p.reason}: ${p.message}`),
-          },
-        }),
+      : { sourceUri: seams.client.server, ...(cluster !== undefined && { cluster }) }),
   });
   apiServerSources.start();
   closers.push(() => apiServerSources.stop());

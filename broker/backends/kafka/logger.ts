@@ -1,5 +1,8 @@
 /** The logging the Kafka backend needs; pino's logger fits. Defaults: debug silent, warn/error to stderr. */
-import { logLevel, type logCreator } from 'kafkajs';
+import type { logCreator, logLevel } from 'kafkajs';
+
+/** kafkajs's `logLevel.NOTHING`, as a value without importing kafkajs (the KafkaSource runner loads it lazily). */
+const NOTHING: logLevel.NOTHING = 0;
 
 export interface KafkaLogger {
   debug?(msg: string): void;
@@ -18,7 +21,7 @@ export const stderrLogger: KafkaLogger = Object.freeze({
  */
 export function kafkajsLogCreator(logger: KafkaLogger): logCreator {
   return () => ({ namespace, level, log }) => {
-    if (logger.debug === undefined || level === logLevel.NOTHING) return;
+    if (logger.debug === undefined || level === NOTHING) return;
     logger.debug(`kafkajs ${namespace}: ${log.message}`);
   };
 }

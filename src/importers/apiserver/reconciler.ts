@@ -17,7 +17,7 @@ import type { SourceDeliveryError, SourceOverloadedError } from '../errors.js';
 import { kindNamed, SourceReconciler, type SendingSourceOptions, type SourcePlan, type SourceRunner } from '../source-reconciler.js';
 import { DEFAULT_API_SERVER_MODE, type ApiServerMode, type ApiServerOwner, type ApiServerResource } from './event.js';
 import type { Backoff } from './kube-list-watch.js';
-import { KubeApiServerSourceRunner, type KubeApiServerAccess } from './kube-runner.js';
+import type { KubeApiServerAccess, KubeApiServerSourceRunner } from './kube-runner.js';
 import { DEFAULT_SERVICE_ACCOUNT, type KubeApiServerRunSpec, type WatchProblem } from './kube-spec.js';
 import { ApiServerSourceRunner, type ApiServerDeliveryPolicy, type ApiServerOutcome, type ApiServerRunSpec } from './runner.js';
 import { apiServerSourceStatus } from './status.js';
@@ -36,6 +36,11 @@ export interface ApiServerSourceSpec {
 /** Kubernetes mode: sources watch the cluster. */
 export interface ApiServerClusterOptions {
   access: KubeApiServerAccess;
+  /**
+   * The cluster runner's class, handed in by Kubernetes mode (kube-cluster.ts): it pulls in @kubernetes/client-node,
+   * which the embedded default never loads.
+   */
+  Runner: typeof KubeApiServerSourceRunner;
   /** Retry back-off of discovery, lists and watches; the runner's default otherwise. */
   backoff?: Backoff;
   /** A source stopped working (its `Deployed` reason and message), for logs. */
@@ -114,7 +119,7 @@ export class ApiServerSourcesReconciler extends SourceReconciler<RunSpec, Source
     const self: { reconciler?: ApiServerSourcesReconciler } = {};
     const namespacesOf = (source: KObject): string[] | undefined => {
       const runner = self.reconciler?.runner(`${source.metadata.namespace}/${source.metadata.name}`);
-      return runner instanceof KubeApiServerSourceRunner ? runner.namespaces() : undefined;
+      return runner !== undefined && !(runner instanceof ApiServerSourceRunner) ? runner.namespaces() : undefined;
     };
     super({
       store: o.store,
@@ -136,7 +141,7 @@ export class ApiServerSourcesReconciler extends SourceReconciler<RunSpec, Source
             onError: (err: SourceDeliveryError | SourceOverloadedError) => o.onError?.(`apiserversource ${key}`, err),
           };
           if (cluster) {
-            return new KubeApiServerSourceRunner({
+            return new cluster.Runner({
               ...common,
               spec: spec as KubeApiServerRunSpec,
               access: cluster.access,

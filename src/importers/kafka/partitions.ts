@@ -7,7 +7,7 @@
  * A partition whose queue reaches `maxQueued` should be paused (the consumer stops fetching it) and resumed once
  * its queue is down to half: a sink that is down holds at most `maxQueued` records per partition in memory.
  */
-import { PartitionOffsets } from '../../../broker/backends/kafka/index.js';
+import { PartitionOffsets } from '../../../broker/backends/kafka/offset-tracker.js';
 
 export interface TopicPartition {
   topic: string;

@@ -21,7 +21,7 @@
  * connected (seeked on the first join and committed before any record is delivered), so records produced after
  * the source became Ready are never skipped.
  */
-import { Kafka, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Sender } from '../../../broker/delivery/index.js';
 import { kafkajsLogCreator } from '../../../broker/backends/kafka/logger.js';
 import type { Clock } from '../../clock.js';
@@ -101,7 +101,8 @@ export class KafkaSourceRunner {
   readonly #o: KafkaSourceRunnerOptions;
   readonly #policy: KafkaSourceDeliveryPolicy;
   readonly #label: string;
-  readonly #kafka: Kafka;
+  /** Made on first connect: kafkajs is imported only once a KafkaSource runs (the default `wisp up` never loads it). */
+  #kafka: Kafka | undefined;
   #state: RunnerState = 'new';
   #health: DeployState = CONNECTING;
   /** Sink failing: the Deployed state shown while the consumer itself is fine. */
@@ -128,15 +129,21 @@ export class KafkaSourceRunner {
     this.#policy = { ...DEFAULT_KAFKA_SOURCE_DELIVERY, ...options.delivery };
     this.#label = `KafkaSource ${options.spec.namespace}/${options.spec.name}`;
     this.#work = new PartitionWork({ maxQueued: this.#policy.maxQueuedPerPartition });
-    const debug = options.debug;
-    this.#kafka = new Kafka({
-      clientId: `wisp-kafkasource-${options.spec.namespace}-${options.spec.name}`,
-      brokers: options.spec.bootstrapServers,
+  }
+
+  async #client(): Promise<Kafka> {
+    if (this.#kafka !== undefined) return this.#kafka;
+    const { Kafka } = await import('kafkajs');
+    const debug = this.#o.debug;
+    this.#kafka ??= new Kafka({
+      clientId: `wisp-kafkasource-${this.#o.spec.namespace}-${this.#o.spec.name}`,
+      brokers: this.#o.spec.bootstrapServers,
       connectionTimeout: this.#policy.connectTimeoutMs,
       requestTimeout: 10_000,
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
       logCreator: kafkajsLogCreator({ ...(debug !== undefined ? { debug } : {}), warn: () => undefined, error: () => undefined }),
     });
+    return this.#kafka;
   }
 
   get spec(): KafkaRunSpec {
@@ -224,7 +231,8 @@ export class KafkaSourceRunner {
   /** Checks the topics, reads where a new group starts, joins the group and commits that start. */
   async #connect(): Promise<void> {
     const { spec } = this.#o;
-    const admin = this.#kafka.admin();
+    const kafka = await this.#client();
+    const admin = kafka.admin();
     this.#admin = admin;
     await admin.connect();
     const existing = new Set(await admin.listTopics());
@@ -236,7 +244,7 @@ export class KafkaSourceRunner {
     if (this.#state !== 'running') return;
 
     // 10 s session (Kafka's minimum default is 6 s): a killed platform's member lets go of its partitions soon.
-    const consumer = this.#kafka.consumer({
+    const consumer = kafka.consumer({
       groupId: spec.consumerGroup,
       maxWaitTimeInMs: 500,
       sessionTimeout: 10_000,

@@ -10,6 +10,7 @@ import { apiError, clusterServiceSources, makeClients } from './api.js';
 import { InitialSyncTimeoutError } from './errors.js';
 import { SERVICE_NAME_LABEL } from './objects.js';
 import { Reflector, type Listed, type ListWatchSource } from './reflector.js';
+import { serviceHostname } from './dns.js';
 
 /** One port of a Service, as resolution needs it. */
 export interface ClusterServicePort {
@@ -23,10 +24,8 @@ export interface ClusterService {
   ports: ClusterServicePort[];
 }
 
-/** The host a Service gets in cluster DNS (Knative's `network.GetServiceHostname`). */
-export function serviceHostname(name: string, namespace: string, clusterDomain = 'cluster.local'): string {
-  return `${name}.${namespace}.svc.${clusterDomain}`;
-}
+// Pure, in a module of its own so that the embedded default (addresses.ts) can use it without loading client-node.
+export { serviceHostname } from './dns.js';
 
 /**
  * The URL a `v1` Service ref resolves to: `http://<name>.<ns>.svc.<domain>`, with `:<port>` when the Service's port

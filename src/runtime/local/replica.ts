@@ -7,6 +7,7 @@ import { failureFor, type ExitInfo } from './failure.js';
 import { groupListeningPorts, progressDeadlineFailure } from './listening.js';
 import { LineSplitter } from './logs.js';
 import { probeTarget, probeTimeoutMs, runProbe } from './probe.js';
+import { nextProbeDelay, PROBE_LADDER_FIRST_MS, type StartRange } from './probe-schedule.js';
 import { freePort, killGroup } from './proc.js';
 import { assertTransition, type ReplicaPhase } from './replica-state.js';
 import { planSpawn } from './spawn-plan.js';
@@ -34,6 +35,8 @@ export interface ReplicaOptions {
   backoff: BackoffConfig;
   parentEnv: NodeJS.ProcessEnv;
   events: ReplicaEvents;
+  /** The revision's recent starts (probing start to ready), read when probing starts; probing is dense around them. */
+  expectedStart?: () => StartRange | undefined;
 }
 
 /** How long to wait for stdout/stderr to close after the process exited (a child that escaped the group may hold them). */
@@ -48,6 +51,7 @@ export class Replica {
   #port: number | undefined;
   #pid: number | undefined;
   #readySince: number | undefined;
+  #lastStartMs: number | undefined;
   #restartAt: number | undefined;
   #restarts = 0;
   #backoff: BackoffState = { attempt: 0 };
@@ -82,6 +86,10 @@ export class Replica {
   }
   get restartAt(): number | undefined {
     return this.#restartAt;
+  }
+  /** How long the last start took, probing start to ready (ms); undefined before the first ready. */
+  get lastStartMs(): number | undefined {
+    return this.#lastStartMs;
   }
 
   /** Starts the first process (phase pending). */
@@ -139,35 +147,35 @@ export class Replica {
   async #launch(): Promise<void> {
     const { workload, host } = this.#o;
     const listens = workload.listens !== false;
-    let port: number | undefined;
-    try {
-      if (listens) port = await freePort(host);
-    } catch (err) {
-      if (this.#phase === 'pending') this.#ended({ kind: 'spawn-error', errno: 'EADDRNOTAVAIL', message: String(err) }, undefined);
-      return;
-    }
+    const plan = (p: number | undefined): ReturnType<typeof planSpawn> => planSpawn(workload, p, this.#o.parentEnv);
+    // The port and the working directory are looked up at once: both sit on the path of a scale from zero.
+    const cwd = plan(undefined).cwd;
+    const [portResult, cwdOk] = await Promise.all([
+      listens ? freePort(host).then((p) => ({ port: p }), (err: unknown) => ({ err })) : Promise.resolve({ port: undefined }),
+      stat(cwd).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ),
+    ]);
     if (this.#phase !== 'pending') return;
-    const plan = planSpawn(workload, port, this.#o.parentEnv);
-    const cwdOk = await stat(plan.cwd).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
-    if (this.#phase !== 'pending') return;
-    if (!cwdOk) return this.#ended({ kind: 'missing-cwd', cwd: plan.cwd }, undefined);
+    if ('err' in portResult) return this.#ended({ kind: 'spawn-error', errno: 'EADDRNOTAVAIL', message: String(portResult.err) }, undefined);
+    const port = portResult.port;
+    if (!cwdOk) return this.#ended({ kind: 'missing-cwd', cwd }, undefined);
+    const spawnPlan = plan(port);
 
     this.#port = port;
     this.#stderrTail = [];
     let child: ChildProcess;
     try {
-      child = spawn(plan.file, plan.args, { cwd: plan.cwd, env: plan.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(spawnPlan.file, spawnPlan.args, { cwd: spawnPlan.cwd, env: spawnPlan.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      return this.#ended({ kind: 'spawn-error', errno: e.code ?? 'UNKNOWN', message: e.message }, plan.file);
+      return this.#ended({ kind: 'spawn-error', errno: e.code ?? 'UNKNOWN', message: e.message }, spawnPlan.file);
     }
     this.#pid = child.pid;
     this.#to('starting');
     if (child.pid !== undefined) this.#o.events.spawned(this, child.pid, port);
-    this.#watch(child, plan.file);
+    this.#watch(child, spawnPlan.file);
     if (port !== undefined) {
       this.#startProbing(port);
       this.#watchDeadline(port);
@@ -272,30 +280,42 @@ export class Replica {
     this.#restartAt = undefined;
   }
 
+  /** Probes on the schedule of probe-schedule.ts (ladder, then dense around the revision's usual start, then the period). */
   #startProbing(port: number): void {
     const { clock, workload, host, probeIntervalMs } = this.#o;
     const probe = workload.container.readinessProbe;
     const target = probeTarget(probe, host, port);
     const timeoutMs = probeTimeoutMs(probe);
-    const notBefore = clock.now() + (probe?.initialDelaySeconds ?? 0) * 1000;
+    const startedAt = clock.now() + Math.max(0, probe?.initialDelaySeconds ?? 0) * 1000;
+    const schedule = { periodMs: probeIntervalMs, expected: this.#o.expectedStart?.() };
     const pid = this.#pid;
-    let inFlight = false;
-    this.#probeTimer = clock.setInterval(() => {
-      if (inFlight || this.#phase !== 'starting' || clock.now() < notBefore) return;
-      inFlight = true;
+    let attempt = 0;
+    const probeOnce = (): void => {
+      this.#probeTimer = undefined;
+      if (this.#phase !== 'starting' || this.#pid !== pid) return;
+      attempt += 1;
       const abort = new AbortController();
       this.#probeAbort = abort;
       const timeout = this.#after(timeoutMs, () => abort.abort());
       void runProbe(target, abort.signal).then((ok) => {
-        inFlight = false;
         timeout.cancel();
         this.#timers.delete(timeout);
-        if (!ok || this.#phase !== 'starting' || this.#pid !== pid) return;
+        if (this.#probeAbort === abort) this.#probeAbort = undefined;
+        if (this.#phase !== 'starting' || this.#pid !== pid) return;
+        if (!ok) return next();
         this.#stopProbing();
-        this.#readySince = clock.now();
+        const now = clock.now();
+        this.#readySince = now;
+        this.#lastStartMs = Math.max(0, now - startedAt);
         this.#to('ready');
       });
-    }, probeIntervalMs);
+    };
+    const next = (): void => {
+      const now = clock.now();
+      const delay = now < startedAt ? startedAt - now + PROBE_LADDER_FIRST_MS : nextProbeDelay(schedule, attempt, now - startedAt);
+      this.#probeTimer = clock.setTimeout(probeOnce, delay);
+    };
+    next();
   }
 
   /** Progress deadline: still `starting` (alive, not ready) when it passes → `stalled`, naming the ports it listens on. */

@@ -12,6 +12,7 @@ import type { BackoffConfig } from './backoff.js';
 import { LocalRuntimeError, RuntimeClosedError } from './errors.js';
 import { LogStore } from './logs.js';
 import { processStartTime, waitForGroupsGone } from './proc.js';
+import { START_HISTORY, startRange } from './probe-schedule.js';
 import { Replica, type ReplicaEvents } from './replica.js';
 import { isStarting, pickVictims, type ReplicaPhase } from './replica-state.js';
 import { checkRunnable } from './spawn-plan.js';
@@ -28,7 +29,10 @@ export interface LocalRuntimeOptions {
   stateDir?: string;
   /** Interface replicas and probes use. Default 127.0.0.1. */
   host?: string;
-  /** Readiness probe period while a replica starts. Default 50 ms. */
+  /**
+   * Readiness probe period while a replica starts. Default 50 ms. Probing right after spawn climbs to it from 1 ms
+   * and is dense around the revision's previous start time (probe-schedule.ts).
+   */
   probeIntervalMs?: number;
   /** Log lines kept per revision. Default 2000. */
   logLines?: number;
@@ -63,6 +67,8 @@ interface RevisionEntry {
   restarts: number;
   nextSeq: number;
   lastEmitted: string;
+  /** Recent replica starts (probing start to ready, newest last): new replicas are probed densely around them (probe-schedule.ts). */
+  startsMs: number[];
 }
 
 /** Bound on waiting for SIGKILLed process groups to disappear after their leader exited. */
@@ -127,6 +133,7 @@ export class LocalRuntime implements WorkloadRuntime {
       restarts: 0,
       nextSeq: 1,
       lastEmitted: '',
+      startsMs: [],
     };
     try {
       checkRunnable(workload);
@@ -225,6 +232,7 @@ export class LocalRuntime implements WorkloadRuntime {
       backoff: this.#backoff,
       parentEnv: this.#env,
       events: this.#eventsFor(key, rev),
+      expectedStart: () => startRange(rev.startsMs),
     });
     rev.replicas.set(replica.id, replica);
     replica.start();
@@ -235,6 +243,10 @@ export class LocalRuntime implements WorkloadRuntime {
       changed: (r) => {
         if (r.phase === 'stopped') rev.replicas.delete(r.id);
         if (r.phase === 'ready' && !rev.unrunnable) delete rev.failure;
+        if (r.phase === 'ready' && r.lastStartMs !== undefined) {
+          rev.startsMs.push(r.lastStartMs);
+          if (rev.startsMs.length > START_HISTORY) rev.startsMs.shift();
+        }
         this.#emit(key, rev);
       },
       failed: (r, failure) => {

@@ -91,6 +91,20 @@ describe('LocalRuntime: contract, readiness, failures, logs', () => {
     await waitFor(() => rt?.status(w.key)?.ready.length === 1);
   });
 
+  it('probes 1 ms after spawn, not a whole period later (the first rung of the ladder)', async () => {
+    const manual = new ManualClock();
+    clock = manual;
+    rt = new LocalRuntime({ clock, probeIntervalMs: 50 });
+    const w = workload(node('hello.js'));
+    rt.deploy(w);
+    rt.scale(w.key, 1);
+    await waitFor(() => rt?.logs('default', w.service).some((l) => l.line.startsWith('hello: listening')));
+    const ready = new Promise<number>((resolve) => rt?.onChange((key, s) => key === w.key && s.ready.length === 1 && resolve(manual.now())));
+    const spawnedAt = manual.now();
+    manual.advance(1);
+    expect((await ready) - spawnedAt).toBe(1);
+  });
+
   it('reports ImageNotRunnableLocally at deploy for an image-only container, and scale() does nothing', () => {
     rt = new LocalRuntime({ clock });
     const w = workload({ name: 'app', image: 'ghcr.io/acme/app:1' });
