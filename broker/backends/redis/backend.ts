@@ -49,6 +49,7 @@ import {
 } from './connection.js';
 import { RedisConsumer, REMOVE_ON_FAIL, type Logger, type WorkerTuning } from './consumer.js';
 import { brokerId, DEFAULT_PREFIX, queueName, redisKeys, type RedisKeys } from './keys.js';
+import { PublishBatcher, type PublishBatcherStats } from './publish-batcher.js';
 
 /** Tuning defaults; see consumer.ts for what each means. */
 export const REDIS_BACKEND_DEFAULTS = Object.freeze({
@@ -67,6 +68,8 @@ export const REDIS_BACKEND_DEFAULTS = Object.freeze({
   eventsStreamMaxLen: 100,
   /** Events waiting per Trigger before publish answers 503 (brokers without their own `maxBacklog`). */
   maxBacklog: DEFAULT_MAX_BACKLOG,
+  /** Single-event publishes stored together at most (those of one loop turn; see publish-batcher.ts). */
+  maxPublishBatch: 256,
 });
 
 /** Every event job's options (FlowProducer jobs do not take a Queue's defaultJobOptions). */
@@ -100,6 +103,8 @@ export interface RedisBackendOptions {
   maxStalledCount?: number;
   /** Events waiting per Trigger before publish rejects, for brokers without their own `maxBacklog` (default 10 000). */
   maxBacklog?: number;
+  /** Single-event publishes of one loop turn stored together at most (default 256). */
+  maxPublishBatch?: number;
 }
 
 const QUIET_LOGGER: Logger = {
@@ -125,6 +130,8 @@ export class RedisBackend implements EventBackend {
   readonly #queues = new Map<string, Queue<EventJobData>>();
   /** Running consumers by queue name. */
   readonly #consumers = new Map<string, Set<RedisConsumer>>();
+  /** Single-event publishes of one loop turn, per broker. */
+  readonly #batcher: PublishBatcher<BrokerRef, EventJobData>;
   #closing: Promise<void> | undefined;
 
   constructor(opts: RedisBackendOptions) {
@@ -151,6 +158,15 @@ export class RedisBackend implements EventBackend {
     const log = (m: string): void => this.#logger.warn(`redis broker: ${m}`);
     this.#producerWatch = new ConnectionWatch(this.#producer, conn, log);
     this.#workerWatch = new ConnectionWatch(this.#workerClient, conn, () => undefined);
+    this.#batcher = new PublishBatcher({
+      maxBatch: Math.max(1, Math.floor(opts.maxPublishBatch ?? d.maxPublishBatch)),
+      flush: (broker, payloads) => this.#storeSingles(broker, payloads),
+    });
+  }
+
+  /** Micro-batches of single-event publishes so far (for tests and the bench). */
+  publishStats(): PublishBatcherStats {
+    return this.#batcher.stats();
   }
 
   /** Connection state, for the platform to report on Redis-class Brokers. */
@@ -178,12 +194,20 @@ export class RedisBackend implements EventBackend {
     });
   }
 
+  /** One event: joins this turn's micro-batch of the broker (publish-batcher.ts); resolves once Redis stored it. */
   publish(broker: BrokerRef, event: CloudEvent<unknown>): Promise<void> {
-    return this.publishBatch(broker, [event]);
+    try {
+      this.#assertOpen(broker);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#batcher.add(brokerId(broker), broker, encodeEvent(event));
   }
 
+  /** A multi-event request (cloudevents-batch): its own count and one MULTI, all stored or none. */
   async publishBatch(broker: BrokerRef, events: readonly CloudEvent<unknown>[]): Promise<void> {
     this.#assertOpen(broker);
+    if (events.length === 1) return this.publish(broker, events[0] as CloudEvent<unknown>);
     const id = brokerId(broker);
     const { known, queues } = await this.#countBacklog(broker);
     if (!known) throw new BrokerNotFoundError(broker.namespace, broker.name);
@@ -194,24 +218,57 @@ export class RedisBackend implements EventBackend {
     this.#reserved.take(names, events.length);
     const payloads = events.map((e) => encodeEvent(e));
     try {
-      if (payloads.length === 1) await this.#addEach(id, names, payloads[0] as EventJobData);
-      else await this.#addAll(id, names, payloads);
+      await this.#addAll(id, names, payloads);
     } finally {
       this.#reserved.release(names, events.length);
     }
   }
 
   /**
-   * One event: one Queue.add per trigger, on the auto-pipeline (they leave in one write). Each add is atomic by itself;
-   * across triggers a Redis failure mid-way can store the event for some of them (the producer's retry then
-   * duplicates it there: at-least-once, same id), never a part of a batch.
+   * Stores a micro-batch of single events (each its own request): one backlog count for all, then each event is
+   * admitted in arrival order while its Triggers have room (an event that finds none gets its own BackendFullError,
+   * the others go on), then one Queue.addBulk per Trigger queue. addBulk is a pipeline (one write, one round trip);
+   * each job is atomic by itself, the batch is not: a Redis failure mid-way may store some events (for some
+   * triggers) and fails every request of the batch (503): the producers' retries duplicate those (at-least-once,
+   * same ids), as a single event's partial fan-out did before.
    */
-  async #addEach(id: string, names: readonly string[], data: EventJobData): Promise<void> {
-    await this.#producerWatch.run(id, 'publish', () =>
+  async #storeSingles(broker: BrokerRef, payloads: readonly EventJobData[]): Promise<Array<Error | undefined>> {
+    const id = brokerId(broker);
+    const { known, queues } = await this.#countBacklog(broker);
+    if (!known) throw new BrokerNotFoundError(broker.namespace, broker.name);
+    const outcomes: Array<Error | undefined> = payloads.map(() => undefined);
+    if (queues.length === 0) return outcomes;
+    const limit = this.#limitOf(id);
+    const names = queues.map((q) => q.queue);
+    const admitted: EventJobData[] = [];
+    payloads.forEach((payload, i) => {
+      try {
+        checkRoom(id, queues, (q) => this.#reserved.of(q), 1, limit);
+      } catch (err) {
+        outcomes[i] = err as Error;
+        return;
+      }
+      this.#reserved.take(names, 1);
+      admitted.push(payload);
+    });
+    if (admitted.length === 0) return outcomes;
+    try {
+      await this.#addEach(id, names, admitted);
+    } finally {
+      this.#reserved.release(names, admitted.length);
+    }
+    return outcomes;
+  }
+
+  /** Events to every trigger queue: one Queue.addBulk (a pipeline) per queue, all in the same turn. */
+  async #addEach(id: string, names: readonly string[], payloads: readonly EventJobData[]): Promise<void> {
+    const jobs = payloads.map((data) => ({ name: EVENT_JOB_NAME, data }));
+    const what = payloads.length === 1 ? 'publish' : `publish (batch of ${payloads.length} events)`;
+    await this.#producerWatch.run(id, what, () =>
       Promise.all(
         names.map((name) =>
           this.#queue(name)
-            .add(EVENT_JOB_NAME, data)
+            .addBulk(jobs)
             .catch((err: unknown) => {
               this.#evictQueue(name); // a Queue whose connection setup failed stays broken: use a fresh one next time
               throw err;
@@ -338,6 +395,9 @@ export class RedisBackend implements EventBackend {
   }
 
   async #close(): Promise<void> {
+    // Publishes accepted before close() still reach Redis (or fail): none is left waiting for a turn that never comes.
+    this.#batcher.flushNow();
+    await this.#batcher.settled();
     const consumers = [...this.#consumers.values()].flatMap((s) => [...s]);
     await Promise.allSettled(consumers.map((c) => c.close()));
     const queues = [...this.#queues.values()];
