@@ -13,7 +13,7 @@ export const BENCH_CLASSES = ['Memory', 'Redis', 'Kafka'] as const;
 export type BenchClass = (typeof BENCH_CLASSES)[number];
 
 /** Delivered ev/s (1 Trigger, closed loop) each class should reach; Memory's target is the ratio to direct. */
-export const EV_TARGET: Partial<Record<BenchClass, number>> = { Redis: 5_000, Kafka: 10_000 };
+export const EV_TARGET: Partial<Record<BenchClass, number>> = { Redis: 6_000, Kafka: 10_000 };
 export const KAFKA_PARTITIONS = 10;
 
 /** `--class X` (repeatable, case-insensitive, `all` = every class), default Memory; in the order given, without repeats. */
