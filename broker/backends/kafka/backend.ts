@@ -60,6 +60,7 @@ export const DEFAULT_KAFKA_CLOSE_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEALTH_PROBE_MS = 2_000;
 export const DEFAULT_MAX_QUEUED_PER_PARTITION = 500;
 export const DEFAULT_COMMIT_INTERVAL_MS = 100;
+export const DEFAULT_LINGER_MS = 5;
 
 export interface KafkaBackendOptions {
   /** Bootstrap servers, e.g. `WISP_KAFKA_BROKERS` split on commas. */
@@ -87,6 +88,11 @@ export interface KafkaBackendOptions {
   maxBatchBytes?: number;
   /** Events waiting for a produce request per topic before publish answers 503 (default 20 000). */
   maxQueuedPublishes?: number;
+  /**
+   * Adaptive produce linger (default 5 ms, Kafka 4's linger.ms; 0 = none): a record waits only when the topic's
+   * previous produce request started less than this long ago (produce-batcher.ts), so a lone event goes at once.
+   */
+  lingerMs?: number;
   /**
    * While unhealthy, the cluster is probed this often (default 2 s), so health turns ok again once Kafka is back
    * even when nobody publishes (the eventing reconciler asks nothing of a backend known to be down).
@@ -147,6 +153,7 @@ export class KafkaBackend implements EventBackend {
       maxBatchRecords: opts.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS,
       maxBatchBytes: opts.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
       maxQueuedPerTopic: opts.maxQueuedPublishes ?? DEFAULT_MAX_QUEUED_PER_TOPIC,
+      lingerMs: opts.lingerMs ?? DEFAULT_LINGER_MS,
       queueFull: (topic, queued) => new BackendUnavailableError(this.#brokerName(topic), `${queued} events already wait for Kafka (produce queue full)`),
       tooLarge: (topic, records, limit) => new BatchTooLargeError(this.#brokerName(topic), records, limit, 'the Kafka produce queue'),
       closed: (topic) => new BackendClosedError(this.#brokerName(topic)),
