@@ -14,7 +14,10 @@
  * the events published meanwhile queue and go out together in the next request, so the request rate, not the
  * event rate, is bounded by Kafka's round trip; an idle broker sends at once. One request in flight per topic
  * keeps events of one key in publish order. A publish resolves after its request's ack and rejects with
- * BackendUnavailableError if the request failed.
+ * BackendUnavailableError if the request failed. An adaptive linger (`lingerMs`, default 5 ms) groups a steady
+ * trickle into fewer requests without delaying a lone event, and the key-less events of one request share one
+ * partition (sticky, as the Java client): both cut Kafka's per-request and per-partition-batch cost (see
+ * produce-batcher.ts and #sendBatch).
  *
  * Batches (`publishBatch`), all or nothing as far as Wisp decides: every refusal Wisp makes (produce queue full →
  * 503, backend closed, unknown broker, cluster unreachable at connect, a batch larger than the produce queue → 413)
