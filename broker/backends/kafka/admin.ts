@@ -3,7 +3,7 @@
  * Thin wrappers around kafkajs's Admin with the waits Kafka needs (a deleted topic lingers briefly; a group
  * whose last member just left may still report members for a moment).
  */
-import type { Admin } from 'kafkajs';
+import type { Admin, PartitionMetadata } from 'kafkajs';
 
 const RETRY_MS = 100;
 const TOPIC_DELETE_WAIT_MS = 10_000;
@@ -27,6 +27,13 @@ export async function ensureTopic(admin: Admin, topic: string, cfg: { partitions
       await delay(RETRY_MS);
     }
   }
+}
+
+/** The topic's partitions (id and leader), or undefined when the topic does not exist. */
+export async function topicPartitions(admin: Admin, topic: string): Promise<PartitionMetadata[] | undefined> {
+  if (!(await topicExists(admin, topic))) return undefined;
+  const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+  return topics.find((t) => t.name === topic)?.partitions;
 }
 
 export async function topicExists(admin: Admin, topic: string): Promise<boolean> {

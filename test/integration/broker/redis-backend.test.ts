@@ -255,6 +255,67 @@ describe('RedisBackend', () => {
     expect([...handled].sort()).toEqual(events.map((e) => e.id).sort());
   });
 
+  it('concurrent single publishes of one turn are stored as one batch; each is delivered once', async () => {
+    const backend = newBackend();
+    const broker = brokerRef();
+    await backend.ensureBroker(broker);
+    const handled: string[] = [];
+    consumers.push(await backend.subscribe({ broker, trigger: `${broker.namespace}/batched`, maxInFlight: 50 }, async (s) => (handled.push(s.event.id), DONE)));
+    const before = backend.publishStats();
+    const events = Array.from({ length: 40 }, (_, i) => event({ i }));
+    await Promise.all(events.map((e) => backend.publish(broker, e)));
+    const stats = backend.publishStats();
+    expect(stats.items - before.items).toBe(40);
+    expect(stats.batches - before.batches).toBe(1);
+    await waitFor(() => handled.length === 40, { what: '40 deliveries' });
+    expect([...handled].sort()).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('within one batch, events past the backlog limit get their own BackendFullError; the others are stored', async () => {
+    const backend = newBackend();
+    const broker = brokerRef();
+    await backend.ensureBroker(broker, { maxBacklog: 5 });
+    const sub = { broker, trigger: `${broker.namespace}/full`, maxInFlight: 1 };
+    await (await backend.subscribe(sub, async () => DONE)).close(); // durable, nobody consuming
+    const settled = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => backend.publish(broker, event({ i }))));
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(5);
+    const refused = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+    expect(refused).toHaveLength(3);
+    for (const r of refused) expect(r.reason).toMatchObject({ code: 'WISP_ERR_BACKEND_FULL', statusCode: 503 });
+    expect(await (await backend.queueFor(sub))?.getWaitingCount()).toBe(5);
+  });
+
+  it('a batch Redis cannot store fails every request in it with a retriable 503 naming the batch', async () => {
+    const proxy = await startTcpProxy(new URL(REDIS_URL));
+    cleanups.push(() => proxy.stop());
+    const backend = newBackend({ url: `redis://127.0.0.1:${proxy.port}` });
+    const broker = brokerRef();
+    await backend.ensureBroker(broker);
+    await (await backend.subscribe({ broker, trigger: `${broker.namespace}/lost`, maxInFlight: 1 }, async () => DONE)).close();
+    await proxy.stop();
+    await waitFor(() => !backend.health().ok, { what: 'outage noticed' });
+    const settled = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => backend.publish(broker, event({ i }))));
+    for (const s of settled) {
+      expect(s.status).toBe('rejected');
+      expect((s as PromiseRejectedResult).reason).toBeInstanceOf(BackendUnavailableError);
+      expect((s as PromiseRejectedResult).reason).toMatchObject({ statusCode: 503, retriable: true });
+    }
+  });
+
+  it('close() stores the publishes already accepted in the open batch before it lets go of Redis', async () => {
+    const backend = newBackend();
+    const broker = brokerRef();
+    await backend.ensureBroker(broker);
+    const sub = { broker, trigger: `${broker.namespace}/closing`, maxInFlight: 1 };
+    await (await backend.subscribe(sub, async () => DONE)).close();
+    const pending = Array.from({ length: 3 }, (_, i) => backend.publish(broker, event({ i })));
+    const closing = backend.close();
+    await Promise.all(pending);
+    await closing;
+    const reader = newBackend({ prefix: backend.keys.prefix });
+    expect(await (await reader.queueFor(sub))?.getWaitingCount()).toBe(3);
+  });
+
   it('Redis unreachable: ensureBroker and publish reject fast with a retriable BackendUnavailableError; health says why', async () => {
     const port = await freePort();
     const backend = newBackend({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 10_000 });

@@ -129,6 +129,32 @@ describe('KafkaBackend on a real Kafka', () => {
     expect(meta2.topics[0]?.partitions).toHaveLength(2);
   });
 
+  it('sticky partitioning: the key-less events of one produce request share a partition; keyed events follow their key', async () => {
+    const b = backend();
+    const ref = await broker(b);
+    const topic = brokerTopic(ref.namespace, ref.name);
+    // A fresh topic's leaders may still be settling (NOT_LEADER on ListOffsets): read until Kafka answers.
+    const perPartition = (): Promise<Map<number, number>> =>
+      waitFor(() => withAdmin(kafkaBrokers(), async (admin) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]))), {
+        what: `end offsets of ${topic}`,
+      });
+    await b.publish(ref, event()); // reads the topic's partitions
+    const before = b.produceStats().requests;
+    const start = await perPartition();
+    await Promise.all(Array.from({ length: 30 }, () => b.publish(ref, event())));
+    expect(b.produceStats().requests - before).toBe(1); // one turn's publishes share one request
+    const grown = [...(await perPartition())].filter(([p, high]) => high > (start.get(p) ?? 0));
+    expect(grown).toHaveLength(1);
+    expect((grown[0] as [number, number])[1] - (start.get((grown[0] as [number, number])[0]) ?? 0)).toBe(30);
+    // Keyed events: every one of one key in one partition, whichever requests carried them.
+    const keyedStart = await perPartition();
+    for (let i = 0; i < 6; i++) await Promise.all([b.publish(ref, event({ partitionkey: 'order-42' })), b.publish(ref, event({ partitionkey: 'order-7' }))]);
+    const end = await perPartition();
+    const keyedGrowth = [...end].map(([p, high]) => high - (keyedStart.get(p) ?? 0)).filter((n) => n > 0);
+    expect(keyedGrowth.reduce((n, d) => n + d, 0)).toBe(12);
+    expect(keyedGrowth.length).toBeLessThanOrEqual(2); // two keys, at most two partitions, though six requests carried them
+  });
+
   it('stores events in binary mode: ce_ headers, content-type, data bytes as value, partitionkey as record key', async () => {
     const b = backend();
     const ref = await broker(b, { partitions: 1 });

@@ -222,3 +222,59 @@ describe('ProduceBatcher', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 });
+
+describe('ProduceBatcher linger (adaptive)', () => {
+  it('a lone record goes at once; records soon after a request wait until lingerMs after its start, then go together', async () => {
+    const { clock, requests, batcher } = setup({ lingerMs: 5 });
+    const a = batcher.add('t', 'a');
+    await settle();
+    expect(requests.map((r) => r.records)).toEqual([['a']]); // quiet topic: no wait
+    requests[0]?.resolve();
+    await a;
+    clock.advance(1);
+    const b = track(batcher.add('t', 'b'));
+    clock.advance(2);
+    const c = track(batcher.add('t', 'c'));
+    await settle();
+    expect(requests).toHaveLength(1); // 3 ms after the last request started: lingering
+    clock.advance(1);
+    await settle();
+    expect(requests).toHaveLength(1);
+    clock.advance(1); // 5 ms after 'a' left
+    await settle();
+    expect(requests.map((r) => r.records)).toEqual([['a'], ['b', 'c']]);
+    expect([b.v, c.v]).toEqual(['pending', 'pending']); // resolved only by the ack
+    requests[1]?.resolve();
+    await settle();
+    expect([b.v, c.v]).toEqual(['ok', 'ok']);
+    clock.advance(20);
+    batcher.add('t', 'd').catch(() => undefined);
+    await settle();
+    expect(requests.map((r) => r.records)).toEqual([['a'], ['b', 'c'], ['d']]); // quiet again: at once
+  });
+
+  it('a full batch does not wait out the linger, and close() sends what lingers at once', async () => {
+    const { requests, batcher } = setup({ lingerMs: 50, maxBatchRecords: 3 });
+    const first = batcher.add('t', 'x');
+    await settle();
+    requests[0]?.resolve();
+    await first;
+    const lingering = ['1', '2'].map((r) => batcher.add('t', r));
+    await settle();
+    expect(requests).toHaveLength(1);
+    lingering.push(batcher.add('t', '3')); // 3 = maxBatchRecords
+    await settle();
+    expect(requests.map((r) => r.records)).toEqual([['x'], ['1', '2', '3']]);
+    requests[1]?.resolve();
+    await Promise.all(lingering);
+    const late = batcher.add('t', 'late');
+    await settle();
+    expect(requests).toHaveLength(2); // lingering (the last request started 0 ms ago on the manual clock)
+    const closing = batcher.close(1_000);
+    await settle();
+    expect(requests.map((r) => r.records)).toEqual([['x'], ['1', '2', '3'], ['late']]);
+    requests[2]?.resolve();
+    await late;
+    await closing;
+  });
+});
