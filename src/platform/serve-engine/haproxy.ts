@@ -55,7 +55,8 @@ export interface HaproxyProcessOptions {
 }
 
 const POLL_MS = 10;
-const ROUTINE = /stopped \(cumulated conns|exited with code 0|Exiting Master|All workers exited|is UP\/READY|is going DOWN for maintenance|leaving forced maintenance|entering forced maintenance|Loading success|New worker|Reexecuting Master|haproxy version is|path to executable is|Stopping (frontend|backend|proxy)|has no server available/;
+// A former worker leaving after a reload exits on the master's SIGUSR1 (soft stop): code 138 = 128 + 10.
+const ROUTINE = /stopped \(cumulated conns|exited with code 0|exited with code 138 \(User defined signal 1\)|Exiting Master|All workers exited|is UP\/READY|is going DOWN for maintenance|leaving forced maintenance|entering forced maintenance|Loading success|New worker|Reexecuting Master|haproxy version is|path to executable is|Stopping (frontend|backend|proxy)|has no server available/;
 
 export class HaproxyProcess {
   readonly #o: HaproxyProcessOptions;
