@@ -105,6 +105,11 @@ export interface StoredEvent {
   event: CloudEvent<unknown>;
   /** Attempts already made for this trigger (0 on first delivery). */
   attempt: number;
+  /**
+   * The filter this event already passed, when the backend evaluated it at publish (TriggerSubscription `prefilter`).
+   * The handler skips evaluating it again only while the Trigger's filter is still this one.
+   */
+  matched?: EventFilter;
 }
 
 /**
@@ -124,6 +129,20 @@ export interface TriggerSubscription {
   maxInFlight: number;
   /** Per-partition order for backends that partition (Kafka): one event at a time per partition key. */
   ordered?: boolean;
+  /**
+   * The Trigger's filter, for backends that evaluate it when an event is published and store only the events that
+   * match (the Memory backend): a non-matching Trigger then costs one filter evaluation, not a queue slot and a
+   * handler call. Backends that store every event for every Trigger (Redis, Kafka) ignore it; their handler filters.
+   */
+  prefilter?: TriggerPrefilter;
+}
+
+/** A Trigger's filter as the dispatcher hands it to a backend (see TriggerSubscription `prefilter`). */
+export interface TriggerPrefilter {
+  /** The filter in force now if `event` passes it, else undefined. Never throws (a failing filter is no match). */
+  matches(event: CloudEvent<unknown>): EventFilter | undefined;
+  /** `count` events did not match (counted in bulk: once per subscription per publish, not per event). */
+  filtered(count: number): void;
 }
 
 export interface Consumer {

@@ -56,9 +56,34 @@ export class MemorySubscription implements Consumer {
     return this.#closing !== undefined;
   }
 
-  enqueue(event: CloudEvent<unknown>): void {
+  /** How many of `events` this subscription would queue (all without a prefilter). */
+  matchingOf(events: readonly CloudEvent<unknown>[]): number {
+    const pre = this.sub.prefilter;
+    if (pre === undefined) return events.length;
+    let n = 0;
+    for (const e of events) if (pre.matches(e) !== undefined) n++;
+    return n;
+  }
+
+  /**
+   * Queues the events that pass the Trigger's filter (all without a prefilter), in order, and counts the others as
+   * filtered once for the batch. Each queued event records the filter it passed, so the handler does not run it again.
+   */
+  offer(events: readonly CloudEvent<unknown>[]): void {
     if (this.closed) return;
-    this.#items.push({ event, attempt: 0 });
+    const pre = this.sub.prefilter;
+    if (pre === undefined) {
+      for (const event of events) this.#items.push({ event, attempt: 0 });
+    } else {
+      let rejected = 0;
+      for (const event of events) {
+        const matched = pre.matches(event);
+        if (matched === undefined) rejected++;
+        else this.#items.push({ event, attempt: 0, matched });
+      }
+      if (rejected > 0) pre.filtered(rejected);
+      if (rejected === events.length) return;
+    }
     this.#pump();
   }
 

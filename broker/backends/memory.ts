@@ -7,8 +7,15 @@
  *
  * `publish` fans an event out to every subscription of the broker that exists at that moment (a
  * subscription created later does not see earlier events, as in Knative's in-memory channel) and resolves
- * once the event is in every queue. `publishBatch` does the same for a batch, all or nothing: when any queue
- * lacks room for the WHOLE batch (its waiting events + the batch > the broker's backlog limit) it rejects with
+ * once the event is in every queue that wants it. Publish-time filtering: a subscription that carries its Trigger's
+ * filter (TriggerSubscription `prefilter`, given by the dispatcher) evaluates it here and queues only events that
+ * match; the others are counted as filtered in bulk (one call per subscription per publish). A Trigger that does
+ * not match so costs its filter evaluation only (no queue entry, no handler call), and `maxBacklog` and pacing see
+ * only events queued for delivery. Filter semantics are unchanged: Knative's broker filters each event for each
+ * Trigger once, before delivery; an event rejected by the filter in force at publish is gone (as in Knative, where
+ * it never reached the subscriber's queue), an event queued before a filter change meets the new filter when
+ * taken (see dispatcher/handler.ts). Each queue keeps arrival order. `publishBatch` does the same for a batch, all or nothing: when any queue
+ * lacks room for the WHOLE batch (its waiting events + the batch's events it wants > the broker's backlog limit) it rejects with
  * a retriable BackendFullError (the ingress answers 503 + Retry-After) without enqueueing anything anywhere; a
  * batch larger than the limit itself is a BatchTooLargeError (413). The limit is per broker (BrokerSettings
  * `maxBacklog`, from the `wisp.dev/max-backlog` annotation), else `maxQueued`. Check and enqueue run in one
@@ -164,8 +171,15 @@ export class MemoryBackend implements EventBackend {
       const first = subs.values().next().value as MemorySubscription;
       throw new BatchTooLargeError(key, events.length, limit, `the backlog limit of trigger ${first.trigger}`);
     }
-    for (const s of subs) if (s.queued + events.length > limit) throw new BackendFullError(key, s.trigger, limit, s.queued);
-    for (const s of subs) for (const e of events) s.enqueue(e);
+    // The limit counts events queued for delivery only: a Trigger's filter runs before its queue (as Knative's
+    // broker filter runs before the subscriber), so events it rejects take no room. Only a queue that could overflow
+    // if every event matched has the batch's matches counted first (evaluating its filter twice, a rare case).
+    for (const s of subs) {
+      if (s.queued + events.length <= limit) continue;
+      const matching = s.matchingOf(events);
+      if (s.queued + matching > limit) throw new BackendFullError(key, s.trigger, limit, s.queued);
+    }
+    for (const s of subs) s.offer(events);
   }
 
   /** True when a publish to `key` must queue behind others or wait for its consumers (pacing on). */

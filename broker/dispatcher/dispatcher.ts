@@ -9,9 +9,10 @@ import type { Clock } from '../../src/clock.js';
 import { DispatcherClosedError } from '../delivery/errors.js';
 import { HttpSender } from '../delivery/sender.js';
 import type { Sender } from '../delivery/types.js';
-import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerRuntime, TriggerSubscription } from '../types.js';
+import type { BrokerRef, Consumer, EventBackend, EventHandler, TriggerPrefilter, TriggerRuntime, TriggerSubscription } from '../types.js';
 import { createTriggerHandler, type DispatcherLogger } from './handler.js';
-import { DispatcherMetrics } from './metrics.js';
+import { DispatcherMetrics, type TriggerMeters } from './metrics.js';
+import { describe } from './reply.js';
 
 export interface DispatcherOptions {
   clock: Clock;
@@ -71,7 +72,9 @@ export class Dispatcher {
         }
       }
       const holder = { current: trigger };
-      const consumer = await backend.subscribe(subscriptionOf(trigger), this.handlerFor(() => holder.current));
+      const sub = subscriptionOf(trigger);
+      sub.prefilter = this.#prefilterOf(holder);
+      const consumer = await backend.subscribe(sub, this.handlerFor(() => holder.current));
       this.#entries.set(trigger.key, { holder, backend, consumer });
       this.#logger.info(`dispatcher: trigger ${trigger.key} consuming broker ${trigger.namespace}/${trigger.broker} -> ${trigger.subscriberUri}`);
     });
@@ -88,6 +91,38 @@ export class Dispatcher {
       await entry.backend.unsubscribe(subscriptionOf(rt));
       this.#metrics.forget({ broker: `${rt.namespace}/${rt.broker}`, trigger: rt.key });
     });
+  }
+
+  /**
+   * The trigger's filter for a backend that evaluates it at publish (Memory). Reads `holder.current` on every call,
+   * so a changed filter applies to the next event published; the metric children are looked up again only when the
+   * runtime object changes (no label lookup per event).
+   */
+  #prefilterOf(holder: { current: TriggerRuntime }): TriggerPrefilter {
+    let rt: TriggerRuntime | undefined;
+    let meters: TriggerMeters | undefined;
+    const logger = this.#logger;
+    const metrics = this.#metrics;
+    return {
+      matches(event) {
+        const cur = holder.current;
+        const filter = cur.filter;
+        try {
+          return filter(event) ? filter : undefined;
+        } catch (err) {
+          logger.warn(`trigger ${cur.key}: filter failed on event ${event.id} (treated as no match): ${describe(err)}`);
+          return undefined;
+        }
+      },
+      filtered(count) {
+        const cur = holder.current;
+        if (cur !== rt || meters === undefined) {
+          rt = cur;
+          meters = metrics.forTrigger({ broker: `${cur.namespace}/${cur.broker}`, trigger: cur.key });
+        }
+        meters.filtered.inc(count);
+      },
+    };
   }
 
   /** Trigger keys with a running consumer. */

@@ -1,5 +1,5 @@
 /**
- * The per-event work of one trigger: filter once, POST to the subscriber, then decide done / retry /
+ * The per-event work of one trigger: filter once (unless the backend already did, at publish), POST to the subscriber, then decide done / retry /
  * dead letter / drop. The backend owns retry scheduling: a retryable failure returns `{ kind: 'retry' }`
  * and the backend calls again with `attempt + 1`. Never throws.
  */
@@ -110,8 +110,10 @@ class TriggerHandler {
     const { event, attempt } = stored;
     metrics.inFlight++;
     try {
-      // Each trigger evaluates an event once: a retry already matched.
-      if (attempt === 0 && !this.#matches(rt, event)) {
+      // Each trigger evaluates an event once: a retry already matched, and so did an event the backend filtered at
+      // publish with the filter still in force. An event queued before the filter changed meets the new filter here,
+      // as before publish-time filtering (the filter in force when the event is taken decides).
+      if (attempt === 0 && stored.matched !== rt.filter && !this.#matches(rt, event)) {
         metrics.filtered.inc();
         return DONE;
       }

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../../broker/backends/memory.js';
 import { DispatcherClosedError, resolveDelivery } from '../../../../broker/delivery/index.js';
+import { BackendFullError } from '../../../../broker/errors.js';
 import { Dispatcher } from '../../../../broker/dispatcher/index.js';
 import type { BrokerRef, DeliverySpec, TriggerRuntime } from '../../../../broker/types.js';
 import { ManualClock } from '../../../support/clock.js';
@@ -190,5 +191,113 @@ describe('Dispatcher', () => {
     await dispatcher.close();
     await dispatcher.close();
     await expect(dispatcher.upsertTrigger(trigger('t1', sub.url), backend)).rejects.toBeInstanceOf(DispatcherClosedError);
+  });
+});
+
+describe('Dispatcher on the Memory backend: filters evaluated at publish', () => {
+  const isType =
+    (type: string, calls?: { n: number }) =>
+    (e: CloudEvent<unknown>): boolean => {
+      if (calls !== undefined) calls.n++;
+      return e.type === type;
+    };
+
+  it('queues an event only for the Triggers whose filter matches; each filter runs once per event; filtered counted', async () => {
+    const a = await server([{ status: 0, hang: true }]);
+    const b = await server([{ status: 0, hang: true }]);
+    const callsA = { n: 0 };
+    const callsB = { n: 0 };
+    await dispatcher.upsertTrigger(trigger('ta', a.url, { retry: 0, timeout: 'PT0.3S' }, { filter: isType('dev.wisp.a', callsA) }), backend);
+    await dispatcher.upsertTrigger(trigger('tb', b.url, { retry: 0, timeout: 'PT0.3S' }, { filter: isType('dev.wisp.b', callsB) }), backend);
+    await backend.publish(DEFAULT, ev('a1', 'dev.wisp.a'));
+    for (const id of ['b1', 'b2', 'b3']) await backend.publish(DEFAULT, ev(id, 'dev.wisp.b'));
+    await backend.publishBatch(DEFAULT, [ev('c1', 'dev.wisp.c'), ev('b4', 'dev.wisp.b')]);
+    // ta holds a1 (in flight) and nothing else; tb holds b1 in flight and b2, b3, b4 waiting, in order.
+    const byTrigger = Object.fromEntries(backend.stats().map((s) => [s.trigger, { queued: s.queued, inFlight: s.inFlight }]));
+    expect(byTrigger).toEqual({ 'default/ta': { queued: 0, inFlight: 1 }, 'default/tb': { queued: 3, inFlight: 1 } });
+    expect((await backend.backlog()).map((x) => [x.trigger, x.events])).toEqual([
+      ['default/ta', 0],
+      ['default/tb', 3],
+    ]);
+    expect(await value('wisp_trigger_events_filtered_total', 'default/ta')).toBe(5);
+    expect(await value('wisp_trigger_events_filtered_total', 'default/tb')).toBe(2);
+    await waitFor(() => b.received.length === 4, { what: 'every b event delivered to tb in turn', timeoutMs: 5_000 });
+    expect(b.received.map((r) => r.event.id)).toEqual(['b1', 'b2', 'b3', 'b4']);
+    expect(a.received.map((r) => r.event.id)).toEqual(['a1']);
+    // Once at publish, not again in the handler.
+    expect(callsA.n).toBe(6);
+    expect(callsB.n).toBe(6);
+    await waitFor(async () => (await value('wisp_trigger_events_dropped_total', 'default/tb')) === 4, { what: 'timeouts' });
+    expect(await value('wisp_trigger_events_filtered_total', 'default/tb')).toBe(2);
+  });
+
+  it('the backlog limit counts only events queued for delivery: events a Trigger filters out take no room', async () => {
+    await backend.ensureBroker(DEFAULT, { maxBacklog: 3 });
+    const slow = await server([{ status: 0, hang: true }]);
+    await dispatcher.upsertTrigger(trigger('slow', slow.url, { retry: 0, timeout: 'PT0.3S' }, { filter: isType('dev.wisp.order') }), backend);
+    await backend.publish(DEFAULT, ev('o1'));
+    for (let i = 0; i < 10; i++) await backend.publish(DEFAULT, ev(`x${i}`, 'dev.wisp.other'));
+    await backend.publish(DEFAULT, ev('o2'));
+    // 1 waiting + a batch of 3 would pass the limit if all matched; one of them does, so it fits.
+    await backend.publishBatch(DEFAULT, [ev('x10', 'dev.wisp.other'), ev('o3'), ev('x11', 'dev.wisp.other')]);
+    await backend.publish(DEFAULT, ev('o4'));
+    expect(backend.stats()[0]).toMatchObject({ queued: 3, inFlight: 1 });
+    await expect(backend.publish(DEFAULT, ev('o5'))).rejects.toBeInstanceOf(BackendFullError);
+    // A full queue still accepts what its filter rejects anyway (it takes no room).
+    await backend.publish(DEFAULT, ev('x12', 'dev.wisp.other'));
+    expect(await value('wisp_trigger_events_filtered_total', 'default/slow')).toBe(13);
+    await waitFor(() => slow.received.length === 4, { what: 'o1-o4 sent in turn', timeoutMs: 5_000 });
+    expect(slow.received.map((r) => r.event.id)).toEqual(['o1', 'o2', 'o3', 'o4']);
+    await waitFor(async () => (await value('wisp_trigger_events_dropped_total', 'default/slow')) === 4, { what: 'timeouts' });
+  });
+
+  it('a filter change applies to events published afterwards, and to queued events when they are taken', async () => {
+    const sub = await server([{ status: 0, hang: true }, { status: 202 }]);
+    const callsOld = { n: 0 };
+    const callsNew = { n: 0 };
+    const t = (filter: (e: CloudEvent<unknown>) => boolean): TriggerRuntime => trigger('t1', sub.url, { retry: 0, timeout: 'PT0.3S' }, { filter });
+    await dispatcher.upsertTrigger(t(isType('dev.wisp.a', callsOld)), backend);
+    for (const id of ['a1', 'a2', 'a3']) await backend.publish(DEFAULT, ev(id, 'dev.wisp.a'));
+    await backend.publish(DEFAULT, ev('b1', 'dev.wisp.b'));
+    expect(backend.stats()[0]).toMatchObject({ queued: 2, inFlight: 1 });
+
+    // Same broker and maxInFlight: the runtime is swapped in place, the queue is kept.
+    await dispatcher.upsertTrigger(
+      t((e) => {
+        callsNew.n++;
+        return e.id === 'a3' || e.type === 'dev.wisp.b';
+      }),
+      backend,
+    );
+    await backend.publish(DEFAULT, ev('b2', 'dev.wisp.b'));
+    await backend.publish(DEFAULT, ev('a4', 'dev.wisp.a'));
+    expect(backend.stats()[0]).toMatchObject({ queued: 3, inFlight: 1 });
+
+    // a1 times out; a2 (queued under the old filter) fails the new one when taken; a3 passes it; b2 was matched at publish.
+    await waitFor(() => sub.received.length === 3, { what: 'a1, a3, b2 sent', timeoutMs: 5_000 });
+    expect(sub.received.map((r) => r.event.id)).toEqual(['a1', 'a3', 'b2']);
+    expect(callsOld.n).toBe(4);
+    // New filter: b2 and a4 at publish, a2 and a3 when taken (b2 is not evaluated again).
+    expect(callsNew.n).toBe(4);
+    await waitFor(async () => (await value('wisp_trigger_events_delivered_total', 'default/t1')) === 2);
+    // b1 and a4 at publish, a2 when taken.
+    expect(await value('wisp_trigger_events_filtered_total', 'default/t1')).toBe(3);
+  });
+
+  it('a filter that throws is no match at publish, logged; the event still reaches the other Triggers', async () => {
+    const ok = await server([{ status: 202 }]);
+    await dispatcher.upsertTrigger(
+      trigger('bad', ok.url, {}, {
+        filter: () => {
+          throw new Error('boom');
+        },
+      }),
+      backend,
+    );
+    await dispatcher.upsertTrigger(trigger('good', ok.url), backend);
+    await backend.publish(DEFAULT, ev('e1'));
+    await waitFor(() => ok.received.length === 1);
+    expect(await value('wisp_trigger_events_filtered_total', 'default/bad')).toBe(1);
+    expect(warnings.some((w) => w.startsWith('trigger default/bad: filter failed on event e1 (treated as no match): boom'))).toBe(true);
   });
 });
