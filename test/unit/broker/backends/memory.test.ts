@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CloudEvent } from 'cloudevents';
 import { MemoryBackend, backendForClass } from '../../../../broker/backends/index.js';
 import { BackendClosedError, BackendFullError, BrokerNotFoundError, type HandlerFailedError } from '../../../../broker/errors.js';
-import type { HandleOutcome, StoredEvent } from '../../../../broker/types.js';
+import type { EventFilter, HandleOutcome, StoredEvent, TriggerPrefilter } from '../../../../broker/types.js';
 import { describeEventBackendContract } from '../../../contract/event-backend.js';
 import { systemClock } from '../../../../src/clock.js';
 import { ManualClock } from '../../../support/clock.js';
@@ -72,6 +72,45 @@ describe('MemoryBackend', () => {
     for (const r of release.splice(0)) r();
     await closing;
     expect(slow.length).toBe(2);
+  });
+
+  it('a prefilter is evaluated at publish: only matching events are queued, in order, each marked with the filter it passed; the rest counted once per publish', async () => {
+    const backend = new MemoryBackend({ clock: new ManualClock(), maxQueued: 4 });
+    await backend.ensureBroker(broker);
+    const even: EventFilter = (e) => ((e.data as { i: number }).i & 1) === 0;
+    const counts: number[] = [];
+    const prefilter: TriggerPrefilter = { matches: (e) => (even(e) ? even : undefined), filtered: (n) => counts.push(n) };
+    const release: Array<() => void> = [];
+    const seen: StoredEvent[] = [];
+    const all: number[] = [];
+    await backend.subscribe({ broker, trigger: 'default/even', maxInFlight: 1, prefilter }, async (s) => {
+      seen.push(s);
+      await new Promise<void>((r) => release.push(r));
+      return DONE;
+    });
+    // Without a prefilter a subscription gets every event (the handler filters), as Redis and Kafka do.
+    await backend.subscribe({ broker, trigger: 'default/all', maxInFlight: 100 }, async (s) => {
+      all.push((s.event.data as { i: number }).i);
+      return DONE;
+    });
+    await backend.publishBatch(broker, [event(0), event(1), event(2), event(3)]);
+    await backend.publish(broker, event(5));
+    expect(counts).toEqual([2, 1]);
+    // even: 0 taken, 2 waiting; four more even events would make 5 > 4 waiting: refused, nothing stored anywhere.
+    await expect(backend.publishBatch(broker, [event(4), event(6), event(8), event(10)])).rejects.toBeInstanceOf(BackendFullError);
+    expect(counts).toEqual([2, 1]);
+    await backend.publishBatch(broker, [event(4), event(7)]);
+    expect(counts).toEqual([2, 1, 1]);
+    await waitFor(() => all.length === 7);
+    expect(all).toEqual([0, 1, 2, 3, 5, 4, 7]);
+    for (let i = 0; i < 3; i++) {
+      await waitFor(() => release.length === i + 1);
+      release[i]?.();
+    }
+    await waitFor(() => seen.length === 3);
+    expect(seen.map((s) => (s.event.data as { i: number }).i)).toEqual([0, 2, 4]);
+    expect(seen.every((s) => s.matched === even && s.attempt === 0)).toBe(true);
+    await backend.close();
   });
 
   it('publish to a broker that was never ensured (or was deleted) rejects with BrokerNotFoundError', async () => {
