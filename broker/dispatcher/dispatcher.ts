@@ -2,6 +2,9 @@
  * Dispatcher: one backend consumer per Trigger, each running the trigger's handler (handler.ts).
  * Trigger changes that keep the broker, backend and maxInFlight swap the runtime in place (new filter,
  * subscriber and delivery apply to the next attempt); others close the consumer and subscribe again.
+ * Every subscription carries the Trigger's filter (`prefilter`, read from the current runtime at each call): a
+ * backend that evaluates it at publish (Memory) queues only matching events, so a Trigger that does not match costs
+ * its filter evaluation and no handler call; Redis and Kafka store every event and the handler filters after taking it.
  */
 import type { CloudEvent } from 'cloudevents';
 import type { Registry } from 'prom-client';
