@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Client, type Dispatcher } from 'undici';
+import type { Client as UndiciClient, Dispatcher } from 'undici';
+import { Client } from '../core/undici.js';
 import type { ReplicaEndpoint } from '../src/runtime/types.js';
 import { RequestAbortedError, ResponseTimeoutError, UpstreamError } from './errors.js';
 import { responseHeaderList } from './headers.js';
@@ -210,12 +211,12 @@ export interface ProxyOptions {
  */
 export class ReplicaPool {
   readonly #origin: string;
-  readonly #opts: Client.Options;
+  readonly #opts: UndiciClient.Options;
   readonly #idle: Client[] = [];
   readonly #all = new Set<Client>();
   #closed = false;
 
-  constructor(origin: string, opts: Client.Options) {
+  constructor(origin: string, opts: UndiciClient.Options) {
     this.#origin = origin;
     this.#opts = opts;
   }
@@ -280,7 +281,7 @@ function ignore(): void {}
 /** Keep-alive connection pools, one per replica address. */
 export class ReplicaPools {
   readonly #pools = new Map<string, ReplicaPool>();
-  readonly #opts: Client.Options;
+  readonly #opts: UndiciClient.Options;
 
   constructor(opts: ProxyOptions = {}) {
     const keepAlive = opts.keepAliveTimeoutMs ?? 4000;

@@ -18,7 +18,8 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { CloudEvent } from 'cloudevents';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { Agent } from '../../core/undici.js';
 import { systemClock } from '../../src/clock.js';
 import { deliveryMessage, type DeliveryMessage } from './message.js';
 import { Deadlines, type DeadlineHandle, type Expirable } from './deadlines.js';

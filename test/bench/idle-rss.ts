@@ -7,6 +7,9 @@
  * its V8 heap from its own /metrics (`wisp_process_nodejs_heap_size_*`, after the RSS reading). Then it stops
  * Wisp (SIGTERM: its replicas go with it) and removes the state dir.
  *
+ * `wisp up` runs one memory-reducing GC 5 s after start-up has settled (src/platform/startup-memory.ts): with the
+ * default `IDLE_MS` the reading follows it; `IDLE_MS=60000` shows that the idle figure holds.
+ *
  * `WISP_BIN=<path to bin/wisp.js>` measures another checkout (e.g. main's) with the same script, side by side.
  * `RUNS=<n>` (default 1) repeats the measurement with a fresh `wisp up` each time.
  */
