@@ -1,8 +1,9 @@
 /**
  * probe:overload — more events than the backlog cap against a slow subscriber, on a Memory and a Redis broker
  * (annotation wisp.dev/max-backlog: --backlog, default 2000). Each Trigger has wisp.dev/max-in-flight 2 and the
- * subscriber answers after 20 ms (~100 ev/s per Trigger), while 32 keep-alive producers send as fast as they can for
- * --duration seconds (default 20): single events, and one request in ten a batch of 10. Redis memory is sampled
+ * subscriber answers after 20 ms (~100 ev/s per Trigger), while keep-alive producers (32 for Redis; 400 for Memory,
+ * whose ingress paces producers before it refuses) send as fast as they can for --duration seconds (default 20):
+ * single events, and one request in ten a batch of 10. Redis memory is sampled
  * (INFO used_memory every 500 ms; the probe's own key prefix by MEMORY USAGE at the end of the load). Then the
  * subscriber turns fast and the probe waits (up to 60 s) until every accepted event arrived.
  * Invariants: 503 with Retry-After appears on both classes; every 503 carries Retry-After; no other 5xx;
@@ -22,6 +23,8 @@ const CLASSES = ['Memory', 'Redis'] as const;
 type Cls = (typeof CLASSES)[number];
 const DRAIN_MS = 60_000;
 const WORKERS = 32;
+/** Memory's producers: more than its paced Trigger drains per second (see the loops below); under the per-client cap of 512. */
+const MEMORY_WORKERS = 400;
 const SLOW_CONCURRENCY = 2;
 const SLOW_MS = 20;
 const MiB = 1024 * 1024;
@@ -35,6 +38,7 @@ export async function probeOverload(opts: { durationS: number; backlog?: number 
   sub.policy = () => ({ kind: 'answer', status: 202, ...(slow ? { delayMs: SLOW_MS } : {}) });
   let platform: Platform | undefined;
   const agent = keepAliveAgent(WORKERS);
+  const memoryAgent = keepAliveAgent(MEMORY_WORKERS);
   const redisMem = new RedisMemory();
   try {
     platform = await Platform.start();
@@ -63,28 +67,33 @@ export async function probeOverload(opts: { durationS: number; backlog?: number 
     const batchAnswers = { Memory: new Tally(), Redis: new Tally() };
     let bad5xx = 0;
     let n503NoRetryAfter = 0;
-    let seq = 0;
-    await closedLoop({
-      workers: WORKERS,
-      seconds: opts.durationS,
-      stop: () => !p.alive,
-      send: async () => {
-        const i = seq++;
-        const cls: Cls = CLASSES[i % 2] as Cls;
-        const path = `/default/overload-${cls.toLowerCase()}`;
-        const isBatch = Math.floor(i / 2) % 10 === 5;
-        const ids = isBatch ? Array.from({ length: 10 }, (_, k) => `ov-${cls}-${i}-${k}`) : [`ov-${cls}-${i}`];
-        const r = isBatch
-          ? await post({ port: p.ports.broker, path, headers: { 'content-type': 'application/cloudevents-batch+json' }, body: JSON.stringify(ids.map((id) => structuredEvent(id))), agent })
-          : await post({ port: p.ports.broker, path, headers: binaryHeaders(ids[0] as string), body: `{"i":${i}}`, agent });
-        const label = r.status === 503 ? (r.retryAfter ? '503+Retry-After' : '503 without Retry-After') : statusClass(r.status, r.failure);
-        (isBatch ? batchAnswers : answers)[cls].add(label);
-        if (r.status === 503 && !r.retryAfter) n503NoRetryAfter++;
-        if (r.status !== undefined && r.status >= 500 && r.status !== 503) bad5xx++;
-        if (r.status === 202) for (const id of ids) accepted[cls].add(id);
-        else if (isBatch) for (const id of ids) refusedBatchIds[cls].add(id);
-      },
-    });
+    // One closed loop per class, side by side: the Memory class paces its producers (a publish that finds the
+    // Trigger's queue at its high-water mark waits, up to 1 s, for the consumer), so one shared loop would hold the
+    // Redis producers behind Memory's waits. Memory refuses past the cap only once more producers wait than its
+    // Trigger drains per second: MEMORY_WORKERS against ~100 ev/s fills the cap within a few seconds.
+    const seq = { Memory: 0, Redis: 0 };
+    const loop = (cls: Cls, workers: number, agentOf: typeof agent) =>
+      closedLoop({
+        workers,
+        seconds: opts.durationS,
+        stop: () => !p.alive,
+        send: async () => {
+          const i = seq[cls]++;
+          const path = `/default/overload-${cls.toLowerCase()}`;
+          const isBatch = i % 10 === 5;
+          const ids = isBatch ? Array.from({ length: 10 }, (_, k) => `ov-${cls}-${i}-${k}`) : [`ov-${cls}-${i}`];
+          const r = isBatch
+            ? await post({ port: p.ports.broker, path, headers: { 'content-type': 'application/cloudevents-batch+json' }, body: JSON.stringify(ids.map((id) => structuredEvent(id))), agent: agentOf })
+            : await post({ port: p.ports.broker, path, headers: binaryHeaders(ids[0] as string), body: `{"i":${i}}`, agent: agentOf });
+          const label = r.status === 503 ? (r.retryAfter ? '503+Retry-After' : '503 without Retry-After') : statusClass(r.status, r.failure);
+          (isBatch ? batchAnswers : answers)[cls].add(label);
+          if (r.status === 503 && !r.retryAfter) n503NoRetryAfter++;
+          if (r.status !== undefined && r.status >= 500 && r.status !== 503) bad5xx++;
+          if (r.status === 202) for (const id of ids) accepted[cls].add(id);
+          else if (isBatch) for (const id of ids) refusedBatchIds[cls].add(id);
+        },
+      });
+    await Promise.all([loop('Memory', MEMORY_WORKERS, memoryAgent), loop('Redis', WORKERS, agent)]);
     clearInterval(sampler);
     const prefixAtPeak = await redisMem.prefixUsage(p.redisPrefix).catch(() => ({ keys: -1, bytes: -1 }));
     const loadS = (performance.now() - started) / 1000;
@@ -153,6 +162,7 @@ export async function probeOverload(opts: { durationS: number; backlog?: number 
     };
   } finally {
     agent.destroy();
+    memoryAgent.destroy();
     redisMem.close();
     await platform?.cleanup();
     await sub.stop();

@@ -21,9 +21,12 @@ export async function ensureTopic(admin: Admin, topic: string, cfg: { partitions
       await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions, replicationFactor }] });
       return;
     } catch (err) {
-      // A topic of the same name still being deleted: wait for the deletion to finish, then create.
-      if (!isErrorType(err, 'TOPIC_ALREADY_EXISTS') || Date.now() > deadline) throw err;
-      if (await topicExists(admin, topic)) return;
+      // A topic of the same name still being deleted: wait for the deletion to finish, then create. Or the topic was
+      // created but its metadata has not reached the broker kafkajs asked while waiting for leaders (a loaded
+      // single-node cluster answers UNKNOWN_TOPIC_OR_PARTITION for a moment): ask again until it has them.
+      const creating = isErrorType(err, 'UNKNOWN_TOPIC_OR_PARTITION');
+      if ((!creating && !isErrorType(err, 'TOPIC_ALREADY_EXISTS')) || Date.now() > deadline) throw err;
+      if (!creating && (await topicExists(admin, topic))) return;
       await delay(RETRY_MS);
     }
   }
