@@ -15,7 +15,9 @@ describe('Redis class survives kill -9 (crash test)', () => {
     console.log(
       `Redis crash test: ${outcome.sent} sent, ${outcome.accepted.size} accepted, ${outcome.lost.length} lost, ${outcome.duplicates} duplicates`,
     );
-    expect(outcome.accepted.size).toBeGreaterThan(outcome.sent / 2);
+    // Most of the stream before the kill was taken, and the restarted platform takes events again.
+    expect(outcome.acceptedBeforeKill).toBeGreaterThan(outcome.killAfter * 0.8);
+    expect(outcome.acceptedAfterRestart).toBeGreaterThan(0);
     expect(outcome.lost).toEqual([]);
   }, 180_000);
 });

@@ -6,9 +6,17 @@ import { waitFor } from '../../support/wait.js';
 import { WispProcess } from '../../support/wisp.js';
 import { yamlFile } from '../../e2e/helpers.js';
 
+/** Events sent one by one after the restarted platform is up. */
+const TAIL = 50;
+
 export interface CrashOutcome {
   sent: number;
   accepted: Set<string>;
+  /** Events sent before the kill (`killAfter` of them), and how many of those got a 202. */
+  killAfter: number;
+  acceptedBeforeKill: number;
+  /** Events sent after the kill (while the platform restarted, and the tail sent once it is back) that got a 202. */
+  acceptedAfterRestart: number;
   /** Deliveries per event id. */
   delivered: Map<string, number>;
   lost: string[];
@@ -90,6 +98,22 @@ export async function crashScenario(opts: {
 
     const accepted = new Set<string>();
     let restart: Promise<void> | undefined;
+    const post = (i: number): Promise<void> => {
+      const id = `${broker}-${i}`;
+      return httpRequest({
+        port: wisp.ports.broker,
+        path: `/${namespace}/${broker}`,
+        method: 'POST',
+        headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/crash', 'ce-type': 'dev.wisp.crash', 'content-type': 'application/json' },
+        body: `{"i":${i}}`,
+        timeoutMs: 10_000,
+      }).then(
+        (res) => {
+          if (res.status === 202) accepted.add(id);
+        },
+        () => undefined, // refused while the platform is down: not accepted, nothing promised
+      );
+    };
     const started = Date.now();
     const inFlight: Promise<void>[] = [];
     for (let i = 0; i < total; i++) {
@@ -100,25 +124,18 @@ export async function crashScenario(opts: {
         await wisp.stop('SIGKILL');
         restart = wisp.start([], { args: startArgs });
       }
-      const id = `${broker}-${i}`;
-      inFlight.push(
-        httpRequest({
-          port: wisp.ports.broker,
-          path: `/${namespace}/${broker}`,
-          method: 'POST',
-          headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/crash', 'ce-type': 'dev.wisp.crash', 'content-type': 'application/json' },
-          body: `{"i":${i}}`,
-          timeoutMs: 10_000,
-        }).then(
-          (res) => {
-            if (res.status === 202) accepted.add(id);
-          },
-          () => undefined, // refused while the platform is down: not accepted, nothing promised
-        ),
-      );
+      inFlight.push(post(i));
     }
     await Promise.all(inFlight);
     await restart;
+    // A tail sent once the restarted platform is up, so it takes events after the crash however long its restart
+    // took (on a loaded machine a restart can outlast the rest of the stream).
+    for (let i = total; i < total + TAIL; i++) {
+      const due = Date.now() + 1000 / rate;
+      await post(i);
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
 
     const delivered = (): Map<string, number> => {
       const m = new Map<string, number>();
@@ -142,7 +159,9 @@ export async function crashScenario(opts: {
     const got = delivered();
     const lost = [...accepted].filter((id) => !got.has(id));
     const duplicates = [...got.values()].reduce((n, c) => n + (c - 1), 0);
-    return { sent: total, accepted, delivered: got, lost, duplicates };
+    const index = (id: string): number => Number(id.slice(id.lastIndexOf('-') + 1));
+    const acceptedBeforeKill = [...accepted].filter((id) => index(id) < killAfter).length;
+    return { sent: total + TAIL, accepted, killAfter, acceptedBeforeKill, acceptedAfterRestart: accepted.size - acceptedBeforeKill, delivered: got, lost, duplicates };
   } finally {
     await wisp.cleanup();
     await recorder.stop();
