@@ -76,6 +76,8 @@ export const REDIS_BACKEND_DEFAULTS = Object.freeze({
   maxBacklog: DEFAULT_MAX_BACKLOG,
   /** Single-event publishes stored together at most (those of one loop turn; see publish-batcher.ts). */
   maxPublishBatch: 256,
+  /** Micro-batches of one broker being stored at once; the next waits for one to settle (group commit, see publish-batcher.ts). */
+  maxPublishesInFlight: 1,
 });
 
 /** Every event job's options (FlowProducer jobs do not take a Queue's defaultJobOptions). */
@@ -111,6 +113,8 @@ export interface RedisBackendOptions {
   maxBacklog?: number;
   /** Single-event publishes of one loop turn stored together at most (default 256). */
   maxPublishBatch?: number;
+  /** Micro-batches of one broker being stored at once before the next waits (default 1; see publish-batcher.ts). */
+  maxPublishesInFlight?: number;
 }
 
 const QUIET_LOGGER: Logger = {
@@ -166,6 +170,7 @@ export class RedisBackend implements EventBackend {
     this.#workerWatch = new ConnectionWatch(this.#workerClient, conn, () => undefined);
     this.#batcher = new PublishBatcher({
       maxBatch: Math.max(1, Math.floor(opts.maxPublishBatch ?? d.maxPublishBatch)),
+      maxInFlightPerKey: opts.maxPublishesInFlight ?? d.maxPublishesInFlight,
       flush: (broker, payloads) => this.#storeSingles(broker, payloads),
     });
   }
