@@ -14,8 +14,10 @@
  *   everything that arrived meanwhile. An idle broker's lone event still leaves at once. Why: at a moderate rate
  *   (1 000 ev/s) every loop turn held one event, so each event paid its own backlog count, its own add pipeline and
  *   its own consumer wake-up (~6 socket writes and ~600-850 µs of Wisp CPU per event, against ~250 µs when
- *   batches form under load); waiting for the previous store, about one Redis round trip, costs no timer, no clock
- *   and at most that round trip of latency, and lets the events of a round trip share one store.
+ *   batches form under load); waiting for a store in flight costs no timer and no clock, at most the rest of that
+ *   store in latency, and lets the events that arrive meanwhile share one store. It is a trade: the smaller the
+ *   limit, the bigger the batches and the lower the CPU per event, the longer an event may wait (backend.ts
+ *   explains its default).
  * - Every item settles exactly once with its own outcome: `flush` answers per item (stored, or that item's own
  *   refusal, e.g. its Trigger's backlog is full), and a `flush` that rejects (Redis unreachable, a pipeline error)
  *   fails EVERY item of the batch with that error. No item resolves that the store did not acknowledge.
