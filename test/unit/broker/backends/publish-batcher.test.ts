@@ -4,10 +4,11 @@ import { PublishBatcher } from '../../../../broker/backends/redis/publish-batche
 
 type Flush = { ctx: string; items: readonly number[]; resolve: (o: ReadonlyArray<Error | undefined>) => void; reject: (e: unknown) => void };
 
-function setup(maxBatch = 100) {
+function setup(maxBatch = 100, maxInFlightPerKey?: number) {
   const flushes: Flush[] = [];
   const batcher = new PublishBatcher<string, number>({
     maxBatch,
+    ...(maxInFlightPerKey !== undefined ? { maxInFlightPerKey } : {}),
     flush: (ctx, items) => new Promise((resolve, reject) => flushes.push({ ctx, items, resolve, reject })),
   });
   return { flushes, batcher };
@@ -82,5 +83,56 @@ describe('PublishBatcher', () => {
       },
     });
     await expect(batcher.add('b', 'c', 1)).rejects.toBe(boom);
+  });
+
+  it('maxInFlightPerKey 1: a lone item leaves at once; what arrives while its store runs leaves together once it settled', async () => {
+    const { flushes, batcher } = setup(100, 1);
+    const first = batcher.add('b', 'c', 1);
+    await turn();
+    expect(flushes.map((f) => f.items)).toEqual([[1]]);
+    const waiting = [2, 3].map((n) => batcher.add('b', 'c', n));
+    const other = batcher.add('x', 'cx', 9); // another key has its own limit
+    await turn();
+    await turn();
+    expect(flushes.map((f) => f.items)).toEqual([[1], [9]]); // 2 and 3 wait for the store of 1
+    const four = batcher.add('b', 'c', 4);
+    flushes[0]?.resolve([undefined]);
+    await first;
+    await turn(); // the settle is seen after `first` resolved; the waiting batch leaves in the turn after it
+    await turn();
+    expect(flushes.map((f) => f.items)).toEqual([[1], [9], [2, 3, 4]]); // in add order, one batch
+    flushes[2]?.resolve([undefined, undefined, undefined]);
+    flushes[1]?.resolve([undefined]);
+    await Promise.all([...waiting, four, other]);
+    const later = batcher.add('b', 'c', 5); // nothing in flight again: at once
+    await turn();
+    expect(flushes.map((f) => f.items)).toEqual([[1], [9], [2, 3, 4], [5]]);
+    flushes[3]?.resolve([undefined]);
+    await later;
+    await batcher.settled();
+    expect(batcher.stats()).toEqual({ batches: 4, items: 6, inFlight: 0 });
+  });
+
+  it('maxInFlightPerKey 1: a failed store still lets the waiting batch go; a full batch and flushNow() do not wait', async () => {
+    const { flushes, batcher } = setup(2, 1);
+    const down = new Error('Redis unavailable');
+    const first = batcher.add('b', 'c', 1);
+    await turn();
+    const full = [2, 3].map((n) => batcher.add('b', 'c', n)); // reaches maxBatch: started although 1 is in flight
+    expect(flushes.map((f) => f.items)).toEqual([[1], [2, 3]]);
+    const late = batcher.add('b', 'c', 4);
+    batcher.flushNow(); // close(): nothing is left waiting
+    expect(flushes.map((f) => f.items)).toEqual([[1], [2, 3], [4]]);
+    flushes[0]?.reject(down);
+    await expect(first).rejects.toBe(down);
+    const after = batcher.add('b', 'c', 5);
+    for (const f of flushes.slice(1)) f.resolve(f.items.map(() => undefined));
+    await Promise.all([...full, late]);
+    await turn();
+    expect(flushes.map((f) => f.items)).toEqual([[1], [2, 3], [4], [5]]);
+    flushes[3]?.resolve([undefined]);
+    await after;
+    await batcher.settled();
+    expect(batcher.stats().inFlight).toBe(0);
   });
 });
