@@ -22,6 +22,7 @@ import { Activator } from '../../activator/index.js';
 import { systemClock } from '../../src/clock.js';
 import { ServeEngine, findHaproxy } from '../../src/platform/serve-engine/index.js';
 import { freePort } from '../support/wait.js';
+import { runCommand } from './run-command.js';
 
 const HOST = 'hello.default.localhost';
 const WRK = '/usr/bin/wrk';
@@ -177,19 +178,7 @@ async function waitPort(port: number, timeoutMs = 10_000): Promise<void> {
 }
 
 function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      children.delete(child);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} exited with ${code}: ${out}`));
-    });
-  });
+  return runCommand(cmd, args, children);
 }
 
 function parseDuration(v: string): number {

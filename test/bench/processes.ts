@@ -14,7 +14,7 @@
  * Run: npm run bench:processes [-- --part activator|broker|all] (default all)
  *      WISP_BENCH_SECONDS=3 (per round; 3 rounds), WISP_BENCH_CLASSES=Memory,Redis
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +29,7 @@ import { closedLoop, openLoop, type Target } from './broker/load.js';
 import { applyBroker, applyTriggers } from './broker/platform.js';
 import { Subscriber } from './broker/subscriber.js';
 import { benchBroker, setupClass, type BenchClass, type ClassSetup } from './broker/classes.js';
+import { runCommand } from './run-command.js';
 
 const SECONDS = Math.max(1, Math.round(Number(process.env['WISP_BENCH_SECONDS'] ?? 3)));
 const ROUNDS = 3;
@@ -80,19 +81,7 @@ function ticks(pid: number | undefined): number {
 }
 
 function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      children.delete(child);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} exited with ${code}: ${out}`));
-    });
-  });
+  return runCommand(cmd, args, children);
 }
 
 async function cli(wisp: WispUp, yaml: string): Promise<void> {
